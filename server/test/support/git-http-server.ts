@@ -101,7 +101,7 @@ async function serveWithHttpBackend(root: string, user: string, req: http.Incomi
     PATH_INFO: decodeURIComponent(url.pathname),
     QUERY_STRING: url.search.slice(1),
     CONTENT_TYPE: req.headers['content-type'] ?? '',
-    GIT_PROTOCOL: req.headers['git-protocol'] ?? '',
+    GIT_PROTOCOL: String(req.headers['git-protocol'] ?? ''),
   };
   if (!gzipped && req.headers['content-length']) env.CONTENT_LENGTH = req.headers['content-length'];
 
