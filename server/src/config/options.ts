@@ -1,0 +1,94 @@
+// The one table of server options. Parsing (flags, environment, config file), `--help` output and the
+// table in docs/operations.md are all generated from it, so an option is added in exactly one place.
+
+export interface ServerConfig {
+  dataDir: string;
+  host: string;
+  port: number;
+  databaseUrl?: string;
+  policyRepo?: string;
+  policyBranch: string;
+  gitUsername?: string;
+  gitToken?: string;
+  webhookSecret?: string;
+  pollIntervalSeconds: number;
+  logLevel: string;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+export type OptionType = 'string' | 'integer' | 'boolean';
+
+export interface OptionSpec {
+  /** Long flag without the leading dashes; absent for options that must not appear on a command line. */
+  flag?: string;
+  env?: string;
+  type: OptionType;
+  default?: string | number | boolean;
+  description: string;
+  /** Kept out of logs and `--help` defaults. */
+  secret?: boolean;
+  /** Inclusive bounds for integers. */
+  min?: number;
+  max?: number;
+  /** Allowed values for strings. */
+  choices?: readonly string[];
+}
+
+export interface ServerOptionSpec extends OptionSpec {
+  key: keyof ServerConfig;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+// Secrets (tokens, the webhook secret, a URL that may hold a password) have no flag: a command line is
+// visible to every user of the machine through `ps`.
+export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
+  { key: 'dataDir', flag: 'data-dir', env: 'PSWM_DATA_DIR', type: 'string', default: './data',
+    description: 'Data directory: embedded database (pgdata/), demo policy repository, initial admin token.' },
+  { key: 'host', flag: 'host', env: 'PSWM_HOST', type: 'string', default: '127.0.0.1',
+    description: 'Address the HTTP server binds to (0.0.0.0 for every interface).' },
+  { key: 'port', flag: 'port', env: 'PSWM_PORT', type: 'integer', default: 8080, min: 0, max: 65535,
+    description: 'TCP port of the HTTP server; 0 picks a free port (the log line names it).' },
+  { key: 'databaseUrl', env: 'DATABASE_URL', type: 'string', secret: true,
+    description: 'PostgreSQL connection URL. Unset: embedded PostgreSQL (PGlite) in <data-dir>/pgdata.' },
+  { key: 'policyRepo', flag: 'policy-repo', env: 'PSWM_POLICY_REPO', type: 'string',
+    description: 'Policy repository: an https URL or a local path. Unset: a demo repository in <data-dir>/policy-repo.' },
+  { key: 'policyBranch', flag: 'policy-branch', env: 'PSWM_POLICY_BRANCH', type: 'string', default: 'main',
+    description: 'Branch of the policy repository that is reconciled.' },
+  { key: 'gitUsername', env: 'PSWM_GIT_USERNAME', type: 'string',
+    description: 'User name for https git authentication (provider conventions apply when unset).' },
+  { key: 'gitToken', env: 'PSWM_GIT_TOKEN', type: 'string', secret: true,
+    description: 'Token for https git authentication.' },
+  { key: 'webhookSecret', env: 'PSWM_WEBHOOK_SECRET', type: 'string', secret: true,
+    description: 'Shared secret that signs git push webhooks. Unset: webhooks are refused.' },
+  { key: 'pollIntervalSeconds', flag: 'poll-interval', env: 'PSWM_POLL_INTERVAL', type: 'integer', default: 60, min: 1,
+    description: 'Seconds between polls of the policy repository.' },
+  { key: 'logLevel', flag: 'log-level', env: 'PSWM_LOG_LEVEL', type: 'string', default: 'info', choices: LOG_LEVELS,
+    description: 'Log level of the JSON logs on stdout.' },
+  { key: 'tlsCert', flag: 'tls-cert', env: 'PSWM_TLS_CERT', type: 'string',
+    description: 'PEM certificate file; with --tls-key the server speaks https.' },
+  { key: 'tlsKey', flag: 'tls-key', env: 'PSWM_TLS_KEY', type: 'string',
+    description: 'PEM private key file for --tls-cert.' },
+];
+
+/** `--config` is not part of ServerConfig: it says where the rest comes from. */
+export const CONFIG_FILE_OPTION: OptionSpec = {
+  flag: 'config', env: 'PSWM_CONFIG', type: 'string',
+  description: 'JSON config file whose keys are the option keys (dataDir, port, ...). Flags and environment override it.',
+};
+
+/** `--help` lines: flag (or environment variable), description, environment variable and default. */
+export function formatOptionsHelp(options: readonly OptionSpec[]): string {
+  const rows = options.map((o) => {
+    const name = o.flag ? `--${o.flag}${o.type === 'boolean' ? '' : ' <value>'}` : `(${o.env})`;
+    const facts = [
+      o.flag && o.env ? `env ${o.env}` : '',
+      o.choices ? `one of ${o.choices.join('|')}` : '',
+      o.default !== undefined && !o.secret ? `default ${o.default}` : '',
+    ].filter(Boolean);
+    return { name, text: o.description + (facts.length ? ` [${facts.join('; ')}]` : '') };
+  });
+  const width = Math.max(...rows.map((r) => r.name.length)) + 2;
+  return rows.map((r) => `  ${r.name.padEnd(width)}${r.text}`).join('\n');
+}
