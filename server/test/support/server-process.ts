@@ -1,0 +1,54 @@
+// Runs `pswm-server start --port 0` as a real child process and waits for its "listening" log line,
+// which carries the URL with the port the OS picked.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const LISTENING = /pswm-server listening on (https?:\/\/\S+?)"/;
+const START_TIMEOUT_MS = 60_000;
+
+export interface ServerProcess {
+  url: string;
+  pid: number;
+  logs(): string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startServerProcess(opts: { args?: string[]; env?: Record<string, string>; dataDir?: string } = {}): Promise<ServerProcess> {
+  const args = [MAIN, 'start', '--port', '0', ...(opts.dataDir ? ['--data-dir', opts.dataDir] : []), ...(opts.args ?? [])];
+  // The child must not inherit a DATABASE_URL meant for someone else: tests say which database they want.
+  const { DATABASE_URL: _unused, ...inherited } = process.env;
+  const child = spawn(process.execPath, args, { env: { ...inherited, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error('timed out waiting for "listening"')), START_TIMEOUT_MS);
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`pswm-server did not start: ${error.message}\n--- output ---\n${output}`));
+    };
+    const onExit = (code: number | null, signal: string | null) => fail(new Error(`exited with ${code ?? signal}`));
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = LISTENING.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        child.off('exit', onExit);
+        resolve(match[1]);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', onExit);
+  });
+  return {
+    url,
+    pid: child.pid!,
+    logs: () => output,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
