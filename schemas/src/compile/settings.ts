@@ -1,0 +1,100 @@
+// Effective settings: schema defaults ← Settings ← Organization ← Location ← AgentOverride, deep-merged
+// (objects merge, scalars and arrays replace). Every leaf remembers each layer that set it, so the
+// compiler can name the winner and `explain` can show who was overridden.
+import type { AgentIdentity, DesiredState, Policy, PolicyDocument, SettingsBlock } from '../model.ts';
+import { settingsDefaults } from '../json-schema.ts';
+import { compareText } from './compare.ts';
+
+export type EffectiveSettings = DesiredState['settings'];
+
+/** One layer of the merge: the document that holds a `settings:` block (none for schema defaults). */
+export interface SettingsLayer {
+  /** "Kind/id", or "default". */
+  document: string;
+  source?: PolicyDocument;
+  block: SettingsBlock;
+}
+
+/** One assignment of a leaf by a layer, in merge order. */
+export interface LeafAssignment {
+  value: unknown;
+  layer: SettingsLayer;
+}
+
+export interface MergedSettings {
+  settings: EffectiveSettings;
+  /** Per dotted leaf key, every layer that set it, earliest first; the last one wins. */
+  history: Map<string, LeafAssignment[]>;
+}
+
+export const DEFAULT_DOCUMENT = 'default';
+
+/** The AgentOverride for this agent: `spec.agent` names it and its optional scope contains it. When
+ * several do (validation refuses overlapping scopes, but compile must not depend on that), the most
+ * narrowly scoped wins, then the first by name. */
+export function applicableOverride(policy: Policy, agent: AgentIdentity): PolicyDocument<'AgentOverride'> | undefined {
+  const locationKey = `${agent.organization}/${agent.location}`;
+  const candidates = [...policy.overrides.values()].filter(
+    (o) =>
+      o.spec.agent === agent.name &&
+      (o.spec.organization === undefined || o.spec.organization === agent.organization) &&
+      (o.spec.location === undefined || o.spec.location === locationKey),
+  );
+  const narrowness = (o: PolicyDocument<'AgentOverride'>) => (o.spec.location ? 2 : o.spec.organization ? 1 : 0);
+  candidates.sort((a, b) => narrowness(b) - narrowness(a) || compareText(a.id, b.id));
+  return candidates[0];
+}
+
+/** The layers that apply to `agent`, in merge order, schema defaults first. */
+export function settingsLayers(policy: Policy, agent: AgentIdentity): SettingsLayer[] {
+  const documents: Array<PolicyDocument | undefined> = [
+    policy.settings,
+    policy.organizations.get(agent.organization),
+    policy.locations.get(`${agent.organization}/${agent.location}`),
+    applicableOverride(policy, agent),
+  ];
+  const layers: SettingsLayer[] = [{ document: DEFAULT_DOCUMENT, block: settingsDefaults() }];
+  for (const source of documents) {
+    const block = (source?.spec as { settings?: SettingsBlock } | undefined)?.settings;
+    if (source && block) layers.push({ document: `${source.kind}/${source.id}`, source, block });
+  }
+  return layers;
+}
+
+export function mergeSettings(layers: SettingsLayer[]): MergedSettings {
+  const settings: Record<string, unknown> = {};
+  const history = new Map<string, LeafAssignment[]>();
+  for (const layer of layers) mergeInto(settings, layer.block as Record<string, unknown>, '', layer, history);
+  return { settings: settings as EffectiveSettings, history };
+}
+
+function mergeInto(target: Record<string, unknown>, source: Record<string, unknown>, prefix: string, layer: SettingsLayer, history: Map<string, LeafAssignment[]>): void {
+  for (const [key, value] of Object.entries(source)) {
+    if (value === undefined) continue;
+    const path = prefix + key;
+    if (isPlainObject(value)) {
+      if (!isPlainObject(target[key])) {
+        forgetBelow(history, path, true);
+        target[key] = {};
+      }
+      mergeInto(target[key] as Record<string, unknown>, value, `${path}.`, layer, history);
+    } else {
+      // A scalar or array replacing an object drops the object's leaves from the history.
+      forgetBelow(history, path, false);
+      target[key] = structuredClone(value);
+      const assignments = history.get(path) ?? [];
+      assignments.push({ value, layer });
+      history.set(path, assignments);
+    }
+  }
+}
+
+function forgetBelow(history: Map<string, LeafAssignment[]>, path: string, includingSelf: boolean): void {
+  for (const key of [...history.keys()]) {
+    if (key.startsWith(`${path}.`) || (includingSelf && key === path)) history.delete(key);
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
