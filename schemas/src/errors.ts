@@ -25,6 +25,7 @@ export const POLICY_ERRORS = {
   FILE_NOT_FOUND: 'A `file` reference names a file that is not in the repository.',
   PATH_OUTSIDE_REPO: 'A `file` reference is absolute or climbs out of the repository.',
   SYMLINK_OUTSIDE_REPO: 'A `file` reference resolves through a symbolic link that leaves the repository.',
+  SYMLINK_CYCLE: 'A `file` reference resolves through symbolic links that form a loop.',
   RUN_MODE: 'The run mode and its parameters disagree (interval needs interval_hours, schedule needs schedule).',
   BAD_CRON: 'The schedule is not a valid 5-field cron expression.',
   SHELL_PLATFORM: 'The shell cannot run on one of the declared platforms.',

@@ -1,0 +1,115 @@
+// loadPolicy: repository files → the validated Policy of one revision, or every error at once.
+// Pure: the caller reads the files (git tree or directory); no file system, clock or environment.
+//
+// Stages: YAML (limits, syntax) → envelope and kind schema per document → cross-document checks on
+// the schema-valid documents → script/fact contents resolved from the repository files.
+import { sortErrors, policyError } from '../errors.ts';
+import { isPolicyFile } from '../load/policy-files.ts';
+import { toPolicyDocument } from '../load/policy-document.ts';
+import { parseYamlFile } from '../load/yaml-file.ts';
+import type { LoadResult, Policy, PolicyDocument, PolicyError, RepoFile } from '../model.ts';
+import { CROSS_DOCUMENT_CHECKS } from './checks.ts';
+import type { DeclaredNames } from './checks.ts';
+import { resolveContents } from './contents.ts';
+
+export interface PolicyLimits {
+  maxFileBytes: number;
+  maxDocumentBytes: number;
+  maxDocuments: number;
+  /** Passed to the yaml package's maxAliasCount (and mirrored to locate the offending alias). */
+  maxAliasCount: number;
+  /** Largest script, check or fact file a `file` reference may name. */
+  maxScriptBytes: number;
+}
+
+export const DEFAULT_POLICY_LIMITS: PolicyLimits = {
+  maxFileBytes: 1024 * 1024,
+  maxDocumentBytes: 256 * 1024,
+  maxDocuments: 100_000,
+  maxAliasCount: 100,
+  maxScriptBytes: 1024 * 1024,
+};
+
+export function loadPolicy(files: RepoFile[], limits: Partial<PolicyLimits> = {}): LoadResult {
+  const effective: PolicyLimits = { ...DEFAULT_POLICY_LIMITS, ...limits };
+  const errors: PolicyError[] = [];
+  const documents: PolicyDocument[] = [];
+  const declared: DeclaredNames = new Map();
+  let documentCount = 0;
+  const policyFiles = files.filter((file) => isPolicyFile(file.path) && file.symlinkTarget === undefined);
+  policyFiles.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  for (const file of policyFiles) {
+    const parsed = parseYamlFile(file, effective);
+    errors.push(...parsed.errors);
+    for (const document of parsed.documents) {
+      documentCount += 1;
+      if (documentCount > effective.maxDocuments) {
+        const message = `the repository holds more than ${effective.maxDocuments} documents; this one and those after it were not read`;
+        errors.push(policyError('TOO_MANY_DOCUMENTS', message, document.source));
+        return { ok: false, errors: sortErrors(errors), warnings: [] };
+      }
+      const result = toPolicyDocument(document);
+      if (result.ok) {
+        documents.push(result.document);
+        declare(declared, result.document.kind, result.document.id);
+      } else {
+        errors.push(...result.errors);
+        if (result.declared) declare(declared, result.declared.kind, result.declared.id);
+      }
+    }
+  }
+  const context = { documents, declared, files: indexByPath(files), limits: effective };
+  for (const check of CROSS_DOCUMENT_CHECKS) errors.push(...check(context));
+  const contents = resolveContents(context);
+  errors.push(...contents.errors);
+  if (errors.length > 0) return { ok: false, errors: sortErrors(errors), warnings: [] };
+  return { ok: true, policy: assemble(documents, contents.resolved), warnings: [] };
+}
+
+function declare(declared: DeclaredNames, kind: string, id: string): void {
+  const ids = declared.get(kind) ?? new Set<string>();
+  ids.add(id);
+  declared.set(kind, ids);
+}
+
+function indexByPath(files: RepoFile[]): Map<string, RepoFile> {
+  return new Map(files.map((file) => [file.path, file]));
+}
+
+function assemble(documents: PolicyDocument[], contents: Policy['contents']): Policy {
+  const policy: Policy = {
+    organizations: new Map(),
+    locations: new Map(),
+    overrides: new Map(),
+    scripts: new Map(),
+    externalFacts: new Map(),
+    chocoDeployments: new Map(),
+    contents,
+  };
+  for (const document of documents) {
+    switch (document.kind) {
+      case 'Settings':
+        policy.settings = document as PolicyDocument<'Settings'>;
+        break;
+      case 'Organization':
+        policy.organizations.set(document.id, document as PolicyDocument<'Organization'>);
+        break;
+      case 'Location':
+        policy.locations.set(document.id, document as PolicyDocument<'Location'>);
+        break;
+      case 'AgentOverride':
+        policy.overrides.set(document.id, document as PolicyDocument<'AgentOverride'>);
+        break;
+      case 'Script':
+        policy.scripts.set(document.id, document as PolicyDocument<'Script'>);
+        break;
+      case 'ExternalFact':
+        policy.externalFacts.set(document.id, document as PolicyDocument<'ExternalFact'>);
+        break;
+      case 'ChocoDeployment':
+        policy.chocoDeployments.set(document.id, document as PolicyDocument<'ChocoDeployment'>);
+        break;
+    }
+  }
+  return policy;
+}
