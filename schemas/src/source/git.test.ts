@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { readPolicyRevision } from './git.ts';
+
+const env = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 'Ada Admin',
+  GIT_AUTHOR_EMAIL: 'ada@example.test',
+  GIT_AUTHOR_DATE: '2024-05-06T07:08:09Z',
+  GIT_COMMITTER_NAME: 'Ada Admin',
+  GIT_COMMITTER_EMAIL: 'ada@example.test',
+  GIT_COMMITTER_DATE: '2024-05-06T07:08:09Z',
+  GIT_CONFIG_NOSYSTEM: '1',
+  HOME: os.tmpdir(),
+};
+let root = '';
+let repo = '';
+const commits: string[] = [];
+
+function gitIn(dir: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd: dir, env, encoding: 'utf8' }).trim();
+}
+
+before(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'pswm-git-'));
+  repo = path.join(root, 'work');
+  fs.mkdirSync(path.join(repo, 'scripts'), { recursive: true });
+  gitIn(repo, 'init', '-q', '-b', 'main');
+  fs.writeFileSync(path.join(repo, 'settings.yaml'), 'kind: Settings\n');
+  fs.writeFileSync(path.join(repo, 'scripts', 'a.ps1'), 'Write-Output "é"\n');
+  fs.symlinkSync('../settings.yaml', path.join(repo, 'scripts', 'link.yaml'));
+  gitIn(repo, 'add', '.');
+  gitIn(repo, 'commit', '-q', '-m', 'first policy');
+  commits.push(gitIn(repo, 'rev-parse', 'HEAD'));
+  gitIn(repo, 'tag', '-a', 'v1', '-m', 'release one');
+  fs.writeFileSync(path.join(repo, 'settings.yaml'), 'kind: Settings # edited\n');
+  fs.rmSync(path.join(repo, 'scripts', 'a.ps1'));
+  gitIn(repo, 'add', '-A');
+  gitIn(repo, 'commit', '-q', '-m', 'second policy\n\nwith a body');
+  commits.push(gitIn(repo, 'rev-parse', 'HEAD'));
+  gitIn(repo, 'clone', '-q', '--bare', repo, path.join(root, 'bare.git'));
+  // Uncommitted edits must not leak into what a revision holds.
+  fs.writeFileSync(path.join(repo, 'settings.yaml'), 'dirty working tree\n');
+});
+
+after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+test('a branch name reads the files of its tip commit, with commit metadata', async () => {
+  const revision = await readPolicyRevision(repo, 'main');
+  assert.equal(revision.revision, commits[1]);
+  assert.deepEqual(revision.files, [
+    { path: 'scripts/link.yaml', symlinkTarget: '../settings.yaml', size: 16 },
+    { path: 'settings.yaml', text: 'kind: Settings # edited\n', size: 24 },
+  ]);
+  assert.deepEqual(revision.commit, { author: 'Ada Admin', email: 'ada@example.test', message: 'second policy\n\nwith a body\n', time: '2024-05-06T07:08:09.000Z' });
+});
+
+test('an abbreviated commit id, HEAD~1 and an annotated tag resolve to the first commit', async () => {
+  const cache = {};
+  for (const ref of [commits[0].slice(0, 7), 'HEAD~1', 'main^', 'v1', commits[0]]) {
+    const revision = await readPolicyRevision(repo, ref, cache);
+    assert.equal(revision.revision, commits[0], ref);
+  }
+  const first = await readPolicyRevision(repo, 'v1', cache);
+  assert.deepEqual(first.files.find((f) => f.path === 'scripts/a.ps1'), { path: 'scripts/a.ps1', text: 'Write-Output "é"\n', size: 18 });
+});
+
+test('a bare repository is read through its git directory', async () => {
+  const revision = await readPolicyRevision(path.join(root, 'bare.git'), 'main');
+  assert.equal(revision.revision, commits[1]);
+  assert.equal(revision.files.length, 2);
+});
+
+test('an unknown revision or a directory that is not a repository is an error naming it', async () => {
+  await assert.rejects(readPolicyRevision(repo, 'no-such-branch'), /revision "no-such-branch" not found/);
+  await assert.rejects(readPolicyRevision(repo, 'deadbeef'), /revision "deadbeef" not found/);
+  await assert.rejects(readPolicyRevision(repo, 'HEAD~5'), /has no parent/);
+  await assert.rejects(readPolicyRevision(path.join(root, 'work', 'scripts'), 'main'), /not a git repository/);
+});
