@@ -50,7 +50,7 @@ test('skips .git and node_modules', async () => {
 
 test('lists files above the read cap by size only', async () => {
   const files = await readPolicyDir(dir, 12);
-  assert.deepEqual(files.find((file) => file.path === 'scripts/nested/run.ps1'), { path: 'scripts/nested/run.ps1', size: 17 });
+  assert.deepEqual(files.find((file) => file.path === 'scripts/nested/run.ps1'), { path: 'scripts/nested/run.ps1', size: 16 });
   assert.equal(files.find((file) => file.path === 'org.yaml')?.size, 19);
   assert.equal(files.find((file) => file.path === 'org.yaml')?.text, undefined);
 });
