@@ -7,10 +7,10 @@ import type { DesiredState, Kind } from './model.ts';
 
 export type JsonSchema = { [keyword: string]: unknown };
 
-export const SCHEMA_BASE_URI = 'https://pswm.dev/schemas/v1/';
+const SCHEMA_BASE_URI = 'https://pswm.dev/schemas/v1/';
 const COMMON_FILE = 'common.schema.json';
 
-export const KIND_SCHEMA_FILES: Record<Kind, string> = {
+const KIND_SCHEMA_FILES: Record<Kind, string> = {
   Settings: 'settings.schema.json',
   Organization: 'organization.schema.json',
   Location: 'location.schema.json',
