@@ -1,7 +1,7 @@
 // One pino logger for the server. Secrets never reach the log: authorization headers, tokens and
 // secrets are redacted wherever they sit in a logged object (top level or one level down).
 import { pino } from 'pino';
-import type { Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -15,7 +15,7 @@ export const REDACT_PATHS = [
   ...SECRET_KEYS.map((key) => `*.${key}`),
 ];
 
-export function createLogger(config: { logLevel: string }, destination?: NodeJS.WritableStream): Logger {
+export function createLogger(config: { logLevel: string }, destination?: DestinationStream): Logger {
   const options = { level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
   return destination ? pino(options, destination) : pino(options);
 }

@@ -61,7 +61,7 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
   { key: 'gitToken', env: 'PSWM_GIT_TOKEN', type: 'string', secret: true,
     description: 'Token for https git authentication.' },
   { key: 'webhookSecret', env: 'PSWM_WEBHOOK_SECRET', type: 'string', secret: true,
-    description: 'Shared secret that signs git push webhooks. Unset: webhooks are refused.' },
+    description: 'Shared secret that authenticates git push webhooks (HMAC signature or token).' },
   { key: 'pollIntervalSeconds', flag: 'poll-interval', env: 'PSWM_POLL_INTERVAL', type: 'integer', default: 60, min: 1,
     description: 'Seconds between polls of the policy repository.' },
   { key: 'logLevel', flag: 'log-level', env: 'PSWM_LOG_LEVEL', type: 'string', default: 'info', choices: LOG_LEVELS,
@@ -84,6 +84,7 @@ export function formatOptionsHelp(options: readonly OptionSpec[]): string {
     const name = o.flag ? `--${o.flag}${o.type === 'boolean' ? '' : ' <value>'}` : `(${o.env})`;
     const facts = [
       o.flag && o.env ? `env ${o.env}` : '',
+      'key' in o ? `config key ${o.key}` : '',
       o.choices ? `one of ${o.choices.join('|')}` : '',
       o.default !== undefined && !o.secret ? `default ${o.default}` : '',
     ].filter(Boolean);

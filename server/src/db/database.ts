@@ -8,12 +8,16 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import postgres from 'postgres';
 import type { Logger } from '../logger.ts';
 import type { ServerConfig } from '../config/config.ts';
+import { lockDataDirectory } from './embedded-lock.ts';
 
 export interface Database {
   sql: postgres.Sql;
   embedded: boolean;
   close(): Promise<void>;
 }
+
+/** Anything that runs queries: the pool or a transaction, for functions that work inside either. */
+export type Queryable = postgres.Sql | postgres.TransactionSql;
 
 const POOL_SIZE = 10;
 
@@ -38,7 +42,11 @@ async function openExternal(url: string, log: Logger): Promise<Database> {
 
 async function openEmbedded(pgdataDir: string, log: Logger): Promise<Database> {
   await mkdir(pgdataDir, { recursive: true });
-  const pglite = await PGlite.create(pgdataDir);
+  const unlock = await lockDataDirectory(`${pgdataDir}.lock`);
+  const pglite = await PGlite.create(pgdataDir).catch(async (error) => {
+    await unlock();
+    throw error;
+  });
   // PGlite is one Postgres session: the socket server takes one client and postgres.js keeps exactly
   // one connection, so transactions and advisory locks behave as on a real session (REFERENCE.md).
   const server = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: 1 });
@@ -53,6 +61,7 @@ async function openEmbedded(pgdataDir: string, log: Logger): Promise<Database> {
   } catch (error) {
     await server.stop();
     await pglite.close();
+    await unlock();
     throw new Error(`embedded PostgreSQL in ${pgdataDir} does not answer`, { cause: error });
   }
   log.info({ pgdata: pgdataDir, port }, 'embedded PostgreSQL (PGlite) started');
@@ -63,6 +72,7 @@ async function openEmbedded(pgdataDir: string, log: Logger): Promise<Database> {
       await sql.end({ timeout: 5 });
       await server.stop();
       await pglite.close();
+      await unlock();
     },
   };
 }

@@ -1,0 +1,50 @@
+// The fastify application: shared decorators (auth, readiness, metrics), one error vocabulary, and the
+// platform routes. Callers may register more route plugins on the returned instance before listen().
+import { readFileSync } from 'node:fs';
+import Fastify from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { ServerConfig } from '../config/config.ts';
+import type { Database } from '../db/database.ts';
+import type { Logger } from '../logger.ts';
+import { auth } from './auth.ts';
+import { apiError, toErrorResponse } from './errors.ts';
+import { health } from './health.ts';
+import { metrics } from './metrics.ts';
+import { tokenRoutes } from './tokens.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    db: Database;
+    config: ServerConfig;
+  }
+}
+
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+export const API_PREFIX = '/api/v1';
+
+export async function buildApp(deps: { db: Database; config: ServerConfig; log: Logger }): Promise<FastifyInstance> {
+  const { db, config, log } = deps;
+  const https = config.tlsCert && config.tlsKey
+    ? { https: { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } }
+    : {};
+  const app = Fastify({ loggerInstance: log, bodyLimit: BODY_LIMIT_BYTES, ...https }) as unknown as FastifyInstance;
+
+  app.decorate('db', db);
+  app.decorate('config', config);
+
+  app.setErrorHandler(async (error, request, reply) => {
+    const { status, body } = toErrorResponse(error as Error);
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    if (status === 401) reply.header('www-authenticate', 'Bearer');
+    return reply.code(status).send(body);
+  });
+  app.setNotFoundHandler(async (request) => {
+    throw apiError('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`);
+  });
+
+  await app.register(metrics);
+  await app.register(auth, { sql: db.sql });
+  await app.register(health, { sql: db.sql });
+  await app.register(tokenRoutes, { prefix: API_PREFIX, sql: db.sql });
+  return app;
+}

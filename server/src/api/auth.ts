@@ -1,0 +1,37 @@
+// Bearer-token authentication. Decorates the root instance with `requireRole(role)`, a preHandler that
+// sets `request.principal` or answers 401 (no, unknown or revoked token) / 403 (role too weak).
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type postgres from 'postgres';
+import { authenticateToken, roleAllows } from '../auth/tokens.ts';
+import type { Principal, Role } from '../auth/tokens.ts';
+import { apiError } from './errors.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    requireRole(role: Role): preHandlerAsyncHookHandler;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+async function authPlugin(app: FastifyInstance, opts: { sql: postgres.Sql }): Promise<void> {
+  app.decorateRequest('principal', null);
+  app.decorate('requireRole', (role: Role): preHandlerAsyncHookHandler => async (request: FastifyRequest) => {
+    const header = request.headers.authorization;
+    if (!header) throw apiError('UNAUTHENTICATED');
+    const match = BEARER.exec(header);
+    if (!match) throw apiError('UNAUTHENTICATED', 'The Authorization header must be "Bearer <token>".');
+    const principal = await authenticateToken(opts.sql, match[1]);
+    if (!principal) throw apiError('INVALID_TOKEN');
+    if (!roleAllows(principal.role, role)) {
+      throw apiError('FORBIDDEN', `This request needs the ${role} role; the token "${principal.name}" has the ${principal.role} role.`);
+    }
+    request.principal = principal;
+  });
+}
+
+export const auth = fp(authPlugin, { name: 'pswm-auth' });

@@ -1,0 +1,67 @@
+// Every API error code in one table: code → HTTP status and default message. Handlers throw
+// apiError(code, message?); the one error handler in app.ts turns it (and fastify's own errors) into
+// `{ error: { code, message } }`. A shipped code never changes meaning; docs/api.md documents each one.
+import type { FastifyError } from 'fastify';
+
+export const API_ERRORS = {
+  BAD_REQUEST: { status: 400, message: 'The request is malformed.' },
+  INVALID_JSON: { status: 400, message: 'The request body is not valid JSON.' },
+  VALIDATION_FAILED: { status: 400, message: 'The request does not match the schema of this endpoint.' },
+  UNAUTHENTICATED: { status: 401, message: 'Authentication required: send "Authorization: Bearer <token>".' },
+  INVALID_TOKEN: { status: 401, message: 'The token is unknown or revoked.' },
+  FORBIDDEN: { status: 403, message: 'The token\'s role does not allow this request.' },
+  NOT_FOUND: { status: 404, message: 'No such resource.' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'The method is not allowed on this resource.' },
+  CONFLICT: { status: 409, message: 'The request conflicts with the current state.' },
+  BODY_TOO_LARGE: { status: 413, message: 'The request body exceeds the size limit.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body has an unsupported content type.' },
+  TOO_MANY_REQUESTS: { status: 429, message: 'Too many requests; retry later.' },
+  INTERNAL: { status: 500, message: 'Internal server error.' },
+  NOT_READY: { status: 503, message: 'The server is not ready.' },
+} as const;
+
+export type ApiErrorCode = keyof typeof API_ERRORS;
+
+export interface ApiError extends Error {
+  apiCode: ApiErrorCode;
+  statusCode: number;
+}
+
+export function apiError(code: ApiErrorCode, message?: string): ApiError {
+  const error = new Error(message ?? API_ERRORS[code].message) as ApiError;
+  error.apiCode = code;
+  error.statusCode = API_ERRORS[code].status;
+  return error;
+}
+
+export function isApiError(error: unknown): error is ApiError {
+  return error instanceof Error && typeof (error as ApiError).apiCode === 'string' && (error as ApiError).apiCode in API_ERRORS;
+}
+
+// fastify's own errors for bad input, mapped to our codes so clients see one vocabulary.
+const FASTIFY_CODES: Record<string, ApiErrorCode> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
+};
+
+const BY_STATUS: Record<number, ApiErrorCode> = {
+  400: 'BAD_REQUEST', 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 405: 'METHOD_NOT_ALLOWED',
+  409: 'CONFLICT', 413: 'BODY_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE', 429: 'TOO_MANY_REQUESTS',
+};
+
+/** Any error thrown during a request → the status and body to send. Unknown errors are 500s. */
+export function toErrorResponse(error: FastifyError | ApiError | Error): { status: number; body: { error: { code: ApiErrorCode; message: string } } } {
+  const reply = (code: ApiErrorCode, message: string, status: number = API_ERRORS[code].status) => ({ status, body: { error: { code, message } } });
+  if (isApiError(error)) return reply(error.apiCode, error.message, error.statusCode);
+  const fastifyError = error as FastifyError;
+  // fastify's validation messages already name the part and path: "body/role must be equal to one of ...".
+  if (fastifyError.validation) return reply('VALIDATION_FAILED', fastifyError.message);
+  const mapped = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
+  if (mapped) return reply(mapped, fastifyError.message);
+  const status = fastifyError.statusCode;
+  if (status && status >= 400 && status < 500) return reply(BY_STATUS[status] ?? 'BAD_REQUEST', fastifyError.message, status);
+  return reply('INTERNAL', API_ERRORS.INTERNAL.message);
+}

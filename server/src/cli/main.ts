@@ -1,0 +1,17 @@
+// pswm-server: one entry point, one table of subcommands (each its own module, loaded on demand).
+import { dispatch } from './command.ts';
+import type { CommandTable } from './command.ts';
+
+const COMMANDS: CommandTable = {
+  start: async () => (await import('./start.ts')).start,
+  migrate: async () => (await import('./migrate.ts')).migrateCommand,
+  token: async () => (await import('./token.ts')).token,
+};
+
+const root = { summary: 'pswm server: reconciles a policy repository into PostgreSQL and serves the API.', subcommands: COMMANDS };
+
+process.exitCode = await dispatch('pswm-server', root, process.argv.slice(2), {
+  env: process.env,
+  stdout: (line) => process.stdout.write(`${line}\n`),
+  stderr: (line) => process.stderr.write(`${line}\n`),
+});

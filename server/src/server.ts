@@ -1,0 +1,75 @@
+// `pswm-server start`: the composition of the parts, top to bottom. Each step is one call.
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { buildApp } from './api/app.ts';
+import { issueInitialAdminToken } from './auth/tokens.ts';
+import type { ServerConfig } from './config/config.ts';
+import { openDatabase } from './db/database.ts';
+import type { Database } from './db/database.ts';
+import { migrate } from './db/migrate.ts';
+import type { Logger } from './logger.ts';
+
+export interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: ServerConfig, log: Logger): Promise<RunningServer> {
+  const db = await openDatabase(config, log);
+  try {
+    await migrate(db.sql, log);
+    await ensureInitialAdminToken(db, config.dataDir, log);
+    const app = await buildApp({ db, config, log });
+    // The reconciler (policy source, scheduler, webhook and reconcile routes) is wired in here, after
+    // the app exists and before it listens; its stop() goes first in close() below.
+    await app.listen({ host: config.host, port: config.port });
+    const url = listeningUrl(config, app.server.address() as AddressInfo);
+    log.info(`pswm-server listening on ${url}`);
+    return {
+      url,
+      async close() {
+        await app.close();
+        await db.close();
+      },
+    };
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}
+
+/** Closes the server on the first SIGINT/SIGTERM; resolves once it has shut down. */
+export function closeOnSignal(server: RunningServer, log: Logger): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+      log.info({ signal }, 'shutting down');
+      server.close().then(() => {
+        log.info('pswm-server stopped');
+        resolve();
+      }, reject);
+    };
+    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  });
+}
+
+/**
+ * On the first start against a database, an admin token is written to <dataDir>/initial-admin-token
+ * (owner-only). The log names the file, never the token.
+ */
+async function ensureInitialAdminToken(db: Database, dataDir: string, log: Logger): Promise<void> {
+  const path = join(dataDir, 'initial-admin-token');
+  const issued = await issueInitialAdminToken(db.sql, async (token) => {
+    await mkdir(dataDir, { recursive: true });
+    await writeFile(path, `${token}\n`, { mode: 0o600 });
+    await chmod(path, 0o600); // writeFile's mode only applies when it creates the file
+  });
+  if (issued) log.info({ path }, `initial admin token written to ${path}; use it to create your own tokens, then delete the file`);
+}
+
+function listeningUrl(config: ServerConfig, address: AddressInfo): string {
+  const scheme = config.tlsCert ? 'https' : 'http';
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return `${scheme}://${host}:${address.port}`;
+}
