@@ -7,7 +7,6 @@ import { matchTargets } from '../targets.ts';
 import { canonicalJson } from '../canonical-json.ts';
 import { compileState } from '../compile/compile-group.ts';
 import { compareText } from '../compile/compare.ts';
-import { DEFAULT_DOCUMENT } from '../compile/settings.ts';
 import { inventory, policyDocuments } from './inventory.ts';
 import { planGroups, type PlanGroup } from './groups.ts';
 
@@ -109,7 +108,8 @@ function diffPackages(from: CompiledPackage[], to: CompiledPackage[]): GroupChan
 }
 
 /** For a group on both sides, every key whose value differs; for a group that appears or
- * disappears, only the keys its policy sets (schema defaults would be noise). */
+ * disappears, only the keys its own Location or AgentOverride sets (the rest is shared with every
+ * other group and would bury them). */
 function diffSettings(from: DesiredState | null, to: DesiredState | null): GroupChange['settings'] {
   const before = from ? leaves(from) : new Map<string, unknown>();
   const after = to ? leaves(to) : new Map<string, unknown>();
@@ -117,7 +117,7 @@ function diffSettings(from: DesiredState | null, to: DesiredState | null): Group
   const keys = [...new Set([...before.keys(), ...after.keys()])].sort(compareText);
   const diffs: GroupChange['settings'] = [];
   for (const key of keys) {
-    if (!(from && to) && oneSided!.provenance[key]?.document === DEFAULT_DOCUMENT) continue;
+    if (!(from && to) && !/^(Location|AgentOverride)\//.test(oneSided!.provenance[key]?.document ?? '')) continue;
     const a = before.has(key) ? before.get(key) : null;
     const b = after.has(key) ? after.get(key) : null;
     if (canonicalJson(a) !== canonicalJson(b)) diffs.push({ key, from: a, to: b });
