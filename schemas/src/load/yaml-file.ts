@@ -93,7 +93,8 @@ function syntaxErrors(errors: YAMLError[], text: string, at: Positioner): Policy
 
 function describeSyntaxError(error: YAMLError, text: string, where: SourcePosition): PolicyError {
   if (error.code === 'DUPLICATE_KEY') {
-    const key = text.slice(error.pos[0], error.pos[1]).trim();
+    // The parser marks only the key's first character; read the whole key from there.
+    const key = /^("[^"\n]*"|'[^'\n]*'|[^:\n]*)/.exec(text.slice(error.pos[0]))![1].trim().replace(/^["']|["']$/g, '');
     return policyError('YAML_DUPLICATE_KEY', `duplicate key "${key}"; each key may appear once in a mapping`, where);
   }
   if (error.code === 'TAB_AS_INDENT') {

@@ -1,6 +1,6 @@
 // Finds YAML nodes by path and turns their offsets into file positions. Everything the validator
 // reports points at a node of the source, so errors and provenance lines agree with the editor.
-import { isAlias, isMap, isScalar, isSeq } from 'yaml';
+import { isAlias, isCollection, isMap, isScalar, isSeq } from 'yaml';
 import type { Document, LineCounter, Node, Pair } from 'yaml';
 import type { SourcePosition } from '../model.ts';
 
@@ -67,9 +67,10 @@ export function positioner(doc: Document, lineCounter: LineCounter, file: string
     }
     return documentPosition();
   };
-  // An empty value (`spec:`) has a zero-width node after the colon; the key is the useful place.
+  // A mapping or list value starts at its first item, often on the next line; an empty value
+  // (`spec:`) is a zero-width node after the colon. Either way the key is where a reader looks.
   const valueNode = (step: Located): Node | null | undefined =>
-    isScalar(step.value) && step.value.value === null && step.key ? step.key : step.value;
+    step.key && (isCollection(step.value) || (isScalar(step.value) && step.value.value === null)) ? step.key : step.value;
   return {
     valueAt: (path) => nearest(path, valueNode),
     keyAt: (path) => {

@@ -48,11 +48,12 @@ function checkConflicts(deployments: Deployment[]): PolicyError[] {
         const shared = sharedSpecificity(earlier.spec.targets, later.spec.targets);
         if (!shared) continue;
         reported.add(key);
+        const laterAt = later.positionOf(['spec', 'packages', i, 'name']);
         const earlierAt = earlier.positionOf(['spec', 'packages', earlier.spec.packages.indexOf(other), 'name']);
         const message =
-          `package "${declaration.name}" is declared differently by ${nameOf(earlier)} (${lineOf(earlierAt)}) and ${nameOf(later)} ` +
+          `package "${declaration.name}" is declared differently by ${nameOf(earlier)} (${lineOf(earlierAt)}) and ${nameOf(later)} (${lineOf(laterAt)}) ` +
           `for the same agents (${shared}) at the same specificity; make the declarations equal, or target one of them more specifically`;
-        errors.push(policyError('PACKAGE_CONFLICT', message, later.positionOf(['spec', 'packages', i, 'name'])));
+        errors.push(policyError('PACKAGE_CONFLICT', message, laterAt));
         break;
       }
     });
