@@ -1,0 +1,42 @@
+// Git source failures as data: a code the reconciler records (FetchFailed and friends), a message
+// an operator can act on, and the original error kept as `cause`.
+
+export const GIT_ERROR_CODES = {
+  GIT_AUTH_FAILED: 'the remote refused the credentials (check PSWM_GIT_TOKEN / PSWM_GIT_USERNAME)',
+  GIT_REPOSITORY_NOT_FOUND: 'the remote repository does not exist or the credentials cannot see it',
+  GIT_UNREACHABLE: 'the remote could not be reached',
+  GIT_FETCH_FAILED: 'fetching from the remote failed',
+  GIT_BRANCH_NOT_FOUND: 'the tracked branch does not exist',
+  GIT_NOT_A_REPOSITORY: 'the path is not a git repository',
+  GIT_UNSUPPORTED_REMOTE: 'only https remotes and local paths are supported',
+} as const;
+
+export type GitErrorCode = keyof typeof GIT_ERROR_CODES;
+
+export class GitSourceError extends Error {
+  code: GitErrorCode;
+  constructor(code: GitErrorCode, detail: string, options?: ErrorOptions) {
+    super(`${GIT_ERROR_CODES[code]}: ${detail}`, options);
+    this.name = 'GitSourceError';
+    this.code = code;
+  }
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE']);
+
+/** Classifies an error thrown by isomorphic-git's clone/fetch against `description` (a URL
+ * without credentials). */
+export function remoteError(error: unknown, description: string): GitSourceError {
+  if (error instanceof GitSourceError) return error;
+  const failure = error as { code?: string; data?: { statusCode?: number; statusMessage?: string }; cause?: { code?: string }; message?: string };
+  const status = failure.code === 'HttpError' ? failure.data?.statusCode : undefined;
+  if (status === 401 || status === 403 || failure.code === 'UserCanceledError') {
+    return new GitSourceError('GIT_AUTH_FAILED', `${description} answered ${status ?? 401}`, { cause: error });
+  }
+  // The remote answered but has no such ref.
+  if (failure.code === 'NotFoundError') return new GitSourceError('GIT_BRANCH_NOT_FOUND', description, { cause: error });
+  if (status === 404) return new GitSourceError('GIT_REPOSITORY_NOT_FOUND', `${description} answered 404`, { cause: error });
+  const networkCode = [failure.code, failure.cause?.code].find((code) => code && NETWORK_CODES.has(code));
+  if (networkCode) return new GitSourceError('GIT_UNREACHABLE', `${description} (${networkCode})`, { cause: error });
+  return new GitSourceError('GIT_FETCH_FAILED', `${description}: ${failure.message ?? String(error)}`, { cause: error });
+}
