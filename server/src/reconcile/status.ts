@@ -1,0 +1,82 @@
+// The reconciler's status in the database: the policy_state row (applied vs last attempted revision,
+// conditions) and one reconciliations row per attempt.
+import type postgres from 'postgres';
+import type { PolicyError } from '../../../schemas/src/model.ts';
+import type { WriteCounts } from '../apply/plan-writes.ts';
+import { finishedConditions, startedConditions, type Condition } from './conditions.ts';
+
+export type Queryable = postgres.Sql | postgres.TransactionSql;
+
+export type ReconcileStatus = 'applied' | 'rejected' | 'no-op' | 'failed';
+export type ReconcileReason = 'ValidationFailed' | 'DeletionBudgetExceeded' | 'FetchFailed' | 'ApplyFailed';
+
+export interface PolicyState {
+  appliedRevision: string | null;
+  appliedAt: Date | null;
+  lastAttemptedRevision: string | null;
+  lastAttemptedAt: Date | null;
+  lastAttemptedStatus: ReconcileStatus | null;
+  conditions: Condition[];
+}
+
+/** One finished attempt, as recorded. */
+export interface ReconciliationRecord {
+  revision: string | null;
+  commit?: { author: string; email?: string; message: string };
+  trigger: string;
+  status: ReconcileStatus;
+  reason?: ReconcileReason;
+  message: string;
+  counts: WriteCounts;
+  errors: PolicyError[];
+  startedAt: Date;
+  finishedAt: Date;
+}
+
+export async function readPolicyState(sql: Queryable): Promise<PolicyState> {
+  const [row] = await sql<Array<{
+    applied_revision: string | null; applied_at: Date | null; last_attempted_revision: string | null;
+    last_attempted_at: Date | null; last_attempted_status: ReconcileStatus | null; conditions: Condition[];
+  }>>`select * from policy_state`;
+  return {
+    appliedRevision: row.applied_revision,
+    appliedAt: row.applied_at,
+    lastAttemptedRevision: row.last_attempted_revision,
+    lastAttemptedAt: row.last_attempted_at,
+    lastAttemptedStatus: row.last_attempted_status,
+    conditions: row.conditions,
+  };
+}
+
+/** Sets lastAttemptedRevision before any work, so a crash mid-reconcile is visible. */
+export async function markAttemptStarted(sql: Queryable, revision: string, now: Date): Promise<void> {
+  const { conditions } = await readPolicyState(sql);
+  await sql`
+    update policy_state set last_attempted_revision = ${revision}, last_attempted_at = ${now}, last_attempted_status = null,
+      conditions = ${sql.json(startedConditions(conditions, revision, now) as unknown as postgres.JSONValue)}`;
+}
+
+/** Records the attempt and updates the state row; on `applied`, call inside the apply transaction so
+ * the applied revision moves together with the rows it describes. Returns the reconciliation id. */
+export async function recordReconciliation(sql: Queryable, record: ReconciliationRecord): Promise<number> {
+  const { conditions } = await readPolicyState(sql);
+  const next = finishedConditions(conditions, record, record.finishedAt);
+  const applied = record.status === 'applied';
+  await sql`
+    update policy_state set
+      applied_revision = case when ${applied} then ${record.revision} else applied_revision end,
+      applied_at = case when ${applied} then ${record.finishedAt}::timestamptz else applied_at end,
+      last_attempted_revision = coalesce(${record.revision}, last_attempted_revision),
+      last_attempted_at = ${record.finishedAt}, last_attempted_status = ${record.status},
+      conditions = ${sql.json(next as unknown as postgres.JSONValue)}`;
+  const author = record.commit ? `${record.commit.author}${record.commit.email ? ` <${record.commit.email}>` : ''}` : null;
+  const [row] = await sql<Array<{ id: string }>>`
+    insert into reconciliations (revision, author, message, trigger, status, reason, detail, added, changed, removed,
+      duration_ms, errors, started_at, finished_at)
+    values (${record.revision}, ${author}, ${record.commit?.message ?? null}, ${record.trigger}, ${record.status},
+      ${record.reason ?? null}, ${record.message}, ${record.counts.added}, ${record.counts.changed}, ${record.counts.removed},
+      ${record.finishedAt.getTime() - record.startedAt.getTime()}, ${sql.json(record.errors as unknown as postgres.JSONValue)},
+      ${record.startedAt}, ${record.finishedAt})
+    returning id`;
+  return Number(row.id);
+}
