@@ -27,7 +27,13 @@ export async function buildApp(deps: { db: Database; config: ServerConfig; log: 
   const https = config.tlsCert && config.tlsKey
     ? { https: { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } }
     : {};
-  const app = Fastify({ loggerInstance: log, bodyLimit: BODY_LIMIT_BYTES, ...https }) as unknown as FastifyInstance;
+  const app = Fastify({
+    loggerInstance: log,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // fastify's default silently drops unknown properties; a typo in a request should be an error.
+    ajv: { customOptions: { removeAdditional: false } },
+    ...https,
+  }) as unknown as FastifyInstance;
 
   app.decorate('db', db);
   app.decorate('config', config);

@@ -52,3 +52,15 @@ export async function startServerProcess(opts: { args?: string[]; env?: Record<s
     },
   };
 }
+
+/** Runs one `pswm-server <args>` to completion (migrate, token, ...), with DATABASE_URL only if given. */
+export async function runServerCommand(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { DATABASE_URL: _unused, ...inherited } = process.env;
+  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+  const code = await new Promise<number | null>((resolve) => child.once('close', (exitCode) => resolve(exitCode)));
+  return { code, stdout, stderr };
+}
