@@ -59,7 +59,12 @@ function describe(error: ErrorObject, at: Positioner): PolicyError[] {
     case 'propertyNames':
       return []; // ajv also reports the failing name itself, with the rule it broke
     default:
-      return error_('SCHEMA_INVALID', `${where} ${ruleMessage(error)}`, error.propertyName ? at.keyAt([...path, error.propertyName]) : at.valueAt(path));
+      if (error.propertyName !== undefined) {
+        // A rule on the keys of a mapping (propertyNames): the data is the key itself.
+        const rule = ruleMessage({ ...error, data: error.propertyName });
+        return error_('SCHEMA_INVALID', `${where} has key ${JSON.stringify(error.propertyName)}, which ${rule}`, at.keyAt([...path, error.propertyName]));
+      }
+      return error_('SCHEMA_INVALID', `${where} ${ruleMessage(error)}`);
   }
 }
 
@@ -84,7 +89,7 @@ function ruleMessage(error: ErrorObject): string {
     case 'maxItems':
       return `must list at most ${params.limit} items`;
     case 'uniqueItems':
-      return `lists ${describeValue((error.data as unknown[])[Number(params.j)])} more than once`;
+      return `lists ${JSON.stringify((error.data as unknown[])[Number(params.j)])} more than once`;
     case 'pattern': {
       const rule = typeof error.parentSchema?.description === 'string' ? error.parentSchema.description : `it must match ${params.pattern}`;
       return `${JSON.stringify(error.data)} is not valid: ${rule}`;
@@ -98,7 +103,7 @@ const TYPE_NAMES: Record<string, string> = {
   integer: 'an integer',
   number: 'a number',
   string: 'a string',
-  boolean: 'true or false',
+  boolean: 'a boolean (true or false)',
   object: 'a mapping',
   array: 'a list',
   null: 'null',
@@ -106,7 +111,8 @@ const TYPE_NAMES: Record<string, string> = {
 
 function typeNames(type: unknown): string {
   const types = Array.isArray(type) ? type : String(type).split(',');
-  return types.map((name) => TYPE_NAMES[name] ?? name).join(' or ');
+  const names = types.map((name) => TYPE_NAMES[name] ?? name);
+  return names.length <= 2 ? names.join(' or ') : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
 }
 
 export function describeValue(value: unknown): string {
