@@ -65,6 +65,23 @@ describe('remote source over smart HTTP with basic auth', () => {
     await writer.remove();
   });
 
+  test('follows a force-pushed branch whose old head is gone from the history', async () => {
+    await server.createRepo('rewritten.git');
+    const writer = await gitWorkspace(server.authenticatedUrl('rewritten.git'));
+    await writer.commitFiles({ 'a.yaml': 'a\n' }, 'base');
+    await writer.commitFiles({ 'b.yaml': 'b\n' }, 'to be rewritten');
+    await writer.push();
+    const source = await openPolicySource(config({ dataDir: await tempDir('pswm-remote-'), policyRepo: server.url('rewritten.git'), gitUsername: 'alice', gitToken: 's3cret' }), log);
+    await source.sync();
+
+    await runGit(['reset', '--quiet', '--hard', 'HEAD~1'], writer.dir);
+    const rewritten = await writer.commitFiles({ 'c.yaml': 'c\n' }, 'rewritten');
+    await runGit(['push', '--quiet', '--force', 'origin', 'HEAD:refs/heads/main'], writer.dir);
+    assert.equal(await source.sync(), rewritten);
+    assert.deepEqual(fileMap((await source.read(rewritten)).files), { 'a.yaml': 'a\n', 'c.yaml': 'c\n' });
+    await writer.remove();
+  });
+
   test('credentials in the URL work and are never stored in the clone or the description', async () => {
     const dataDir = await tempDir('pswm-remote-');
     const source = await openPolicySource(config({ dataDir, policyRepo: server.authenticatedUrl('policy.git') }), log);

@@ -24,7 +24,14 @@ export async function ensureDemoRepository(dataDir: string, branch: string, log:
   await git.init({ fs, dir: buildDir, defaultBranch: branch });
   await git.add({ fs, dir: buildDir, filepath: '.' });
   const revision = await git.commit({ fs, dir: buildDir, message: 'Initial policy from policy-repo-template', author: DEMO_AUTHOR });
-  await rename(buildDir, repoDir);
+  try {
+    await rename(buildDir, repoDir);
+  } catch (error) {
+    // Another process sharing the data directory created it first: use theirs.
+    await rm(buildDir, { recursive: true, force: true });
+    if (fs.existsSync(path.join(repoDir, '.git'))) return repoDir;
+    throw error;
+  }
   log.info({ repository: repoDir, revision, branch }, 'created the demo policy repository from policy-repo-template');
   return repoDir;
 }
