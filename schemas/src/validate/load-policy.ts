@@ -7,7 +7,8 @@ import { sortErrors, policyError } from '../errors.ts';
 import { isPolicyFile } from '../load/policy-files.ts';
 import { toPolicyDocument } from '../load/policy-document.ts';
 import { parseYamlFile } from '../load/yaml-file.ts';
-import type { LoadResult, Policy, PolicyDocument, PolicyError, RepoFile } from '../model.ts';
+import type { LoadResult, PolicyDocument, PolicyError, RepoFile } from '../model.ts';
+import { assemblePolicy } from './assemble-policy.ts';
 import { CROSS_DOCUMENT_CHECKS } from './checks.ts';
 import type { DeclaredNames } from './checks.ts';
 import { resolveContents } from './contents.ts';
@@ -63,7 +64,7 @@ export function loadPolicy(files: RepoFile[], limits: Partial<PolicyLimits> = {}
   const contents = resolveContents(context);
   errors.push(...contents.errors);
   if (errors.length > 0) return { ok: false, errors: sortErrors(errors), warnings: [] };
-  return { ok: true, policy: assemble(documents, contents.resolved), warnings: [] };
+  return { ok: true, policy: assemblePolicy(documents, contents.resolved), warnings: [] };
 }
 
 function declare(declared: DeclaredNames, kind: string, id: string): void {
@@ -74,42 +75,4 @@ function declare(declared: DeclaredNames, kind: string, id: string): void {
 
 function indexByPath(files: RepoFile[]): Map<string, RepoFile> {
   return new Map(files.map((file) => [file.path, file]));
-}
-
-function assemble(documents: PolicyDocument[], contents: Policy['contents']): Policy {
-  const policy: Policy = {
-    organizations: new Map(),
-    locations: new Map(),
-    overrides: new Map(),
-    scripts: new Map(),
-    externalFacts: new Map(),
-    chocoDeployments: new Map(),
-    contents,
-  };
-  for (const document of documents) {
-    switch (document.kind) {
-      case 'Settings':
-        policy.settings = document as PolicyDocument<'Settings'>;
-        break;
-      case 'Organization':
-        policy.organizations.set(document.id, document as PolicyDocument<'Organization'>);
-        break;
-      case 'Location':
-        policy.locations.set(document.id, document as PolicyDocument<'Location'>);
-        break;
-      case 'AgentOverride':
-        policy.overrides.set(document.id, document as PolicyDocument<'AgentOverride'>);
-        break;
-      case 'Script':
-        policy.scripts.set(document.id, document as PolicyDocument<'Script'>);
-        break;
-      case 'ExternalFact':
-        policy.externalFacts.set(document.id, document as PolicyDocument<'ExternalFact'>);
-        break;
-      case 'ChocoDeployment':
-        policy.chocoDeployments.set(document.id, document as PolicyDocument<'ChocoDeployment'>);
-        break;
-    }
-  }
-  return policy;
 }
