@@ -1,5 +1,6 @@
 // Where the CLI gets a policy from: a directory on disk, or a revision of a git repository.
 // Reading problems (missing directory, unknown revision) are reported as InputError, exit 1.
+import path from 'node:path';
 import type { LoadResult } from '../model.ts';
 import { loadPolicy } from '../validate/load-policy.ts';
 import { readPolicyDir } from '../source/dir.ts';
@@ -22,7 +23,7 @@ export async function loadDir(dir: string): Promise<LoadedInput> {
   } catch (error) {
     throw new InputError(`cannot read policy directory ${dir}: ${(error as Error).message}`, { cause: error });
   }
-  return { label: dir, result: loadPolicy(files) };
+  return { label: path.normalize(dir), result: loadPolicy(files) };
 }
 
 export async function loadRevision(repoDir: string, ref: string, cache: object): Promise<LoadedInput> {
