@@ -1,0 +1,46 @@
+// `pswm-server start` with no DATABASE_URL: PGlite in the data directory, as a real child process.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runServerCommand, startServerProcess } from './support/server-process.ts';
+
+test('embedded mode: first start issues an owner-only admin token file, logs its path not the token, and survives a restart', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'pswm-embedded-'));
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+
+  const first = await startServerProcess({ dataDir });
+  t.after(() => first.stop('SIGKILL'));
+  assert.deepEqual(await (await fetch(`${first.url}/health`)).json(), { status: 'ok' });
+
+  const tokenPath = join(dataDir, 'initial-admin-token');
+  assert.equal((await stat(tokenPath)).mode & 0o777, 0o600);
+  const token = (await readFile(tokenPath, 'utf8')).trim();
+  const whoami = await fetch(`${first.url}/api/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(whoami.status, 200);
+  assert.equal((await whoami.json()).role, 'admin');
+  assert.ok(first.logs().includes(tokenPath), 'the log names the token file');
+
+  // Admin commands reach a running embedded server through its API (the database is single-process).
+  const remote = await runServerCommand(['token', 'create', '--role', 'viewer', '--server', first.url], { PSWM_ADMIN_TOKEN: token });
+  assert.equal(remote.code, 0, remote.stderr);
+  const viewerToken = remote.stdout.trim();
+  const direct = await runServerCommand(['token', 'list', '--data-dir', dataDir]);
+  assert.equal(direct.code, 1);
+  assert.match(direct.stderr, /in use by process \d+.*--server URL/);
+
+  assert.equal(await first.stop('SIGTERM'), 0, 'graceful shutdown exits 0');
+  assert.doesNotMatch(first.logs(), new RegExp(token), 'the token never appears in the logs');
+  assert.match(first.logs(), /pswm-server stopped/);
+
+  const second = await startServerProcess({ dataDir });
+  t.after(() => second.stop('SIGKILL'));
+  for (const [t0, role] of [[token, 'admin'], [viewerToken, 'viewer']]) {
+    const response = await fetch(`${second.url}/api/v1/whoami`, { headers: { authorization: `Bearer ${t0}` } });
+    assert.equal(response.status, 200, `${role} token still valid after restart`);
+  }
+  assert.equal((await readFile(tokenPath, 'utf8')).trim(), token, 'the token file is not rewritten');
+  assert.doesNotMatch(second.logs(), /initial admin token written/);
+  assert.equal(await second.stop(), 0);
+});
