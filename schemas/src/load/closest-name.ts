@@ -1,7 +1,7 @@
 // "did you mean ...?" for typos in kinds, property names and references.
 
 /** The candidate closest to `name` by edit distance, when close enough to be a likely typo. */
-export function closestName(name: string, candidates: Iterable<string>): string | undefined {
+function closestName(name: string, candidates: Iterable<string>): string | undefined {
   const wanted = name.toLowerCase();
   const allowed = Math.max(2, Math.floor(wanted.length / 3));
   let best: string | undefined;

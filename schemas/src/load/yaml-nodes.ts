@@ -13,7 +13,7 @@ interface Located {
 }
 
 /** Walks `path` from the document root as far as it goes; returns each step reached. */
-export function walkPath(doc: Document, path: ValuePath): Located[] {
+function walkPath(doc: Document, path: ValuePath): Located[] {
   const steps: Located[] = [{ value: doc.contents as Node | null }];
   let node = doc.contents as Node | null;
   for (const segment of path) {

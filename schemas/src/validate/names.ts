@@ -40,14 +40,17 @@ function checkDuplicateNames(documents: PolicyDocument[]): PolicyError[] {
 
 /** Two overrides of one agent conflict unless their scope guards exclude each other. */
 function checkOverrideScopes(documents: PolicyDocument[]): PolicyError[] {
-  const overrides = ofKind(documents, 'AgentOverride');
+  const byAgent = new Map<string, PolicyDocument<'AgentOverride'>[]>();
   const errors: PolicyError[] = [];
-  overrides.forEach((override, index) => {
-    const earlier = overrides.slice(0, index).find((other) => other.spec.agent === override.spec.agent && scopesOverlap(other.spec, override.spec));
-    if (!earlier) return;
+  for (const override of ofKind(documents, 'AgentOverride')) {
+    const earlierOnes = byAgent.get(override.spec.agent) ?? [];
+    const earlier = earlierOnes.find((other) => scopesOverlap(other.spec, override.spec));
+    earlierOnes.push(override);
+    byAgent.set(override.spec.agent, earlierOnes);
+    if (!earlier) continue;
     const message = `AgentOverrides "${earlier.id}" (${lineOf(earlier.source)}) and "${override.id}" both apply to agent "${override.spec.agent}"; give each a different organization or location, or merge them`;
     errors.push(policyError('DUPLICATE_OVERRIDE', message, override.positionOf(['spec', 'agent'])));
-  });
+  }
   return errors;
 }
 

@@ -35,30 +35,47 @@ function checkDuplicatePackages(deployment: Deployment): PolicyError[] {
   return errors;
 }
 
+interface Declared {
+  deployment: Deployment;
+  index: number;
+}
+
 function checkConflicts(deployments: Deployment[]): PolicyError[] {
+  const byPackage = new Map<string, Declared[]>();
   const errors: PolicyError[] = [];
-  deployments.forEach((later, laterIndex) => {
-    const reported = new Set<string>();
-    later.spec.packages.forEach((declaration, i) => {
+  for (const deployment of deployments) {
+    const seen = new Set<string>(); // a duplicate within the deployment is reported on its own
+    deployment.spec.packages.forEach((declaration, index) => {
       const key = packageKey(declaration.name);
-      if (reported.has(key)) return; // a duplicate within the deployment is reported on its own
-      for (const earlier of deployments.slice(0, laterIndex)) {
-        const other = earlier.spec.packages.find((candidate) => packageKey(candidate.name) === key);
-        if (!other || sameDeclaration(other, declaration)) continue;
-        const shared = sharedSpecificity(earlier.spec.targets, later.spec.targets);
-        if (!shared) continue;
-        reported.add(key);
-        const laterAt = later.positionOf(['spec', 'packages', i, 'name']);
-        const earlierAt = earlier.positionOf(['spec', 'packages', earlier.spec.packages.indexOf(other), 'name']);
-        const message =
-          `package "${declaration.name}" is declared differently by ${nameOf(earlier)} (${lineOf(earlierAt)}) and ${nameOf(later)} (${lineOf(laterAt)}) ` +
-          `for the same agents (${shared}) at the same specificity; make the declarations equal, or target one of them more specifically`;
-        errors.push(policyError('PACKAGE_CONFLICT', message, laterAt));
-        break;
-      }
+      if (seen.has(key)) return;
+      seen.add(key);
+      const earlierOnes = byPackage.get(key) ?? [];
+      const conflict = earlierOnes.find((earlier) => conflictBetween(earlier, { deployment, index }) !== undefined);
+      earlierOnes.push({ deployment, index });
+      byPackage.set(key, earlierOnes);
+      if (conflict) errors.push(conflictError(conflict, { deployment, index }));
     });
-  });
+  }
   return errors;
+}
+
+function declarationOf({ deployment, index }: Declared): PackageDeclaration {
+  return deployment.spec.packages[index];
+}
+
+function conflictBetween(earlier: Declared, later: Declared): string | undefined {
+  if (sameDeclaration(declarationOf(earlier), declarationOf(later))) return undefined;
+  return sharedSpecificity(earlier.deployment.spec.targets, later.deployment.spec.targets);
+}
+
+function conflictError(earlier: Declared, later: Declared): PolicyError {
+  const positionOf = ({ deployment, index }: Declared) => deployment.positionOf(['spec', 'packages', index, 'name']);
+  const laterAt = positionOf(later);
+  const message =
+    `package "${declarationOf(later).name}" is declared differently by ${nameOf(earlier.deployment)} (${lineOf(positionOf(earlier))}) ` +
+    `and ${nameOf(later.deployment)} (${lineOf(laterAt)}) for the same agents (${conflictBetween(earlier, later)}) at the same specificity; ` +
+    'make the declarations equal, or target one of them more specifically';
+  return policyError('PACKAGE_CONFLICT', message, laterAt);
 }
 
 function sameDeclaration(a: PackageDeclaration, b: PackageDeclaration): boolean {
