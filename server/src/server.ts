@@ -2,13 +2,15 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { buildApp } from './api/app.ts';
+import { API_PREFIX, buildApp } from './api/app.ts';
 import { issueInitialAdminToken } from './auth/tokens.ts';
 import type { ServerConfig } from './config/config.ts';
 import { openDatabase } from './db/database.ts';
 import type { Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import type { Logger } from './logger.ts';
+import { openPolicySource } from './git/source.ts';
+import { startReconciler } from './reconcile/reconciler.ts';
 
 export interface RunningServer {
   url: string;
@@ -21,15 +23,18 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     await migrate(db.sql, log);
     await ensureInitialAdminToken(db, config.dataDir, log);
     const app = await buildApp({ db, config, log });
-    // The reconciler (policy source, scheduler, webhook and reconcile routes) is wired in here, after
-    // the app exists and before it listens; its stop() goes first in close() below.
+    const source = await openPolicySource(config, log);
+    const reconciler = await startReconciler({ db, source, config, log });
+    await app.register(reconciler.routes, { prefix: API_PREFIX });
     await app.listen({ host: config.host, port: config.port });
     const url = listeningUrl(config, app.server.address() as AddressInfo);
     log.info(`pswm-server listening on ${url}`);
     return {
       url,
       async close() {
+        await reconciler.stop();
         await app.close();
+        await source.close();
         await db.close();
       },
     };

@@ -17,8 +17,8 @@ export async function applyWrites(tx: postgres.TransactionSql, plan: WritePlan, 
   }
   for (const rows of chunks(plan.documents.insert)) {
     await tx`
-      insert into desired_documents (sha256, document, size)
-      select sha, json::jsonb, octet_length(json)
+      insert into desired_documents (sha256, canonical_json, size)
+      select sha, json, octet_length(json)
       from unnest(${rows.map((r) => r.sha256)}::text[], ${rows.map((r) => r.json)}::text[]) as t(sha, json)
       on conflict (sha256) do nothing`;
   }

@@ -65,10 +65,11 @@ create table policy_contents (
 );
 
 -- Compiled desired-state documents, content-addressed by the sha256 of their canonical JSON. Groups
--- that compile to the same state share one row.
+-- that compile to the same state share one row. Stored as text, not jsonb: jsonb reorders keys and
+-- respaces, and the bytes served must be the bytes hashed (the agent checks the digest).
 create table desired_documents (
   sha256 text primary key,
-  document jsonb not null,
+  canonical_json text not null,
   size integer not null
 );
 

@@ -1,0 +1,140 @@
+// The reconciler inside real `pswm-server start` processes: the API over the applied state, a
+// rejected commit served side by side with the applied one, and embedded PostgreSQL (PGlite).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freshDatabase } from './support/database.ts';
+import { startServerProcess, type ServerProcess } from './support/server-process.ts';
+import { templateRepo } from './reconcile-fixtures.ts';
+
+async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'pswm-reconcile-data-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function adminToken(dataDir: string): Promise<string> {
+  return (await readFile(path.join(dataDir, 'initial-admin-token'), 'utf8')).trim();
+}
+
+function client(server: ServerProcess, token: string) {
+  return async (method: string, url: string): Promise<{ status: number; body: any }> => {
+    const response = await fetch(new URL(url, server.url), { method, headers: { authorization: `Bearer ${token}` } });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+test('a rejected commit is visible next to the applied revision, which listings keep serving', async (t) => {
+  const db = await freshDatabase(t);
+  const repo = await templateRepo(t);
+  const dataDir = await tempDir(t);
+  const server = await startServerProcess({
+    dataDir, args: ['--policy-repo', repo.dir, '--poll-interval', '3600'], env: { DATABASE_URL: db.url },
+  });
+  t.after(() => server.stop());
+  const admin = client(server, await adminToken(dataDir));
+
+  const first = await admin('POST', '/api/v1/reconcile');
+  assert.equal(first.status, 200);
+  assert.ok(['applied', 'no-op'].includes(first.body.status), JSON.stringify(first.body));
+  const applied = (await admin('GET', '/api/v1/revision')).body.applied.revision;
+  assert.match(applied, /^[0-9a-f]{40}$/);
+  assert.equal((await fetch(new URL('/ready', server.url))).status, 200);
+
+  const broken = await repo.commit({ 'organizations/contoso/berlin.yaml': 'apiVersion: pswm/v1\nkind: Location\nmetadata: {name: berlin}\nspec: {organization: nowhere}\n' }, 'berlin moves nowhere');
+  const rejected = await admin('POST', '/api/v1/reconcile');
+  assert.equal(rejected.body.status, 'rejected');
+  assert.equal(rejected.body.errors[0].file, 'organizations/contoso/berlin.yaml');
+
+  const revision = (await admin('GET', '/api/v1/revision')).body;
+  assert.equal(revision.applied.revision, applied);
+  assert.equal(revision.lastAttempted.revision, broken);
+  assert.equal(revision.lastAttempted.status, 'rejected');
+  assert.equal(revision.conditions.find((c: any) => c.type === 'Ready').reason, 'ValidationFailed');
+
+  const locations = (await admin('GET', '/api/v1/policy/locations')).body;
+  assert.equal(locations.total, 4);
+  const berlin = locations.items.find((l: any) => l.id === 'contoso/berlin');
+  assert.equal(berlin.organization, 'contoso');
+  assert.equal(berlin.revision, applied);
+
+  const history = (await admin('GET', '/api/v1/reconciliations?status=rejected&limit=5')).body.reconciliations;
+  // The API and the local ref watcher may both have tried the broken head: each attempt is recorded.
+  assert.ok(history.length >= 1);
+  assert.ok(history.every((r: any) => r.revision === broken));
+  assert.equal(history[0].author, 'Test Author <author@example.test>');
+  assert.equal(history[0].message, 'berlin moves nowhere');
+  assert.ok(history[0].errors[0].line >= 1);
+});
+
+test('the read API validates its input and checks roles', async (t) => {
+  const db = await freshDatabase(t);
+  const repo = await templateRepo(t);
+  const dataDir = await tempDir(t);
+  const server = await startServerProcess({
+    dataDir, args: ['--policy-repo', repo.dir, '--poll-interval', '3600'], env: { DATABASE_URL: db.url },
+  });
+  t.after(() => server.stop());
+  const admin = client(server, await adminToken(dataDir));
+  const outcome = await admin('POST', '/api/v1/reconcile');
+  assert.ok(['applied', 'no-op'].includes(outcome.body.status));
+
+  const created = await fetch(new URL('/api/v1/tokens', server.url), {
+    method: 'POST', headers: { authorization: `Bearer ${await adminToken(dataDir)}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ role: 'viewer', name: 'reader' }),
+  });
+  const viewer = client(server, (await created.json()).token);
+
+  assert.equal((await viewer('GET', '/api/v1/reconciliations?limit=0')).status, 400);
+  assert.equal((await viewer('GET', '/api/v1/reconciliations?status=exploded')).status, 400);
+  assert.equal((await viewer('GET', '/api/v1/reconciliations?limit=ten')).status, 400);
+  assert.equal((await viewer('GET', '/api/v1/policy/scripts?offset=-1')).status, 400);
+  assert.equal((await viewer('GET', '/api/v1/policy/documents/not-a-digest')).status, 400);
+  assert.equal((await viewer('GET', `/api/v1/policy/documents/${'0'.repeat(64)}`)).status, 404);
+  assert.equal((await viewer('POST', '/api/v1/reconcile')).status, 403);
+  assert.equal((await client(server, 'nonsense')('GET', '/api/v1/revision')).status, 401);
+
+  const scripts = (await viewer('GET', '/api/v1/policy/scripts?limit=2')).body;
+  assert.equal(scripts.items.length, 2);
+  assert.ok(scripts.total > 2);
+  // A served document hashes to its name.
+  const [row] = await db.sql`select sha256 from scope_documents join desired_documents on sha256 = document_sha256 where scope = 'contoso/paris'`;
+  const response = await fetch(new URL(`/api/v1/policy/documents/${row.sha256}`, server.url), { headers: { authorization: `Bearer ${await adminToken(dataDir)}` } });
+  const text = await response.text();
+  const { createHash } = await import('node:crypto');
+  assert.equal(createHash('sha256').update(text).digest('hex'), row.sha256);
+  assert.equal(JSON.parse(text).apiVersion, 'pswm/v1');
+
+  const accepted = await admin('POST', '/api/v1/reconcile?wait=false');
+  assert.equal(accepted.status, 202);
+});
+
+test('embedded PostgreSQL: pswm-server start with no configuration reconciles the demo repository', async (t) => {
+  const dataDir = await tempDir(t);
+  const server = await startServerProcess({ dataDir, args: ['--poll-interval', '3600'] });
+  t.after(() => server.stop());
+  const admin = client(server, await adminToken(dataDir));
+  const revision = await until('the demo revision to be applied', async () => {
+    const { body } = await admin('GET', '/api/v1/revision');
+    return body.applied.revision ?? undefined;
+  });
+  assert.match(revision, /^[0-9a-f]{40}$/);
+  assert.equal((await fetch(new URL('/ready', server.url))).status, 200);
+  const again = await admin('POST', '/api/v1/reconcile');
+  assert.equal(again.body.status, 'no-op');
+  const organizations = (await admin('GET', '/api/v1/policy/organizations')).body;
+  assert.deepEqual(organizations.items.map((o: any) => o.name).sort(), ['contoso', 'fabrikam']);
+});
