@@ -73,7 +73,7 @@ export async function recordReconciliation(sql: Queryable, record: Reconciliatio
   const [row] = await sql<Array<{ id: string }>>`
     insert into reconciliations (revision, author, message, trigger, status, reason, detail, added, changed, removed,
       duration_ms, errors, started_at, finished_at)
-    values (${record.revision}, ${author}, ${record.commit?.message ?? null}, ${record.trigger}, ${record.status},
+    values (${record.revision}, ${author}, ${record.commit?.message.trimEnd() ?? null}, ${record.trigger}, ${record.status},
       ${record.reason ?? null}, ${record.message}, ${record.counts.added}, ${record.counts.changed}, ${record.counts.removed},
       ${record.finishedAt.getTime() - record.startedAt.getTime()}, ${sql.json(record.errors as unknown as postgres.JSONValue)},
       ${record.startedAt}, ${record.finishedAt})
