@@ -3,6 +3,7 @@
 // a value's line is the document's line plus the depth of its path.
 import type { Kind, Policy, PolicyDocument, SpecByKind } from '../model.ts';
 import { sha256Hex } from '../canonical-json.ts';
+import { assemblePolicy } from '../validate/assemble-policy.ts';
 
 export type TestDocument = {
   [K in Kind]: { kind: K; name: string; spec: SpecByKind[K]; file?: string; line?: number; organization?: string };
@@ -10,28 +11,8 @@ export type TestDocument = {
 
 /** `contents` maps "Kind/name" (and "Kind/name#check") to the resolved text. */
 export function policyOf(documents: TestDocument[], contents: Record<string, string> = {}): Policy {
-  const policy: Policy = {
-    organizations: new Map(),
-    locations: new Map(),
-    overrides: new Map(),
-    scripts: new Map(),
-    externalFacts: new Map(),
-    chocoDeployments: new Map(),
-    contents: new Map(Object.entries(contents).map(([key, content]) => [key, { content, sha256: sha256Hex(content) }])),
-  };
-  for (const input of documents) {
-    const document = toDocument(input);
-    switch (document.kind) {
-      case 'Settings': policy.settings = document as PolicyDocument<'Settings'>; break;
-      case 'Organization': policy.organizations.set(document.id, document as PolicyDocument<'Organization'>); break;
-      case 'Location': policy.locations.set(document.id, document as PolicyDocument<'Location'>); break;
-      case 'AgentOverride': policy.overrides.set(document.id, document as PolicyDocument<'AgentOverride'>); break;
-      case 'Script': policy.scripts.set(document.id, document as PolicyDocument<'Script'>); break;
-      case 'ExternalFact': policy.externalFacts.set(document.id, document as PolicyDocument<'ExternalFact'>); break;
-      case 'ChocoDeployment': policy.chocoDeployments.set(document.id, document as PolicyDocument<'ChocoDeployment'>); break;
-    }
-  }
-  return policy;
+  const resolved = new Map(Object.entries(contents).map(([key, content]) => [key, { content, sha256: sha256Hex(content) }]));
+  return assemblePolicy(documents.map(toDocument), resolved);
 }
 
 function toDocument(input: TestDocument): PolicyDocument {
