@@ -13,3 +13,4 @@ export { inventory, type Inventory, type InventoryEntry } from './plan/inventory
 export { planChanges, type Plan, type GroupChange, type ObjectRef } from './plan/plan.ts';
 export { renderPlanText } from './plan/render-text.ts';
 export { readPolicyRevision, type PolicyRevision } from './source/git.ts';
+export { readPolicyDir } from './source/dir.ts';
