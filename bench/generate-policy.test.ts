@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import type { RepoFile } from '../schemas/src/model.ts';
+import { loadPolicy } from '../schemas/src/validate/load-policy.ts';
 import { generatePolicyRepo, MUTATION_KINDS, mutatePolicyRepo, writePolicyRepo } from './generate-policy.ts';
 
 const SMALL = { organizations: 3, locations: 7, overrides: 5, scripts: 12, deployments: 10, externalFacts: 3 };
@@ -25,6 +26,27 @@ function changedPaths(before: RepoFile[], after: RepoFile[]): string[] {
 
 test('the same options and seed produce byte-identical repositories', () => {
   assert.deepEqual(generatePolicyRepo(SMALL), generatePolicyRepo(SMALL));
+});
+
+test('a generated repository validates with no errors and holds every document', () => {
+  const result = loadPolicy(generatePolicyRepo(SMALL));
+  assert.deepEqual(result.ok ? [] : result.errors, []);
+  assert.ok(result.ok);
+  const { policy } = result;
+  assert.ok(policy.settings);
+  assert.equal(policy.organizations.size, SMALL.organizations);
+  assert.equal(policy.locations.size, SMALL.locations);
+  assert.equal(policy.overrides.size, SMALL.overrides);
+  assert.equal(policy.scripts.size, SMALL.scripts);
+  assert.equal(policy.externalFacts.size, SMALL.externalFacts);
+  assert.equal(policy.chocoDeployments.size, SMALL.deployments);
+});
+
+test('every mutation keeps the repository valid', () => {
+  for (const kind of MUTATION_KINDS) {
+    const result = loadPolicy(mutatePolicyRepo(generatePolicyRepo(SMALL), kind));
+    assert.deepEqual(result.ok ? [] : result.errors, [], kind);
+  }
 });
 
 test('a different seed changes values but not the set of files', () => {

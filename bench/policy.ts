@@ -1,12 +1,11 @@
 // `npm run bench:policy`: how long load + validate and compile take, for the template repository
 // and for a generated repository of fleet size. Prints a markdown table (median of 5 runs after one
 // warm-up run) with the machine it ran on, ready to paste into docs.
-import { readdir, readFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
-import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileGroup } from '../schemas/src/compile/compile-group.ts';
 import type { AgentIdentity, Policy, RepoFile } from '../schemas/src/model.ts';
+import { readPolicyDir } from '../schemas/src/source/dir.ts';
 import { loadPolicy } from '../schemas/src/validate/load-policy.ts';
 import { generatePolicyRepo } from './generate-policy.ts';
 import type { GenerateOptions } from './generate-policy.ts';
@@ -32,20 +31,6 @@ function generatedAgents(options: GenerateOptions): AgentIdentity[] {
   });
   const middle = Math.floor(options.locations / 2);
   return [at(0, 'agent-00000', 'windows'), at(middle, 'ws-middle', 'windows'), at(options.locations - 1, 'srv-last', 'linux')];
-}
-
-/** The template as the CLI would see it: every regular file, paths relative to the root. */
-async function readRepoDirectory(root: string): Promise<RepoFile[]> {
-  const entries = await readdir(root, { recursive: true, withFileTypes: true });
-  const files = entries.filter((entry) => entry.isFile());
-  return Promise.all(
-    files.map(async (entry) => {
-      const absolute = join(entry.parentPath, entry.name);
-      const text = await readFile(absolute, 'utf8');
-      const path = relative(root, absolute).split(sep).join('/');
-      return { path, text, size: Buffer.byteLength(text) };
-    }),
-  );
 }
 
 interface Row {
@@ -107,7 +92,7 @@ function machine(): string {
 }
 
 const rows: Row[] = [];
-rows.push(...benchRepository('template', await readRepoDirectory(TEMPLATE_DIR), TEMPLATE_AGENTS));
+rows.push(...benchRepository('template', await readPolicyDir(TEMPLATE_DIR), TEMPLATE_AGENTS));
 const generated = generatePolicyRepo(FLEET_SIZE);
 const sizeLabel = `${FLEET_SIZE.organizations} orgs, ${FLEET_SIZE.locations} locations, ${FLEET_SIZE.overrides} overrides, ${FLEET_SIZE.scripts} scripts, ${FLEET_SIZE.deployments} deployments`;
 rows.push(measure('generated: generate (not part of reconcile)', sizeLabel, () => generatePolicyRepo(FLEET_SIZE)));
