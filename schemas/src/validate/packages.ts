@@ -2,7 +2,6 @@
 // the same specificity (the compiler could not say which one wins).
 import { policyError } from '../errors.ts';
 import type { PackageDeclaration, PolicyDocument, PolicyError, Targets } from '../model.ts';
-import type { Specificity } from '../targets.ts';
 import { lineOf, nameOf, ofKind } from './checks.ts';
 import type { CheckContext } from './checks.ts';
 
@@ -38,68 +37,66 @@ function checkDuplicatePackages(deployment: Deployment): PolicyError[] {
 interface Declared {
   deployment: Deployment;
   index: number;
+  signature: string;
+}
+
+/** Each place a deployment selects agents at one specificity: "every agent", "organization acme",
+ * "location acme/paris", "agent ws-001". Two declarations can only collide in a shared slot,
+ * so indexing by slot keeps the check linear however many deployments repeat a package. */
+function slotsOf(targets: Targets | undefined): string[] | undefined {
+  // Facts selectors depend on the agents, so such deployments are left to the compiler, which
+  // reports a conflict per compiled group.
+  if (targets?.facts) return undefined;
+  const slots = [
+    ...(targets?.agents ?? []).map((name) => `agent ${name}`),
+    ...(targets?.locations ?? []).map((name) => `location ${name}`),
+    ...(targets?.organizations ?? []).map((name) => `organization ${name}`),
+  ];
+  return slots.length > 0 ? slots : ['every agent'];
 }
 
 function checkConflicts(deployments: Deployment[]): PolicyError[] {
-  const byPackage = new Map<string, Declared[]>();
+  // package → slot → declaration signature → first declaration with it
+  const declared = new Map<string, Map<string, Map<string, Declared>>>();
   const errors: PolicyError[] = [];
   for (const deployment of deployments) {
+    const slots = slotsOf(deployment.spec.targets);
+    if (!slots) continue;
     const seen = new Set<string>(); // a duplicate within the deployment is reported on its own
     deployment.spec.packages.forEach((declaration, index) => {
       const key = packageKey(declaration.name);
       if (seen.has(key)) return;
       seen.add(key);
-      const earlierOnes = byPackage.get(key) ?? [];
-      const conflict = earlierOnes.find((earlier) => conflictBetween(earlier, { deployment, index }) !== undefined);
-      earlierOnes.push({ deployment, index });
-      byPackage.set(key, earlierOnes);
-      if (conflict) errors.push(conflictError(conflict, { deployment, index }));
+      const later: Declared = { deployment, index, signature: signatureOf(declaration) };
+      const bySlot = declared.get(key) ?? new Map<string, Map<string, Declared>>();
+      declared.set(key, bySlot);
+      let reported = false;
+      for (const slot of slots) {
+        const bySignature = bySlot.get(slot) ?? new Map<string, Declared>();
+        bySlot.set(slot, bySignature);
+        const earlier = [...bySignature.values()].find((other) => other.signature !== later.signature);
+        if (earlier && !reported) {
+          errors.push(conflictError(earlier, later, slot));
+          reported = true;
+        }
+        if (!bySignature.has(later.signature)) bySignature.set(later.signature, later);
+      }
     });
   }
   return errors;
 }
 
-function declarationOf({ deployment, index }: Declared): PackageDeclaration {
-  return deployment.spec.packages[index];
-}
-
-function conflictBetween(earlier: Declared, later: Declared): string | undefined {
-  if (sameDeclaration(declarationOf(earlier), declarationOf(later))) return undefined;
-  return sharedSpecificity(earlier.deployment.spec.targets, later.deployment.spec.targets);
-}
-
-function conflictError(earlier: Declared, later: Declared): PolicyError {
+function conflictError(earlier: Declared, later: Declared, slot: string): PolicyError {
   const positionOf = ({ deployment, index }: Declared) => deployment.positionOf(['spec', 'packages', index, 'name']);
   const laterAt = positionOf(later);
   const message =
-    `package "${declarationOf(later).name}" is declared differently by ${nameOf(earlier.deployment)} (${lineOf(positionOf(earlier))}) ` +
-    `and ${nameOf(later.deployment)} (${lineOf(laterAt)}) for the same agents (${conflictBetween(earlier, later)}) at the same specificity; ` +
+    `package "${later.deployment.spec.packages[later.index].name}" is declared differently by ${nameOf(earlier.deployment)} (${lineOf(positionOf(earlier))}) ` +
+    `and ${nameOf(later.deployment)} (${lineOf(laterAt)}) for the same agents (${slot}) at the same specificity; ` +
     'make the declarations equal, or target one of them more specifically';
   return policyError('PACKAGE_CONFLICT', message, laterAt);
 }
 
-function sameDeclaration(a: PackageDeclaration, b: PackageDeclaration): boolean {
-  const normal = (p: PackageDeclaration) => [p.ensure ?? 'present', p.version ?? null, p.pin ?? false, p.source ?? null, p.install_args ?? null];
-  return JSON.stringify(normal(a)) === JSON.stringify(normal(b));
-}
-
-/** Describes agents both target sets select at the same specificity, or undefined when there
- * are none that can be known statically. Facts selectors depend on the agents, so deployments
- * with one are left to the compiler, which reports the conflict per agent. */
-function sharedSpecificity(a: Targets | undefined, b: Targets | undefined): string | undefined {
-  if (a?.facts || b?.facts) return undefined;
-  const untargeted = (t: Targets | undefined) => !t?.organizations?.length && !t?.locations?.length && !t?.agents?.length;
-  if (untargeted(a) && untargeted(b)) return 'every agent';
-  // Most specific first, as matchTargets decides.
-  const levels: Array<[Exclude<Specificity, 'all'>, 'agents' | 'locations' | 'organizations']> = [
-    ['agent', 'agents'],
-    ['location', 'locations'],
-    ['organization', 'organizations'],
-  ];
-  for (const [level, key] of levels) {
-    const ours = new Set(a?.[key] ?? []);
-    const common = (b?.[key] ?? []).filter((value) => ours.has(value));
-    if (common.length > 0) return `${level} ${common.join(', ')}`;
-  }
-  return undefined;
+/** What makes two declarations of a package the same; timeout_seconds does not change the outcome. */
+function signatureOf(p: PackageDeclaration): string {
+  return JSON.stringify([p.ensure ?? 'present', p.version ?? null, p.pin ?? false, p.source ?? null, p.install_args ?? null]);
 }
