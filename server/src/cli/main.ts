@@ -6,6 +6,7 @@ const COMMANDS: CommandTable = {
   start: async () => (await import('./start.ts')).start,
   migrate: async () => (await import('./migrate.ts')).migrateCommand,
   token: async () => (await import('./token.ts')).token,
+  reconcile: async () => (await import('./reconcile.ts')).reconcileCommand,
 };
 
 const root = { summary: 'pswm server: reconciles a policy repository into PostgreSQL and serves the API.', subcommands: COMMANDS };
