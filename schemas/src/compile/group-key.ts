@@ -9,15 +9,29 @@ import { applicableOverride } from './settings.ts';
 import { compareText } from './compare.ts';
 
 export function groupKey(policy: Policy, agent: AgentIdentity): string {
+  const { factPaths, namedAgents } = selectorsOf(policy);
   const facts: Record<string, string | null> = {};
-  for (const path of referencedFactPaths(policy)) facts[path] = selectorValue(factAt(agent.facts ?? {}, path));
+  for (const path of factPaths) facts[path] = selectorValue(factAt(agent.facts ?? {}, path));
   return canonicalJson({
     organization: agent.organization,
     location: agent.location,
     override: applicableOverride(policy, agent)?.id ?? null,
-    agent: agentsNamedByTargets(policy).has(agent.name) ? agent.name : null,
+    agent: namedAgents.has(agent.name) ? agent.name : null,
     facts,
   });
+}
+
+// The server keys every agent of the fleet against one policy; a loaded Policy never changes, so
+// what its selectors read is worked out once per policy instead of once per agent.
+const selectorsByPolicy = new WeakMap<Policy, { factPaths: string[]; namedAgents: Set<string> }>();
+
+function selectorsOf(policy: Policy): { factPaths: string[]; namedAgents: Set<string> } {
+  let selectors = selectorsByPolicy.get(policy);
+  if (!selectors) {
+    selectors = { factPaths: referencedFactPaths(policy), namedAgents: agentsNamedByTargets(policy) };
+    selectorsByPolicy.set(policy, selectors);
+  }
+  return selectors;
 }
 
 /** Every fact path any selector in the policy tests, sorted. */

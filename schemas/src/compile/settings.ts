@@ -34,15 +34,27 @@ export const DEFAULT_DOCUMENT = 'default';
  * narrowly scoped wins, then the first by name. */
 export function applicableOverride(policy: Policy, agent: AgentIdentity): PolicyDocument<'AgentOverride'> | undefined {
   const locationKey = `${agent.organization}/${agent.location}`;
-  const candidates = [...policy.overrides.values()].filter(
+  const candidates = overridesFor(policy, agent.name).filter(
     (o) =>
-      o.spec.agent === agent.name &&
       (o.spec.organization === undefined || o.spec.organization === agent.organization) &&
       (o.spec.location === undefined || o.spec.location === locationKey),
   );
   const narrowness = (o: PolicyDocument<'AgentOverride'>) => (o.spec.location ? 2 : o.spec.organization ? 1 : 0);
   candidates.sort((a, b) => narrowness(b) - narrowness(a) || compareText(a.id, b.id));
   return candidates[0];
+}
+
+// Indexed once per loaded (immutable) Policy: the server looks up every agent of the fleet.
+const overridesByPolicy = new WeakMap<Policy, Map<string, Array<PolicyDocument<'AgentOverride'>>>>();
+
+function overridesFor(policy: Policy, agentName: string): Array<PolicyDocument<'AgentOverride'>> {
+  let byAgent = overridesByPolicy.get(policy);
+  if (!byAgent) {
+    byAgent = new Map();
+    for (const override of policy.overrides.values()) byAgent.set(override.spec.agent, [...(byAgent.get(override.spec.agent) ?? []), override]);
+    overridesByPolicy.set(policy, byAgent);
+  }
+  return byAgent.get(agentName) ?? [];
 }
 
 /** The layers that apply to `agent`, in merge order, schema defaults first. */
