@@ -1,9 +1,8 @@
 // npm run bench:reconcile — full and incremental reconcile of a fleet-size generated policy
 // repository into real PostgreSQL (a fresh database per full run), median of N runs each, peak RSS,
 // and a per-stage breakdown. Writes the results into docs/BENCHMARKS.md (section "Reconcile").
-//   node bench/reconcile.ts [--runs 5] [--no-write]   (PSWM_BENCH_POSTGRES_URL, default local postgres)
+//   node bench/reconcile.ts [--runs 5] [--no-write]   (PSWM_TEST_POSTGRES_URL, default the local postgres)
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,14 +11,14 @@ import postgres from 'postgres';
 import { generatePolicyRepo, mutatePolicyRepo, writePolicyRepo } from './generate-policy.ts';
 import { loadPolicy } from '../schemas/src/validate/load-policy.ts';
 import { createLogger } from '../server/src/logger.ts';
-import { migrate } from '../server/src/db/migrate.ts';
+import { freshDatabase, POSTGRES_ADMIN_URL } from '../server/test/support/database.ts';
 import { openPolicySource } from '../server/src/git/source.ts';
 import { reconcileOnce, type ReconcileOutcome } from '../server/src/reconcile/reconcile.ts';
 import { desiredRows } from '../server/src/reconcile/desired-rows.ts';
 
 const SIZE = { organizations: 50, locations: 1000, overrides: 10000, scripts: 500, deployments: 200 };
 const TARGETS = { fullMs: 5000, incrementalMs: 300 };
-const ADMIN_URL = process.env.PSWM_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const ADMIN_URL = POSTGRES_ADMIN_URL;
 const BENCHMARKS = new URL('../docs/BENCHMARKS.md', import.meta.url);
 const log = createLogger({ logLevel: 'silent' });
 
@@ -29,17 +28,6 @@ const runs = Number(values.runs);
 function git(args: string[], cwd: string): string {
   const env = { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@example.test', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@example.test' };
   return execFileSync('git', args, { cwd, env, encoding: 'utf8' }).trim();
-}
-
-async function freshDatabase(): Promise<{ sql: postgres.Sql; drop(): Promise<void> }> {
-  const name = `pswm_bench_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  const sql = postgres(url.toString(), { max: 10, onnotice: () => {} });
-  await migrate(sql, log);
-  return { sql, drop: async () => { await sql.end(); await admin.unsafe(`drop database ${name} with (force)`); await admin.end(); } };
 }
 
 function median(samples: number[]): number {

@@ -1,6 +1,6 @@
 // Shared by the reconcile test files: a local policy repository made with the git CLI from the
 // template (or from generated files), and small queries over the applied state.
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,10 +16,33 @@ export interface LocalRepo {
   commit(files: Record<string, string | null>, message: string): Promise<string>;
 }
 
-/** A temp git repository on branch main whose first commit is the policy template. */
-export async function templateRepo(t: { after(fn: () => Promise<void>): void }): Promise<LocalRepo> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'pswm-reconcile-repo-'));
+export type Hooks = { after(fn: () => unknown): void };
+
+/** A temp directory removed after the test. */
+export async function tempDir(t: Hooks, prefix = 'pswm-reconcile-'): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
   t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Polls `probe` until it yields something other than undefined/false. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+export async function initialAdminToken(dataDir: string): Promise<string> {
+  return (await readFile(path.join(dataDir, 'initial-admin-token'), 'utf8')).trim();
+}
+
+/** A temp git repository on branch main whose first commit is the policy template. */
+export async function templateRepo(t: Hooks): Promise<LocalRepo> {
+  const dir = await tempDir(t, 'pswm-reconcile-repo-');
   await cp(TEMPLATE_DIR, dir, { recursive: true });
   await runGit(['init', '--quiet', '-b', 'main'], dir);
   await commitFiles(dir, {}, 'policy template');

@@ -5,8 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -16,32 +15,14 @@ import { startServerProcess, type ServerProcess } from './support/server-process
 import { gitWorkspace, runGit, startGitHttpServer } from './support/git-http-server.ts';
 import { openPolicySource } from '../src/git/source.ts';
 import { reconcileOnce, RECONCILE_LOCK_KEY } from '../src/reconcile/reconcile.ts';
-import { appliedRevision, objectCounts, silentLog, templateRepo, TEMPLATE_DIR } from './reconcile-fixtures.ts';
+import { appliedRevision, initialAdminToken, objectCounts, silentLog, tempDir, templateRepo, TEMPLATE_DIR, until } from './reconcile-fixtures.ts';
 import { generatePolicyRepo, writePolicyRepo } from '../../bench/generate-policy.ts';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-type Hooks = { after(fn: () => Promise<void>): void };
-
-async function tempDir(t: Hooks, prefix = 'pswm-reconcile-'): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), prefix));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 async function post(server: ServerProcess, dataDir: string, url: string): Promise<any> {
-  const token = (await readFile(path.join(dataDir, 'initial-admin-token'), 'utf8')).trim();
+  const token = await initialAdminToken(dataDir);
   const response = await fetch(new URL(url, server.url), { method: 'POST', headers: { authorization: `Bearer ${token}` } });
   return response.json();
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
 }
 
 /** Everything a reconcile writes, minus what legitimately differs between runs. */

@@ -2,22 +2,9 @@
 // rejected commit served side by side with the applied one, and embedded PostgreSQL (PGlite).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { freshDatabase } from './support/database.ts';
 import { startServerProcess, type ServerProcess } from './support/server-process.ts';
-import { templateRepo } from './reconcile-fixtures.ts';
-
-async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'pswm-reconcile-data-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function adminToken(dataDir: string): Promise<string> {
-  return (await readFile(path.join(dataDir, 'initial-admin-token'), 'utf8')).trim();
-}
+import { initialAdminToken, tempDir, templateRepo, until } from './reconcile-fixtures.ts';
 
 function client(server: ServerProcess, token: string) {
   return async (method: string, url: string): Promise<{ status: number; body: any }> => {
@@ -27,17 +14,8 @@ function client(server: ServerProcess, token: string) {
   };
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-test('a rejected commit is visible next to the applied revision, which listings keep serving', async (t) => {
+/** A server on a fresh database following a temp copy of the template, and an admin client. */
+async function startReconcileServer(t: Parameters<typeof templateRepo>[0]) {
   const db = await freshDatabase(t);
   const repo = await templateRepo(t);
   const dataDir = await tempDir(t);
@@ -45,7 +23,12 @@ test('a rejected commit is visible next to the applied revision, which listings 
     dataDir, args: ['--policy-repo', repo.dir, '--poll-interval', '3600'], env: { DATABASE_URL: db.url },
   });
   t.after(() => server.stop());
-  const admin = client(server, await adminToken(dataDir));
+  const token = await initialAdminToken(dataDir);
+  return { db, repo, server, token, admin: client(server, token) };
+}
+
+test('a rejected commit is visible next to the applied revision, which listings keep serving', async (t) => {
+  const { repo, server, admin } = await startReconcileServer(t);
 
   const first = await admin('POST', '/api/v1/reconcile');
   assert.equal(first.status, 200);
@@ -81,19 +64,12 @@ test('a rejected commit is visible next to the applied revision, which listings 
 });
 
 test('the read API validates its input and checks roles', async (t) => {
-  const db = await freshDatabase(t);
-  const repo = await templateRepo(t);
-  const dataDir = await tempDir(t);
-  const server = await startServerProcess({
-    dataDir, args: ['--policy-repo', repo.dir, '--poll-interval', '3600'], env: { DATABASE_URL: db.url },
-  });
-  t.after(() => server.stop());
-  const admin = client(server, await adminToken(dataDir));
+  const { db, server, token, admin } = await startReconcileServer(t);
   const outcome = await admin('POST', '/api/v1/reconcile');
   assert.ok(['applied', 'no-op'].includes(outcome.body.status));
 
   const created = await fetch(new URL('/api/v1/tokens', server.url), {
-    method: 'POST', headers: { authorization: `Bearer ${await adminToken(dataDir)}`, 'content-type': 'application/json' },
+    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ role: 'viewer', name: 'reader' }),
   });
   const viewer = client(server, (await created.json()).token);
@@ -112,7 +88,7 @@ test('the read API validates its input and checks roles', async (t) => {
   assert.ok(scripts.total > 2);
   // A served document hashes to its name.
   const [row] = await db.sql`select sha256 from scope_documents join desired_documents on sha256 = document_sha256 where scope = 'contoso/paris'`;
-  const response = await fetch(new URL(`/api/v1/policy/documents/${row.sha256}`, server.url), { headers: { authorization: `Bearer ${await adminToken(dataDir)}` } });
+  const response = await fetch(new URL(`/api/v1/policy/documents/${row.sha256}`, server.url), { headers: { authorization: `Bearer ${token}` } });
   const text = await response.text();
   const { createHash } = await import('node:crypto');
   assert.equal(createHash('sha256').update(text).digest('hex'), row.sha256);
@@ -126,7 +102,7 @@ test('embedded PostgreSQL: pswm-server start with no configuration reconciles th
   const dataDir = await tempDir(t);
   const server = await startServerProcess({ dataDir, args: ['--poll-interval', '3600'] });
   t.after(() => server.stop());
-  const admin = client(server, await adminToken(dataDir));
+  const admin = client(server, await initialAdminToken(dataDir));
   const revision = await until('the demo revision to be applied', async () => {
     const { body } = await admin('GET', '/api/v1/revision');
     return body.applied.revision ?? undefined;

@@ -8,20 +8,8 @@ import type { WritePlan } from './plan-writes.ts';
 const ROWS_PER_STATEMENT = 2000;
 
 export async function applyWrites(tx: postgres.TransactionSql, plan: WritePlan, revision: string): Promise<void> {
-  for (const rows of chunks(plan.contents.insert)) {
-    await tx`
-      insert into policy_contents (sha256, content, size)
-      select sha, content, octet_length(content)
-      from unnest(${rows.map((r) => r.sha256)}::text[], ${rows.map((r) => r.content)}::text[]) as t(sha, content)
-      on conflict (sha256) do nothing`;
-  }
-  for (const rows of chunks(plan.documents.insert)) {
-    await tx`
-      insert into desired_documents (sha256, canonical_json, size)
-      select sha, json, octet_length(json)
-      from unnest(${rows.map((r) => r.sha256)}::text[], ${rows.map((r) => r.json)}::text[]) as t(sha, json)
-      on conflict (sha256) do nothing`;
-  }
+  await insertByDigest(tx, 'policy_contents', 'content', plan.contents.insert.map((r) => ({ sha256: r.sha256, text: r.content })));
+  await insertByDigest(tx, 'desired_documents', 'canonical_json', plan.documents.insert.map((r) => ({ sha256: r.sha256, text: r.json })));
   for (const rows of chunks(plan.objects.upsert)) {
     await tx`
       insert into policy_objects (kind, id, sha256, revision, file, line, metadata, spec)
@@ -61,6 +49,17 @@ export async function applyWrites(tx: postgres.TransactionSql, plan: WritePlan, 
   }
   for (const shas of chunks(plan.contents.delete)) {
     await tx`delete from policy_contents where sha256 = any(${shas}::text[])`;
+  }
+}
+
+// Content-addressed rows never change: an existing digest already holds the same bytes.
+async function insertByDigest(tx: postgres.TransactionSql, table: string, column: string, rows: Array<{ sha256: string; text: string }>): Promise<void> {
+  for (const chunk of chunks(rows)) {
+    await tx`
+      insert into ${tx(table)} (sha256, ${tx(column)}, size)
+      select sha, text, octet_length(text)
+      from unnest(${chunk.map((r) => r.sha256)}::text[], ${chunk.map((r) => r.text)}::text[]) as t(sha, text)
+      on conflict (sha256) do nothing`;
   }
 }
 
