@@ -1,0 +1,145 @@
+// The signal bus between server instances: PostgreSQL LISTEN/NOTIFY on a real database, in-process
+// delivery in embedded mode (one process by definition, and LISTEN does not work through
+// pglite-socket; REFERENCE.md). Every message also reaches the publishing instance's own subscribers,
+// exactly once.
+import { randomUUID } from 'node:crypto';
+import type postgres from 'postgres';
+import type { Database } from '../db/database.ts';
+import type { Logger } from '../logger.ts';
+
+/** What each channel carries. Subscribers receive parsed JSON from other instances: check before trusting. */
+export interface BusPayloads {
+  /** Wake these agents (each instance delivers to the sockets it holds). */
+  pswm_signal: { agentIds: string[]; reason: string };
+  /** This agent was revoked: refuse its tokens and close its socket. */
+  pswm_agent_revoked: { agentId: string; [key: string]: unknown };
+  /** The scope → document map changed; reload it. */
+  pswm_documents: { [key: string]: unknown };
+}
+
+export type BusChannel = keyof BusPayloads;
+export const BUS_CHANNELS: readonly BusChannel[] = ['pswm_signal', 'pswm_agent_revoked', 'pswm_documents'];
+
+/** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more. */
+export const MAX_PAYLOAD_BYTES = 7999;
+
+export interface Bus {
+  /** Resolves once every instance's bus has the message (sent to PostgreSQL, or delivered in process). */
+  publish<C extends BusChannel>(channel: C, payload: BusPayloads[C]): Promise<void>;
+  /**
+   * `onResync` runs when the bus reconnected after losing its PostgreSQL connection: messages sent
+   * meanwhile are lost, so a subscriber that keeps state (revocations, documents) reloads it then.
+   */
+  subscribe<C extends BusChannel>(channel: C, fn: (payload: BusPayloads[C]) => void, onResync?: () => void): () => void;
+  close(): Promise<void>;
+}
+
+interface Subscriber {
+  fn: (payload: never) => void;
+  onResync?: () => void;
+}
+
+/** On the wire: the publishing bus's id, so it can skip its own message when NOTIFY echoes it back. */
+interface Envelope {
+  origin: string;
+  payload: object;
+}
+
+export async function createBus(db: Pick<Database, 'sql' | 'embedded'>, log: Logger): Promise<Bus> {
+  const origin = randomUUID();
+  const subscribers = new Map<BusChannel, Set<Subscriber>>(BUS_CHANNELS.map((channel) => [channel, new Set()]));
+  let closed = false;
+
+  const deliver = (channel: BusChannel, payload: object) => {
+    for (const subscriber of subscribers.get(channel) ?? []) {
+      try {
+        subscriber.fn(payload as never);
+      } catch (error) {
+        log.error({ err: error, channel }, 'bus subscriber failed');
+      }
+    }
+  };
+  const resync = (channel: BusChannel) => {
+    for (const subscriber of subscribers.get(channel) ?? []) {
+      try {
+        subscriber.onResync?.();
+      } catch (error) {
+        log.error({ err: error, channel }, 'bus resync failed');
+      }
+    }
+  };
+
+  const transport = db.embedded ? IN_PROCESS : await notifyTransport(db.sql, origin, deliver, resync, log);
+
+  return {
+    async publish(channel, payload) {
+      if (closed) throw new Error(`bus closed: cannot publish on ${channel}`);
+      const text = JSON.stringify({ origin, payload } satisfies Envelope);
+      const bytes = Buffer.byteLength(text);
+      if (bytes > MAX_PAYLOAD_BYTES) throw new Error(`bus message on ${channel} is ${bytes} bytes; the limit is ${MAX_PAYLOAD_BYTES}`);
+      await transport.send(channel, text);
+      // After the send succeeded, so a failed publish is delivered nowhere rather than only here.
+      deliver(channel, payload);
+    },
+    subscribe(channel, fn, onResync) {
+      const subscriber: Subscriber = { fn, onResync };
+      subscribers.get(channel)!.add(subscriber);
+      return () => void subscribers.get(channel)!.delete(subscriber);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const set of subscribers.values()) set.clear();
+      await transport.close();
+    },
+  };
+}
+
+interface Transport {
+  send(channel: BusChannel, text: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Embedded mode is one process: the local delivery in publish() is all there is. */
+const IN_PROCESS: Transport = { send: async () => {}, close: async () => {} };
+
+async function notifyTransport(
+  sql: postgres.Sql,
+  origin: string,
+  deliver: (channel: BusChannel, payload: object) => void,
+  resync: (channel: BusChannel) => void,
+  log: Logger,
+): Promise<Transport> {
+  const receive = (channel: BusChannel) => (text: string) => {
+    let envelope: Envelope;
+    try {
+      envelope = JSON.parse(text) as Envelope;
+    } catch {
+      log.warn({ channel }, 'bus: ignoring a notification that is not JSON');
+      return;
+    }
+    if (envelope.origin === origin) return; // delivered locally when it was published
+    if (typeof envelope.payload !== 'object' || envelope.payload === null) return;
+    deliver(channel, envelope.payload);
+  };
+  const listening = await Promise.all(BUS_CHANNELS.map(async (channel) => {
+    let connected = false;
+    // postgres.js calls onlisten on the first LISTEN and again after every reconnect.
+    const onListen = () => {
+      if (connected) {
+        log.info({ channel }, 'bus: listening again after a reconnect; subscribers resync');
+        resync(channel);
+      }
+      connected = true;
+    };
+    return sql.listen(channel, receive(channel), onListen);
+  }));
+  return {
+    async send(channel, text) {
+      await sql.notify(channel, text);
+    },
+    async close() {
+      await Promise.all(listening.map((listen) => listen.unlisten()));
+    },
+  };
+}

@@ -1,0 +1,117 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import postgres from 'postgres';
+import { createBus, MAX_PAYLOAD_BYTES } from '../src/hub/bus.ts';
+import type { Bus, BusPayloads } from '../src/hub/bus.ts';
+import { createLogger } from '../src/logger.ts';
+import { freshDatabase } from './support/database.ts';
+
+const log = createLogger({ logLevel: 'silent' });
+
+/** Records every signal a bus delivers, and resolves waits for a given reason. */
+function recordSignals(bus: Bus) {
+  const received: BusPayloads['pswm_signal'][] = [];
+  const waiters: { reason: string; resolve: () => void }[] = [];
+  bus.subscribe('pswm_signal', (payload) => {
+    received.push(payload);
+    for (const waiter of waiters.filter((w) => w.reason === payload.reason)) waiter.resolve();
+  });
+  const arrival = (reason: string) => received.some((p) => p.reason === reason)
+    ? Promise.resolve()
+    : new Promise<void>((resolve) => waiters.push({ reason, resolve }));
+  return { received, arrival, reasons: () => received.map((p) => p.reason) };
+}
+
+test('a message published on one instance reaches every instance once, the publisher included', { timeout: 30_000 }, async (t) => {
+  const { url } = await freshDatabase(t);
+  // Each instance has its own pool, as two server processes would.
+  const sqlA = postgres(url, { max: 2, onnotice: () => {} });
+  const sqlB = postgres(url, { max: 2, onnotice: () => {} });
+  t.after(() => Promise.all([sqlA.end(), sqlB.end()]));
+  const busA = await createBus({ sql: sqlA, embedded: false }, log);
+  const busB = await createBus({ sql: sqlB, embedded: false }, log);
+  t.after(() => Promise.all([busA.close(), busB.close()]));
+  const onA = recordSignals(busA);
+  const onB = recordSignals(busB);
+
+  await busA.publish('pswm_signal', { agentIds: ['agent-1', 'agent-2'], reason: 'first' });
+  await onB.arrival('first');
+  assert.deepEqual(onB.received, [{ agentIds: ['agent-1', 'agent-2'], reason: 'first' }]);
+
+  // NOTIFY reaches each listener in commit order: once A sees B's fence, A's echo of "first" (if it
+  // were delivered) would already have arrived.
+  await busB.publish('pswm_signal', { agentIds: [], reason: 'fence' });
+  await onA.arrival('fence');
+  assert.deepEqual(onA.reasons(), ['first', 'fence']);
+  assert.deepEqual(onB.reasons(), ['first', 'fence']);
+});
+
+test('channels are separate and an unsubscribed function hears nothing more', { timeout: 30_000 }, async (t) => {
+  const { sql } = await freshDatabase(t);
+  const bus = await createBus({ sql, embedded: false }, log);
+  t.after(() => bus.close());
+  const revoked: string[] = [];
+  const unsubscribe = bus.subscribe('pswm_agent_revoked', (payload) => revoked.push(payload.agentId));
+  const signals = recordSignals(bus);
+  await bus.publish('pswm_agent_revoked', { agentId: 'a1' });
+  unsubscribe();
+  await bus.publish('pswm_agent_revoked', { agentId: 'a2' });
+  await bus.publish('pswm_signal', { agentIds: ['a3'], reason: 'after' });
+  await signals.arrival('after');
+  assert.deepEqual(revoked, ['a1']);
+  assert.deepEqual(signals.reasons(), ['after']);
+});
+
+test('embedded mode delivers in process without touching the database', async () => {
+  // No sql at all: an embedded bus must not use the database (LISTEN does not work through pglite-socket).
+  const bus = await createBus({ sql: undefined as unknown as postgres.Sql, embedded: true }, log);
+  const signals = recordSignals(bus);
+  const revoked: string[] = [];
+  bus.subscribe('pswm_agent_revoked', (payload) => revoked.push(payload.agentId));
+  await bus.publish('pswm_signal', { agentIds: ['x'], reason: 'wake' });
+  await bus.publish('pswm_agent_revoked', { agentId: 'x' });
+  assert.deepEqual(signals.received, [{ agentIds: ['x'], reason: 'wake' }]);
+  assert.deepEqual(revoked, ['x']);
+  await bus.close();
+  await assert.rejects(bus.publish('pswm_signal', { agentIds: [], reason: 'late' }), /closed/);
+});
+
+test('a payload PostgreSQL would refuse is rejected before it is sent, and delivered nowhere', { timeout: 30_000 }, async (t) => {
+  const { sql } = await freshDatabase(t);
+  const bus = await createBus({ sql, embedded: false }, log);
+  t.after(() => bus.close());
+  const signals = recordSignals(bus);
+  const agentIds = Array.from({ length: Math.ceil(MAX_PAYLOAD_BYTES / 10) }, (_, i) => `agent-${i}`);
+  await assert.rejects(bus.publish('pswm_signal', { agentIds, reason: 'too big' }), /bytes; the limit is 7999/);
+  assert.deepEqual(signals.received, []);
+});
+
+test('a subscriber that throws does not keep the message from the others', async () => {
+  const bus = await createBus({ sql: undefined as unknown as postgres.Sql, embedded: true }, log);
+  bus.subscribe('pswm_signal', () => {
+    throw new Error('broken subscriber');
+  });
+  const signals = recordSignals(bus);
+  await bus.publish('pswm_signal', { agentIds: [], reason: 'still delivered' });
+  assert.deepEqual(signals.reasons(), ['still delivered']);
+  await bus.close();
+});
+
+test('after its connection is cut the bus listens again, tells subscribers to resync, and delivers again', { timeout: 30_000 }, async (t) => {
+  const { url, sql } = await freshDatabase(t);
+  const busSql = postgres(url, { max: 1, onnotice: () => {} });
+  t.after(() => busSql.end());
+  const bus = await createBus({ sql: busSql, embedded: false }, log);
+  t.after(() => bus.close());
+  let resynced!: () => void;
+  const resync = new Promise<void>((resolve) => (resynced = resolve));
+  const signals = recordSignals(bus);
+  bus.subscribe('pswm_signal', () => {}, () => resynced());
+
+  await sql`select pg_terminate_backend(pid) from pg_stat_activity
+            where datname = current_database() and pid <> pg_backend_pid() and query ilike 'listen%'`;
+  await resync;
+  // Published by another session, so only the re-established LISTEN can deliver it.
+  await sql`select pg_notify('pswm_signal', ${JSON.stringify({ origin: 'elsewhere', payload: { agentIds: [], reason: 'after reconnect' } })})`;
+  await signals.arrival('after reconnect');
+});
