@@ -1,4 +1,4 @@
-import type { Platform, Shell } from '../../../../schemas/src/model.ts';
+import type { Platform, Shell } from '@pswm/schemas';
 
 export interface CommandLine {
   command: string;

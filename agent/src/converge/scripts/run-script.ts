@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Platform, Shell } from '../../../../schemas/src/model.ts';
+import type { Platform, Shell } from '@pswm/schemas';
 import { findExecutable } from '../../platform/find-executable.ts';
 import { currentPlatform } from '../../platform/platform.ts';
 import { runProcess, type ProcessResult } from '../../platform/run-process.ts';
