@@ -18,14 +18,19 @@ declare module 'fastify' {
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
+/** The token of an "Authorization: Bearer <token>" header; 401 UNAUTHENTICATED when missing or malformed. */
+export function bearerToken(request: FastifyRequest): string {
+  const header = request.headers.authorization;
+  if (!header) throw apiError('UNAUTHENTICATED');
+  const match = BEARER.exec(header);
+  if (!match) throw apiError('UNAUTHENTICATED', 'The Authorization header must be "Bearer <token>".');
+  return match[1];
+}
+
 async function authPlugin(app: FastifyInstance, opts: { sql: postgres.Sql }): Promise<void> {
   app.decorateRequest('principal', null);
   app.decorate('requireRole', (role: Role): preHandlerAsyncHookHandler => async (request: FastifyRequest) => {
-    const header = request.headers.authorization;
-    if (!header) throw apiError('UNAUTHENTICATED');
-    const match = BEARER.exec(header);
-    if (!match) throw apiError('UNAUTHENTICATED', 'The Authorization header must be "Bearer <token>".');
-    const principal = await authenticateToken(opts.sql, match[1]);
+    const principal = await authenticateToken(opts.sql, bearerToken(request));
     if (!principal) throw apiError('INVALID_TOKEN');
     if (!roleAllows(principal.role, role)) {
       throw apiError('FORBIDDEN', `This request needs the ${role} role; the token "${principal.name}" has the ${principal.role} role.`);
