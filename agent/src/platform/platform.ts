@@ -1,4 +1,4 @@
-import type { Platform } from '../../../schemas/src/model.ts';
+import type { Platform } from '@pswm/schemas';
 
 /** The policy's name for the OS this process runs on; anything else Unix-like counts as linux. */
 export function currentPlatform(nodePlatform: NodeJS.Platform = process.platform): Platform {

@@ -85,7 +85,7 @@ test('a damaged state file is an error, not a silent reset', async (t) => {
   const dir = await makeTempDir(t);
   const file = path.join(dir, 'scripts.json');
   await writeFile(file, '{"version": 7}');
-  await assert.rejects(loadScriptsState(file), /unrecognised scripts state/);
+  await assert.rejects(loadScriptsState(file), /unrecognised state/);
 });
 
 test('a script whose shell is missing here is skipped, not failed', async (t) => {

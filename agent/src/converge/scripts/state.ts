@@ -1,6 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { writeFileAtomic } from '../../platform/atomic-file.ts';
+import { loadJsonFile, saveJsonFile } from '../../platform/json-file.ts';
 
 /** What the agent remembers about each script between iterations and restarts. */
 export interface ScriptMemory {
@@ -25,22 +23,15 @@ export function emptyScriptsState(): ScriptsState {
   return { version: 1, scripts: {} };
 }
 
-/** A missing file is a fresh agent. A file we cannot parse is an error, not a silent reset: a reset
- * would re-run every single_run script on the machine. */
-export async function loadScriptsState(file: string): Promise<ScriptsState> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyScriptsState();
-    throw error;
-  }
-  const parsed = JSON.parse(text) as ScriptsState;
-  if (parsed?.version !== 1 || typeof parsed.scripts !== 'object' || parsed.scripts === null) throw new Error(`unrecognised scripts state in ${file}`);
-  return parsed;
+function isScriptsState(value: unknown): value is ScriptsState {
+  const state = value as ScriptsState | null;
+  return state?.version === 1 && typeof state.scripts === 'object' && state.scripts !== null;
 }
 
-export async function saveScriptsState(file: string, state: ScriptsState): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  await writeFileAtomic(file, JSON.stringify(state, null, 2) + '\n');
+export function loadScriptsState(file: string): Promise<ScriptsState> {
+  return loadJsonFile(file, emptyScriptsState, isScriptsState);
+}
+
+export function saveScriptsState(file: string, state: ScriptsState): Promise<void> {
+  return saveJsonFile(file, state);
 }
