@@ -1,0 +1,211 @@
+// The WebSocket hub: one socket per agent on GET /api/v1/agent/ws, used only to wake agents
+// ({ type: 'reconcile' }) and to tell them they were revoked. Signals travel over the bus, so a signal
+// requested on any instance reaches the instance that holds the agent's socket. Memory per socket is
+// bounded: sockets that stop answering pings are terminated, and sockets whose send buffer grows past
+// a threshold are closed instead of queueing more.
+import websocket from '@fastify/websocket';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Counter, Gauge } from 'prom-client';
+import type { WebSocket } from 'ws';
+import type { Logger } from '../logger.ts';
+import { apiError } from '../api/errors.ts';
+import type { Bus, BusPayloads } from './bus.ts';
+import { MAX_PAYLOAD_BYTES } from './bus.ts';
+
+export interface AgentPrincipal {
+  agentId: string;
+  name: string;
+  organization: string;
+  location: string;
+}
+
+/** The part of the agent authority (agents/access-token.ts) the hub needs. */
+export interface AgentTokenVerifier {
+  verify(token: string): AgentPrincipal | undefined;
+}
+
+export type HubMessage = { type: 'reconcile'; reason: string } | { type: 'revoked' };
+
+export const CLOSE_CODES = {
+  /** Server shutting down; the agent reconnects elsewhere. */
+  goingAway: 1001,
+  /** The agent did not read fast enough; it reconnects and polls. */
+  slowConsumer: 1013,
+  revoked: 4401,
+  /** The same agent connected again; only the newest socket is kept. */
+  replaced: 4409,
+} as const;
+
+export interface HubOptions {
+  pingIntervalMs: number;
+  /** Past this many unsent bytes a socket is closed rather than given more. */
+  maxBufferedBytes: number;
+}
+
+const DEFAULT_OPTIONS: HubOptions = { pingIntervalMs: 30_000, maxBufferedBytes: 256 * 1024 };
+const MAX_INBOUND_BYTES = 64 * 1024;
+/** A peer that does not read will not answer our close frame either: cut it after this long. */
+const CLOSE_GRACE_MS = 1000;
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+type DisconnectReason = 'replaced' | 'revoked' | 'slow' | 'dead' | 'closed' | 'shutdown';
+
+interface Connection {
+  socket: WebSocket;
+  principal: AgentPrincipal;
+  answeredPing: boolean;
+}
+
+export interface Hub {
+  /** Registers GET /agent/ws; register it with the API prefix. */
+  plugin(app: FastifyInstance): Promise<void>;
+  signalAgents(agentIds: string[], reason: string): Promise<void>;
+  disconnect(agentId: string): void;
+  connectedCount(): number;
+  close(): Promise<void>;
+}
+
+export function createHub(deps: { bus: Bus; authority: AgentTokenVerifier; log: Logger; options?: Partial<HubOptions> }): Hub {
+  const { bus, authority, log } = deps;
+  const options = { ...DEFAULT_OPTIONS, ...deps.options };
+  const connections = new Map<string, Connection>();
+  const principals = new WeakMap<FastifyRequest, AgentPrincipal>();
+  let onDisconnect: (reason: DisconnectReason) => void = () => {};
+
+  const drop = (connection: Connection, reason: DisconnectReason, close: (socket: WebSocket) => void) => {
+    if (connections.get(connection.principal.agentId) === connection) connections.delete(connection.principal.agentId);
+    onDisconnect(reason);
+    log.info({ agent: connection.principal.name, reason }, 'agent socket dropped');
+    close(connection.socket);
+  };
+
+  const send = (connection: Connection, message: HubMessage) => {
+    const { socket } = connection;
+    if (socket.readyState !== socket.OPEN) return;
+    const text = JSON.stringify(message);
+    if (socket.bufferedAmount + Buffer.byteLength(text) > options.maxBufferedBytes) {
+      drop(connection, 'slow', (s) => closeFirmly(s, CLOSE_CODES.slowConsumer, 'slow consumer'));
+      return;
+    }
+    socket.send(text);
+  };
+
+  const unsubscribeSignals = bus.subscribe('pswm_signal', (payload) => {
+    if (!isSignal(payload)) return;
+    for (const agentId of payload.agentIds) {
+      const connection = connections.get(agentId);
+      if (connection) send(connection, { type: 'reconcile', reason: payload.reason });
+    }
+  });
+  const unsubscribeRevocations = bus.subscribe('pswm_agent_revoked', (payload) => {
+    const connection = typeof payload?.agentId === 'string' ? connections.get(payload.agentId) : undefined;
+    if (!connection) return;
+    send(connection, { type: 'revoked' });
+    drop(connection, 'revoked', (s) => closeFirmly(s, CLOSE_CODES.revoked, 'agent revoked'));
+  });
+
+  // The ws keepalive: a socket that has not answered the previous ping by the next one is dead.
+  const pinger = setInterval(() => {
+    for (const connection of [...connections.values()]) {
+      if (!connection.answeredPing) {
+        drop(connection, 'dead', (s) => s.terminate());
+        continue;
+      }
+      connection.answeredPing = false;
+      connection.socket.ping();
+    }
+  }, options.pingIntervalMs).unref();
+
+  const authenticate = async (request: FastifyRequest) => {
+    const match = BEARER.exec(request.headers.authorization ?? '');
+    if (!match) throw apiError('UNAUTHENTICATED', 'The agent WebSocket needs "Authorization: Bearer <agent access token>".');
+    const principal = authority.verify(match[1]);
+    if (!principal) throw apiError('INVALID_TOKEN', 'The agent access token is malformed, forged, expired or revoked.');
+    principals.set(request, principal);
+  };
+
+  const accept = (socket: WebSocket, request: FastifyRequest) => {
+    const principal = principals.get(request)!;
+    const previous = connections.get(principal.agentId);
+    if (previous) drop(previous, 'replaced', (s) => s.close(CLOSE_CODES.replaced, 'replaced by a newer connection'));
+    const connection: Connection = { socket, principal, answeredPing: true };
+    connections.set(principal.agentId, connection);
+    socket.on('pong', () => (connection.answeredPing = true));
+    socket.on('error', (error) => log.warn({ err: error, agent: principal.name }, 'agent socket error'));
+    socket.on('close', () => {
+      if (connections.get(principal.agentId) === connection) drop(connection, 'closed', () => {});
+    });
+  };
+
+  return {
+    async plugin(app) {
+      // One upgrade handler per server: other WebSocket routes register theirs on the same instance.
+      if (!app.hasDecorator('websocketServer')) await app.register(websocket, { options: { maxPayload: MAX_INBOUND_BYTES } });
+      new Gauge({
+        name: 'pswm_websocket_connections',
+        help: 'Agent WebSocket connections open on this instance.',
+        registers: [app.metrics],
+        collect() {
+          this.set(connections.size);
+        },
+      });
+      const disconnects = new Counter({
+        name: 'pswm_websocket_disconnects_total',
+        help: 'Agent WebSocket connections ended, by reason (closed, replaced, revoked, slow, dead, shutdown).',
+        labelNames: ['reason'],
+        registers: [app.metrics],
+      });
+      onDisconnect = (reason) => disconnects.inc({ reason });
+      app.get('/agent/ws', { websocket: true, preValidation: authenticate }, accept);
+    },
+    async signalAgents(agentIds, reason) {
+      for (const chunk of chunkAgentIds([...new Set(agentIds)], reason)) {
+        await bus.publish('pswm_signal', { agentIds: chunk, reason });
+      }
+    },
+    disconnect(agentId) {
+      const connection = connections.get(agentId);
+      if (connection) drop(connection, 'closed', (s) => s.close(CLOSE_CODES.goingAway, 'disconnected by the server'));
+    },
+    connectedCount: () => connections.size,
+    async close() {
+      clearInterval(pinger);
+      unsubscribeSignals();
+      unsubscribeRevocations();
+      for (const connection of [...connections.values()]) {
+        drop(connection, 'shutdown', (s) => s.close(CLOSE_CODES.goingAway, 'server shutting down'));
+      }
+    },
+  };
+}
+
+function closeFirmly(socket: WebSocket, code: number, reason: string): void {
+  socket.close(code, reason);
+  setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
+}
+
+function isSignal(payload: unknown): payload is BusPayloads['pswm_signal'] {
+  const signal = payload as BusPayloads['pswm_signal'] | undefined;
+  return typeof signal?.reason === 'string' && Array.isArray(signal.agentIds) && signal.agentIds.every((id) => typeof id === 'string');
+}
+
+/** Splits the ids so each bus message stays under PostgreSQL's NOTIFY limit (envelope included). */
+function chunkAgentIds(agentIds: string[], reason: string): string[][] {
+  const budget = MAX_PAYLOAD_BYTES - Buffer.byteLength(JSON.stringify({ origin: '', payload: { agentIds: [], reason } })) - 64;
+  if (budget <= 0) throw new Error('the signal reason is too long for one bus message');
+  const chunks: string[][] = [];
+  let chunk: string[] = [];
+  let bytes = 0;
+  for (const id of agentIds) {
+    const size = Buffer.byteLength(JSON.stringify(id)) + 1;
+    if (bytes + size > budget && chunk.length) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(id);
+    bytes += size;
+  }
+  if (chunk.length) chunks.push(chunk);
+  return chunks;
+}

@@ -1,0 +1,160 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type postgres from 'postgres';
+import { API_PREFIX, buildApp } from '../src/api/app.ts';
+import { loadConfig } from '../src/config/config.ts';
+import { createBus } from '../src/hub/bus.ts';
+import { createHub } from '../src/hub/hub.ts';
+import type { AgentPrincipal, HubOptions } from '../src/hub/hub.ts';
+import { createLogger } from '../src/logger.ts';
+import { connectAgentSocket } from './support/agent-socket.ts';
+import { freshDatabase } from './support/database.ts';
+
+const log = createLogger({ logLevel: 'silent' });
+const TIMEOUT = { timeout: 60_000 };
+
+/** A server with the hub on a real database and bus; agent tokens come from a stand-in authority. */
+async function setup(t: import('node:test').TestContext, options: Partial<HubOptions> = {}) {
+  const { sql } = await freshDatabase(t);
+  const bus = await createBus({ sql, embedded: false }, log);
+  const tokens = new Map<string, AgentPrincipal>();
+  const hub = createHub({ bus, authority: { verify: (token) => tokens.get(token) }, log, options });
+  const app = await buildApp({ db: { sql, embedded: false, close: async () => {} }, config: loadConfig([], {}), log });
+  await app.register(hub.plugin, { prefix: API_PREFIX });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  t.after(async () => {
+    await hub.close();
+    await app.close();
+    await bus.close();
+  });
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const agent = (name: string) => {
+    const principal = { agentId: randomUUID(), name, organization: 'acme', location: 'lab' };
+    const token = `test-token-${principal.agentId}`;
+    tokens.set(token, principal);
+    return { ...principal, token, connect: (opts = {}) => connectAgentSocket(url, token, opts) };
+  };
+  const metric = async (name: string) => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(name));
+    return line ? Number(line.split(' ').at(-1)) : undefined;
+  };
+  return { sql, bus, hub, url, agent, metric };
+}
+
+test('the upgrade is refused with 401 without a token, with a forged one, or with a non-bearer header', TIMEOUT, async (t) => {
+  const { url, agent, hub } = await setup(t);
+  const web = agent('web-1');
+  await assert.rejects(connectAgentSocket(url, undefined), /HTTP 401/);
+  await assert.rejects(connectAgentSocket(url, `${web.token}x`), /HTTP 401/);
+  await assert.rejects(connectAgentSocket(url, 'pswm-agent.e30.AAAA'), /HTTP 401/);
+  await assert.rejects(connectAgentSocket(url, undefined, { headers: { authorization: `Basic ${web.token}` } }), /HTTP 401/);
+  assert.equal(hub.connectedCount(), 0);
+  const socket = await web.connect();
+  assert.equal(hub.connectedCount(), 1);
+  socket.socket.close();
+});
+
+test('a socket that answers pings stays connected, and the gauge counts it', TIMEOUT, async (t) => {
+  const { agent, hub, metric } = await setup(t, { pingIntervalMs: 200 });
+  const socket = await agent('web-1').connect();
+  await socket.pingCount(3);
+  assert.equal(socket.socket.readyState, socket.socket.OPEN);
+  assert.equal(hub.connectedCount(), 1);
+  assert.equal(await metric('pswm_websocket_connections'), 1);
+  socket.socket.close();
+  await socket.closed;
+});
+
+test('a socket that stops answering pings is terminated', TIMEOUT, async (t) => {
+  const { agent, hub, metric } = await setup(t, { pingIntervalMs: 200 });
+  const socket = await agent('web-1').connect({ autoPong: false });
+  const { code } = await socket.closed;
+  assert.equal(code, 1006, 'terminated without a close frame');
+  assert.ok(socket.pings() >= 1, 'it was pinged first');
+  assert.equal(hub.connectedCount(), 0);
+  assert.equal(await metric('pswm_websocket_disconnects_total{reason="dead"}'), 1);
+});
+
+test('a client that does not read is dropped instead of buffered without bound', TIMEOUT, async (t) => {
+  const maxBufferedBytes = 64 * 1024;
+  const { agent, hub, metric } = await setup(t, { maxBufferedBytes });
+  const [slowAgent, fastAgent] = [agent('slow-1'), agent('fast-1')];
+  const slow = await slowAgent.connect();
+  const fast = await fastAgent.connect();
+  slow.socket.pause(); // stops reading: the kernel buffers fill, then the server's send buffer grows
+  const reason = 'r'.repeat(1000);
+  let sent = 0;
+  // Far more than the socket buffers on both sides can hold (tens of MB), so without the limit the
+  // loop would end with everything queued in the server's memory.
+  while (hub.connectedCount() === 2 && sent < 50_000) {
+    await hub.signalAgents([slowAgent.agentId], reason);
+    sent++;
+  }
+  assert.equal(hub.connectedCount(), 1, `dropped after ${sent} signals`);
+  assert.equal(await metric('pswm_websocket_disconnects_total{reason="slow"}'), 1);
+  // The others are untouched.
+  await hub.signalAgents([fastAgent.agentId], 'still here');
+  assert.deepEqual(await fast.message(1), { type: 'reconcile', reason: 'still here' });
+  slow.socket.resume();
+  await slow.closed;
+});
+
+test('a new connection of the same agent replaces the old one', TIMEOUT, async (t) => {
+  const { agent, hub } = await setup(t);
+  const web = agent('web-1');
+  const first = await web.connect();
+  const second = await web.connect();
+  assert.deepEqual(await first.closed, { code: 4409, reason: 'replaced by a newer connection' });
+  assert.equal(hub.connectedCount(), 1);
+  await hub.signalAgents([web.agentId], 'after replace');
+  assert.deepEqual(await second.message(1), { type: 'reconcile', reason: 'after replace' });
+  assert.deepEqual(first.messages, []);
+});
+
+test('a signal reaches exactly the named agents, also when the ids need several bus messages', TIMEOUT, async (t) => {
+  const { agent, hub } = await setup(t);
+  const [a, b, c] = ['a', 'b', 'c'].map((name) => agent(name));
+  const [sa, sb, sc] = await Promise.all([a.connect(), b.connect(), c.connect()]);
+  // 1,000 uuids are ~39 kB: several NOTIFY payloads, each under PostgreSQL's 8000-byte limit.
+  const strangers = Array.from({ length: 1000 }, () => randomUUID());
+  await hub.signalAgents([...strangers.slice(0, 500), a.agentId, ...strangers.slice(500), c.agentId, a.agentId], 'policy changed');
+  await hub.signalAgents([b.agentId], 'fence');
+  assert.deepEqual(await sb.message(1), { type: 'reconcile', reason: 'fence' });
+  assert.deepEqual(await sa.message(1), { type: 'reconcile', reason: 'policy changed' });
+  assert.deepEqual(await sc.message(1), { type: 'reconcile', reason: 'policy changed' });
+  // Everything published before the fence has been delivered by now: a was woken once despite being listed twice.
+  await hub.signalAgents([a.agentId, c.agentId], 'fence');
+  await Promise.all([sa.message(2), sc.message(2)]);
+  assert.equal(sa.messages.length, 2);
+  assert.deepEqual(sb.messages, [{ type: 'reconcile', reason: 'fence' }]);
+});
+
+test('a revocation on the bus tells the agent and closes its socket with 4401', TIMEOUT, async (t) => {
+  const { agent, bus, hub, sql } = await setup(t);
+  const web = agent('web-1');
+  const other = agent('web-2');
+  const socket = await web.connect();
+  const otherSocket = await other.connect();
+  // Published from another connection, as a revocation on another instance would be.
+  await publishElsewhere(sql, 'pswm_agent_revoked', { agentId: web.agentId });
+  assert.deepEqual(await socket.closed, { code: 4401, reason: 'agent revoked' });
+  assert.deepEqual(socket.messages, [{ type: 'revoked' }]);
+  assert.equal(hub.connectedCount(), 1);
+  await bus.publish('pswm_signal', { agentIds: [other.agentId], reason: 'still connected' });
+  assert.deepEqual(await otherSocket.message(1), { type: 'reconcile', reason: 'still connected' });
+});
+
+test('closing the hub closes its sockets with 1001', TIMEOUT, async (t) => {
+  const { agent, hub } = await setup(t);
+  const socket = await agent('web-1').connect();
+  await hub.close();
+  assert.equal((await socket.closed).code, 1001);
+  assert.equal(hub.connectedCount(), 0);
+});
+
+function publishElsewhere(sql: postgres.Sql, channel: string, payload: object) {
+  return sql`select pg_notify(${channel}, ${JSON.stringify({ origin: 'another-instance', payload })})`;
+}
