@@ -2,12 +2,15 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { createAgentAuthority } from './agents/access-token.ts';
+import { registerAgentApi } from './api/agent-api.ts';
 import { API_PREFIX, buildApp } from './api/app.ts';
 import { issueInitialAdminToken } from './auth/tokens.ts';
 import type { ServerConfig } from './config/config.ts';
 import { openDatabase } from './db/database.ts';
 import type { Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
+import { createBus } from './hub/bus.ts';
 import type { Logger } from './logger.ts';
 import { openPolicySource } from './git/source.ts';
 import { startReconciler } from './reconcile/reconciler.ts';
@@ -23,6 +26,9 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     await migrate(db.sql, log);
     await ensureInitialAdminToken(db, config.dataDir, log);
     const app = await buildApp({ db, config, log });
+    const bus = await createBus(db, log);
+    const authority = await createAgentAuthority(db.sql, bus);
+    await registerAgentApi(app, { sql: db.sql, authority });
     const source = await openPolicySource(config, log);
     const reconciler = await startReconciler({ db, source, config, log });
     await app.register(reconciler.routes, { prefix: API_PREFIX });
@@ -34,6 +40,8 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       async close() {
         await reconciler.stop();
         await app.close();
+        authority.close();
+        await bus.close();
         await source.close();
         await db.close();
       },

@@ -98,7 +98,7 @@ export async function issueInitialAdminToken(sql: postgres.Sql, store: (token: s
 }
 
 const RECORD_COLUMNS = ['id', 'name', 'role', 'created_by', 'created_at', 'last_used_at', 'revoked_at'];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface TokenRow {
   id: string; name: string; role: Role; created_by: string; created_at: Date; last_used_at: Date | null; revoked_at: Date | null;

@@ -1,0 +1,88 @@
+// The endpoints an agent uses before it has an access token: a nonce, enrollment (token, otp, queue),
+// the status of a queued request, and the exchange of a signed assertion for an access token.
+// Protocol and shapes: docs/security.md.
+import type { FastifyInstance } from 'fastify';
+import type postgres from 'postgres';
+import type { AgentAuthority } from '../agents/access-token.ts';
+import { exchangeAssertion } from '../agents/assertion.ts';
+import { enrollAgent, requestStatusFor } from '../agents/enroll.ts';
+import type { EnrollBody } from '../agents/enroll.ts';
+import { ENROLL_METHODS } from '../agents/identity.ts';
+import { issueNonce, purgeSpentProofs } from '../agents/nonce.ts';
+import { AGENT_NAME_SCHEMA } from '../agents/scope.ts';
+import { loadServerSecret } from '../agents/server-secret.ts';
+
+/** Enrollment carries facts; more than this is not an inventory, it is abuse. */
+export const ENROLL_BODY_LIMIT_BYTES = 256 * 1024;
+const PURGE_INTERVAL_MS = 60_000;
+
+const credential = { type: 'string', minLength: 1, maxLength: 256 } as const;
+
+const enrollBody = {
+  type: 'object',
+  required: ['method', 'hostname', 'public_key', 'nonce', 'signature'],
+  additionalProperties: false,
+  properties: {
+    method: { type: 'string', enum: [...ENROLL_METHODS] },
+    token: credential,
+    code: credential,
+    name: AGENT_NAME_SCHEMA,
+    hostname: { type: 'string', minLength: 1, maxLength: 253 },
+    public_key: { type: 'string', minLength: 1, maxLength: 2048 },
+    facts: { type: 'object' },
+    nonce: credential,
+    signature: credential,
+  },
+} as const;
+
+const statusParams = { type: 'object', required: ['request_id'], properties: { request_id: { type: 'string', maxLength: 64 } } } as const;
+const statusHeaders = {
+  type: 'object',
+  required: ['x-pswm-nonce', 'x-pswm-signature'],
+  properties: { 'x-pswm-nonce': credential, 'x-pswm-signature': credential },
+} as const;
+
+const tokenBody = {
+  type: 'object',
+  required: ['agent_id', 'assertion'],
+  additionalProperties: false,
+  properties: { agent_id: { type: 'string', minLength: 1, maxLength: 64 }, assertion: { type: 'string', minLength: 1, maxLength: 4096 } },
+} as const;
+
+export async function enrollRoutes(app: FastifyInstance, opts: { sql: postgres.Sql; authority: AgentAuthority }): Promise<void> {
+  const { sql, authority } = opts;
+  const nonceSecret = await loadServerSecret(sql, 'enrollment-nonce');
+  const purge = setInterval(() => void purgeSpentProofs(sql).catch((err) => app.log.warn({ err }, 'purging spent nonces failed')), PURGE_INTERVAL_MS).unref();
+  app.addHook('onClose', async () => clearInterval(purge));
+
+  app.post('/enroll/nonce', async () => {
+    const { nonce, expiresAt } = issueNonce(nonceSecret, Date.now());
+    return { nonce, expires_at: expiresAt };
+  });
+
+  app.post<{ Body: EnrollBody }>('/enroll', { schema: { body: enrollBody }, bodyLimit: ENROLL_BODY_LIMIT_BYTES }, async (request, reply) => {
+    const result = await enrollAgent(sql, nonceSecret, request.body, { ip: request.ip, nowMs: Date.now() });
+    if (result.status === 'pending') return reply.code(202).send({ request_id: result.request.id, status: 'pending' });
+    const { agent } = result;
+    return reply.code(201).send({ agent_id: agent.id, name: agent.name, organization: agent.organization, location: agent.location });
+  });
+
+  app.get<{ Params: { request_id: string }; Headers: { 'x-pswm-nonce': string; 'x-pswm-signature': string } }>(
+    '/enroll/requests/:request_id',
+    { schema: { params: statusParams, headers: statusHeaders } },
+    async (request) => {
+      const found = await requestStatusFor(sql, nonceSecret, {
+        requestId: request.params.request_id, nonce: request.headers['x-pswm-nonce'], signature: request.headers['x-pswm-signature'],
+      }, { ip: request.ip, nowMs: Date.now() });
+      if (found.status !== 'approved') return { status: found.status };
+      return { status: found.status, agent_id: found.agentId, name: found.name, organization: found.organization, location: found.location };
+    },
+  );
+
+  app.post<{ Body: { agent_id: string; assertion: string } }>('/agent/token', { schema: { body: tokenBody } }, async (request) => {
+    const issued = await exchangeAssertion(sql, authority, { agentId: request.body.agent_id, assertion: request.body.assertion }, { ip: request.ip, nowMs: Date.now() });
+    return { access_token: issued.accessToken, expires_at: issued.expiresAt };
+  });
+
+  app.get('/agent/whoami', { preHandler: app.requireAgent }, async (request) => request.agent);
+}

@@ -1,0 +1,40 @@
+// One server instance in this process, as startServer composes it for agents (bus, authority, agent
+// API) but without the reconciler: tests place agents by writing policy_objects rows themselves.
+// Several instances on one database talk through PostgreSQL LISTEN/NOTIFY like separate processes.
+import type { AddressInfo } from 'node:net';
+import { createAgentAuthority } from '../../src/agents/access-token.ts';
+import type { AgentAuthority } from '../../src/agents/access-token.ts';
+import { registerAgentApi } from '../../src/api/agent-api.ts';
+import { buildApp } from '../../src/api/app.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { createBus } from '../../src/hub/bus.ts';
+import type { Bus } from '../../src/hub/bus.ts';
+import { createLogger } from '../../src/logger.ts';
+import type { TestDatabase } from './database.ts';
+
+export interface AgentApiInstance {
+  url: string;
+  bus: Bus;
+  authority: AgentAuthority;
+  close(): Promise<void>;
+}
+
+export async function startAgentApiInstance(database: Pick<TestDatabase, 'sql'>, t?: { after(fn: () => Promise<void>): void }): Promise<AgentApiInstance> {
+  const log = createLogger({ logLevel: 'silent' });
+  const db = { sql: database.sql, embedded: false, close: async () => {} };
+  const app = await buildApp({ db, config: loadConfig([], {}), log });
+  const bus = await createBus(db, log);
+  const authority = await createAgentAuthority(db.sql, bus);
+  await registerAgentApi(app, { sql: db.sql, authority });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await app.close();
+    authority.close();
+    await bus.close();
+  };
+  t?.after(close);
+  return { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, bus, authority, close };
+}
