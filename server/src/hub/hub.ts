@@ -7,22 +7,11 @@ import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Counter, Gauge } from 'prom-client';
 import type { WebSocket } from 'ws';
-import type { Logger } from '../logger.ts';
+import type { AgentAuthority, AgentPrincipal } from '../agents/access-token.ts';
 import { apiError } from '../api/errors.ts';
+import type { Logger } from '../logger.ts';
 import type { Bus, BusPayloads } from './bus.ts';
 import { MAX_PAYLOAD_BYTES } from './bus.ts';
-
-export interface AgentPrincipal {
-  agentId: string;
-  name: string;
-  organization: string;
-  location: string;
-}
-
-/** The part of the agent authority (agents/access-token.ts) the hub needs. */
-export interface AgentTokenVerifier {
-  verify(token: string): AgentPrincipal | undefined;
-}
 
 export type HubMessage = { type: 'reconcile'; reason: string } | { type: 'revoked' };
 
@@ -65,7 +54,7 @@ export interface Hub {
   close(): Promise<void>;
 }
 
-export function createHub(deps: { bus: Bus; authority: AgentTokenVerifier; log: Logger; options?: Partial<HubOptions> }): Hub {
+export function createHub(deps: { bus: Bus; authority: Pick<AgentAuthority, 'verify'>; log: Logger; options?: Partial<HubOptions> }): Hub {
   const { bus, authority, log } = deps;
   const options = { ...DEFAULT_OPTIONS, ...deps.options };
   const connections = new Map<string, Connection>();
