@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PLATFORMS, SHELLS } from '@pswm/schemas';
+import { PLATFORMS, SHELLS } from '../../../../schemas/src/model.ts';
 import { buildScriptCommand, buildTreeKillCommand, scriptExtension, scriptFileContent } from './command-line.ts';
 
 test('every shell on every platform has a command line or a reason to skip', () => {
