@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { buildTreeKillCommand } from '../converge/scripts/command-line.ts';
 import { createCappedOutput } from './capped-output.ts';
+import { buildTreeKillCommand } from './tree-kill.ts';
 
 export interface RunProcessOptions {
   command: string;

@@ -7,6 +7,9 @@ const COMMANDS: CommandTable = {
   migrate: async () => (await import('./migrate.ts')).migrateCommand,
   token: async () => (await import('./token.ts')).token,
   reconcile: async () => (await import('./reconcile.ts')).reconcileCommand,
+  agent: async () => (await import('./agent.ts')).agent,
+  otp: async () => (await import('./otp.ts')).otp,
+  queue: async () => (await import('./queue.ts')).queue,
 };
 
 const root = { summary: 'pswm server: reconciles a policy repository into PostgreSQL and serves the API.', subcommands: COMMANDS };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PLATFORMS, SHELLS } from '../../../../schemas/src/model.ts';
-import { buildScriptCommand, buildTreeKillCommand, scriptExtension, scriptFileContent } from './command-line.ts';
+import { buildScriptCommand, scriptExtension, scriptFileContent } from './command-line.ts';
 
 test('every shell on every platform has a command line or a reason to skip', () => {
   const table: Record<string, unknown> = {};
@@ -31,10 +31,6 @@ test('no command line elevates', () => {
       const line = JSON.stringify(buildScriptCommand(shell, 'F', platform));
       assert.doesNotMatch(line, /sudo|runas|RunAs|doas|pkexec/);
     }
-});
-
-test('on windows the timeout kills the tree with taskkill /T /F', () => {
-  assert.deepEqual(buildTreeKillCommand(4242), { command: 'taskkill', args: ['/T', '/F', '/PID', '4242'] });
 });
 
 test('script files get the extension and encoding their shell expects', () => {

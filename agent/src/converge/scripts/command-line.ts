@@ -41,11 +41,6 @@ export function buildScriptCommand(shell: Shell, scriptFile: string, platform: P
   }
 }
 
-/** Windows has no process groups to signal: taskkill /T walks the tree from the shell's PID. */
-export function buildTreeKillCommand(pid: number): CommandLine {
-  return { command: 'taskkill', args: ['/T', '/F', '/PID', String(pid)] };
-}
-
 /** Bytes written to the script file: powershell.exe 5.1 reads a BOM-less .ps1 in the ANSI code
  * page (mangling non-ASCII), and cmd mis-parses labels and GOTO in LF-only batch files. */
 export function scriptFileContent(shell: Shell, content: string): string {
