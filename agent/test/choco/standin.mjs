@@ -7,6 +7,8 @@ const EXIT = { ok: 0, failed: 1, rebootRequired: 3010 };
 /** Packages with scripted behaviour, as a real repository might hold them. */
 const FAILING_PACKAGE = 'failing-package';
 const REBOOT_PACKAGE = 'reboot-package';
+/** A package result that is neither done nor failed (a pinned package on upgrade). */
+const SKIPPED = 'skipped';
 
 export const DEFAULT_CATALOG = {
   chocolatey: ['2.4.1'],
@@ -166,9 +168,9 @@ function packageCommand(command, names, options) {
   if (options['ignore-pinned'] && command === 'upgrade') options.ignorePinsAnyway = true;
   const requested = command === 'upgrade' && names.length === 1 && names[0].toLowerCase() === 'all' ? allUpgradable(options) : names;
   const results = requested.map((name) => (command === 'uninstall' ? uninstall(name) : installOrUpgrade(command, name, options)));
-  const done = results.filter((r) => r !== EXIT.failed).length;
+  const done = results.filter((r) => r !== EXIT.failed && r !== SKIPPED).length;
   const verb = { install: 'installed', upgrade: 'upgraded', uninstall: 'uninstalled' }[command];
-  const failed = results.length - done;
+  const failed = results.filter((r) => r === EXIT.failed).length;
   out(`\nChocolatey ${verb} ${done}/${results.length} packages.${failed ? ` ${failed} packages failed.` : ''}`);
   if (failed) return EXIT.failed;
   if (results.includes(EXIT.rebootRequired)) {
@@ -210,7 +212,7 @@ function installOrUpgrade(command, requestedName, options) {
     }
     if (name in state.pins && !options.ignorePinsAnyway) {
       out(`${name} is pinned. Skipping pinned package.`);
-      return EXIT.ok;
+      return SKIPPED;
     }
     const order = compareVersions(wanted, current);
     if (order === 0) {
