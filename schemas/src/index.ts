@@ -7,6 +7,8 @@ export { canonicalJson, sha256Hex } from './canonical-json.ts';
 export { settingsDefaults, reconcileDefaults } from './json-schema.ts';
 export { loadPolicy, DEFAULT_POLICY_LIMITS, type PolicyLimits } from './validate/load-policy.ts';
 export { compileGroup } from './compile/compile-group.ts';
+export { createCompiler, type Compiler } from './compile/compiler.ts';
+export { assembleDocument, documentDigest } from './compile/assemble.ts';
 export { groupKey, referencedFactPaths } from './compile/group-key.ts';
 export { explainSettings, type ExplainedSetting, type SettingSource } from './compile/explain.ts';
 export { inventory, type Inventory, type InventoryEntry } from './plan/inventory.ts';

@@ -282,9 +282,10 @@ export interface CompiledPackage {
   deployment: string;
 }
 
-/** The desired state of a group of agents. Canonical JSON of this object is hashed (sha256) and is
- * the content-addressed document the agent downloads. It holds no revision and no line numbers, so
- * a commit that changes nothing for a group leaves its hash (and its agents) alone. */
+/** The desired state of a group of agents: the document the agent downloads, assembled from the
+ * group's CompiledParts (assembleDocument). Its id is the digest of those parts. It holds no
+ * revision and no line numbers, so a commit that changes nothing for a group leaves its id (and its
+ * agents) alone. */
 export interface DesiredState {
   apiVersion: 'pswm/v1';
   settings: Required<{ [K in keyof SettingsBlock]-?: Required<NonNullable<SettingsBlock[K]>> }>;
@@ -301,5 +302,22 @@ export interface CompiledDocument {
   state: DesiredState;
   /** Canonical JSON text of `state` (sorted keys, no whitespace). */
   json: string;
+  /** documentDigest of the two parts it was assembled from (the ETag), not sha256 of `json`. */
+  sha256: string;
+}
+
+/** One content-addressed part of a compiled document: its canonical JSON and that text's sha256. */
+export interface DocumentPart {
+  json: string;
+  sha256: string;
+}
+
+/** A scope's desired state as stored: the settings part `{ settings, provenance }` and the resources
+ * part (scripts and external facts without their content and with only the timeouts/output caps
+ * their spec sets, packages, conflicts). Scopes of one location usually share the resources part.
+ * `sha256` is documentDigest(settings.sha256, resources.sha256): the document's id and ETag. */
+export interface CompiledParts {
+  settings: DocumentPart;
+  resources: DocumentPart;
   sha256: string;
 }

@@ -3,52 +3,63 @@
 // deployments at that same specificity that declare the package differently cannot be resolved:
 // the package is left out and reported as a conflict. Validation catches most of these, but
 // deployments selected by facts only meet on a real agent, so compile must handle them too.
-import type { AgentIdentity, CompiledPackage, DesiredState, PackageDeclaration, Policy } from '../model.ts';
-import { SPECIFICITY } from '../targets.ts';
+import type { CompiledPackage, DesiredState, PackageDeclaration, PolicyDocument } from '../model.ts';
 import { canonicalJson } from '../canonical-json.ts';
 import { compareText } from './compare.ts';
-import type { TargetMatcher } from './scripts.ts';
 
-interface Candidate {
-  rank: number;
-  deployment: string;
-  declaration: Omit<CompiledPackage, 'deployment'>;
+/** One declaration of a deployment, normalized once per policy, with its canonical JSON (as the
+ * compiled package, and without the crediting deployment, to tell agreeing declarations apart). */
+export interface PreparedPackage {
+  package: CompiledPackage;
+  json: string;
+  declarationJson: string;
 }
 
-export function compilePackages(
-  policy: Policy,
-  agent: AgentIdentity,
-  matches: TargetMatcher,
-): { packages: CompiledPackage[]; conflicts: DesiredState['conflicts'] } {
-  const candidatesByName = new Map<string, Candidate[]>();
-  for (const deployment of policy.chocoDeployments.values()) {
-    const specificity = matches(deployment.spec.targets, agent);
-    if (specificity === null) continue;
-    for (const declared of deployment.spec.packages) {
-      const candidates = candidatesByName.get(declared.name) ?? [];
-      candidates.push({ rank: SPECIFICITY[specificity], deployment: deployment.id, declaration: normalizePackage(declared) });
-      candidatesByName.set(declared.name, candidates);
+/** A deployment that selects the agent, with the rank of its specificity (SPECIFICITY). */
+export interface MatchedDeployment {
+  rank: number;
+  packages: PreparedPackage[];
+}
+
+export function preparePackages(deployment: PolicyDocument<'ChocoDeployment'>): PreparedPackage[] {
+  return deployment.spec.packages.map((declared) => {
+    const declaration = normalizePackage(declared);
+    const compiled = { ...declaration, deployment: deployment.id };
+    return { package: compiled, json: canonicalJson(compiled), declarationJson: canonicalJson(declaration) };
+  });
+}
+
+export function resolvePackages(matched: MatchedDeployment[]): { packages: PreparedPackage[]; conflicts: DesiredState['conflicts'] } {
+  const candidatesByName = new Map<string, Array<{ rank: number; prepared: PreparedPackage }>>();
+  for (const { rank, packages } of matched) {
+    for (const prepared of packages) {
+      const candidates = candidatesByName.get(prepared.package.name) ?? [];
+      candidates.push({ rank, prepared });
+      candidatesByName.set(prepared.package.name, candidates);
     }
   }
 
-  const packages: CompiledPackage[] = [];
+  const packages: PreparedPackage[] = [];
   const conflicts: DesiredState['conflicts'] = [];
   for (const name of [...candidatesByName.keys()].sort(compareText)) {
     const candidates = candidatesByName.get(name)!;
     const top = Math.max(...candidates.map((c) => c.rank));
-    const winners = candidates.filter((c) => c.rank === top).sort((a, b) => compareText(a.deployment, b.deployment));
-    const distinct = new Set(winners.map((c) => canonicalJson(c.declaration)));
-    if (distinct.size > 1) {
-      conflicts.push({ package: name, documents: winners.map((c) => `ChocoDeployment/${c.deployment}`) });
+    const winners = candidates
+      .filter((c) => c.rank === top)
+      .map((c) => c.prepared)
+      .sort((a, b) => compareText(a.package.deployment, b.package.deployment));
+    if (new Set(winners.map((w) => w.declarationJson)).size > 1) {
+      conflicts.push({ package: name, documents: winners.map((w) => `ChocoDeployment/${w.package.deployment}`) });
       continue;
     }
     // Identical declarations agree; the first deployment by name is credited so the document is stable.
-    packages.push({ ...winners[0].declaration, deployment: winners[0].deployment });
+    packages.push(winners[0]);
   }
   return { packages, conflicts };
 }
 
-function normalizePackage(declared: PackageDeclaration): Omit<CompiledPackage, 'deployment'> {
+/** Defaults filled, fields in one order (assembleDocument reuses it to restore that order). */
+export function normalizePackage(declared: PackageDeclaration): Omit<CompiledPackage, 'deployment'> {
   return {
     name: declared.name,
     ensure: declared.ensure ?? 'present',

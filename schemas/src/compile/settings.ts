@@ -65,7 +65,16 @@ export function settingsLayers(policy: Policy, agent: AgentIdentity): SettingsLa
     policy.locations.get(`${agent.organization}/${agent.location}`),
     applicableOverride(policy, agent),
   ];
-  const layers: SettingsLayer[] = [{ document: DEFAULT_DOCUMENT, block: settingsDefaults() }];
+  return [defaultsLayer(), ...layersOf(documents)];
+}
+
+export function defaultsLayer(): SettingsLayer {
+  return { document: DEFAULT_DOCUMENT, block: settingsDefaults() };
+}
+
+/** The settings layers of these documents, skipping absent ones and those without a `settings:` block. */
+export function layersOf(documents: Array<PolicyDocument | undefined>): SettingsLayer[] {
+  const layers: SettingsLayer[] = [];
   for (const source of documents) {
     const block = (source?.spec as { settings?: SettingsBlock } | undefined)?.settings;
     if (source && block) layers.push({ document: `${source.kind}/${source.id}`, source, block });
@@ -73,9 +82,11 @@ export function settingsLayers(policy: Policy, agent: AgentIdentity): SettingsLa
   return layers;
 }
 
-export function mergeSettings(layers: SettingsLayer[]): MergedSettings {
-  const settings: Record<string, unknown> = {};
-  const history = new Map<string, LeafAssignment[]>();
+/** Merges `layers` in order, on top of an earlier result when given (which is left untouched, so a
+ * compiler can keep the organization and location merges and build on them). */
+export function mergeSettings(layers: SettingsLayer[], onto?: MergedSettings): MergedSettings {
+  const settings = (onto ? structuredClone(onto.settings) : {}) as Record<string, unknown>;
+  const history = new Map(onto?.history);
   for (const layer of layers) mergeInto(settings, layer.block as Record<string, unknown>, '', layer, history);
   return { settings: settings as EffectiveSettings, history };
 }
@@ -94,9 +105,8 @@ function mergeInto(target: Record<string, unknown>, source: Record<string, unkno
       // A scalar or array replacing an object drops the object's leaves from the history.
       forgetBelow(history, path, false);
       target[key] = structuredClone(value);
-      const assignments = history.get(path) ?? [];
-      assignments.push({ value, layer });
-      history.set(path, assignments);
+      // A new array: the lists may be shared with the merge this one was built on.
+      history.set(path, [...(history.get(path) ?? []), { value, layer }]);
     }
   }
 }
