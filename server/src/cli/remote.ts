@@ -1,6 +1,8 @@
 // Admin subcommands with --server URL talk to a running server's API, authenticated by PSWM_ADMIN_TOKEN.
 import type { OptionSpec } from '../config/options.ts';
+import type { Database } from '../db/database.ts';
 import type { CommandContext } from './command.ts';
+import { withDatabase } from './local-database.ts';
 
 export const SERVER_URL_OPTION: OptionSpec = {
   flag: 'server', env: 'PSWM_SERVER', type: 'string',
@@ -26,4 +28,9 @@ export async function callServer<T>(ctx: CommandContext, method: string, path: s
     throw new Error(`${method} ${url.pathname} → ${response.status}: ${message}`);
   }
   return payload as T;
+}
+
+/** The same operation against a running server (--server) or, without it, the configured database. */
+export function serverOrDatabase<T>(ctx: CommandContext, remote: () => Promise<T>, local: (db: Database) => Promise<T>): Promise<T> {
+  return serverUrl(ctx) ? remote() : withDatabase(ctx, local);
 }

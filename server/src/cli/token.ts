@@ -1,14 +1,12 @@
 // `pswm-server token create|list|revoke`: against the configured database, or a running server (--server).
-import { userInfo } from 'node:os';
 import { createToken, listTokens, revokeToken, ROLES } from '../auth/tokens.ts';
 import type { Role, TokenRecord } from '../auth/tokens.ts';
 import { ConfigError } from '../config/config.ts';
 import { EXIT_FAILURE, EXIT_OK } from './command.ts';
 import type { CommandContext, GroupCommand, LeafCommand } from './command.ts';
-import { withDatabase } from './local-database.ts';
+import { cliActor, withDatabase } from './local-database.ts';
 import { callServer, SERVER_URL_OPTION, serverUrl } from './remote.ts';
-
-const cliActor = () => `cli:${userInfo().username}`;
+import { formatTable, formatTime } from './table.ts';
 
 const create: LeafCommand = {
   summary: 'Create an API token and print it once (only its sha256 hash is stored).',
@@ -42,7 +40,7 @@ const list: LeafCommand = {
     const tokens = serverUrl(ctx)
       ? (await callServer<{ tokens: TokenRecord[] }>(ctx, 'GET', '/api/v1/tokens')).tokens
       : await withDatabase(ctx, (db) => listTokens(db.sql));
-    ctx.stdout(formatTable(tokens));
+    ctx.stdout(formatTokens(tokens));
     return EXIT_OK;
   },
 };
@@ -72,12 +70,9 @@ export const token: GroupCommand = {
   subcommands: { create: async () => create, list: async () => list, revoke: async () => revoke },
 };
 
-function formatTable(tokens: TokenRecord[]): string {
-  const when = (value: Date | string | null) => (value ? new Date(value).toISOString() : '-');
-  const rows = [
+function formatTokens(tokens: TokenRecord[]): string {
+  return formatTable(
     ['ID', 'NAME', 'ROLE', 'CREATED', 'LAST USED', 'REVOKED'],
-    ...tokens.map((t) => [t.id, t.name, t.role, when(t.createdAt), when(t.lastUsedAt), when(t.revokedAt)]),
-  ];
-  const widths = rows[0].map((_, col) => Math.max(...rows.map((row) => row[col].length)));
-  return rows.map((row) => row.map((cell, col) => cell.padEnd(widths[col])).join('  ').trimEnd()).join('\n');
+    tokens.map((t) => [t.id, t.name, t.role, formatTime(t.createdAt), formatTime(t.lastUsedAt), formatTime(t.revokedAt)]),
+  );
 }

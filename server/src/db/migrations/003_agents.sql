@@ -19,7 +19,9 @@ create table agents (
   last_seen_at timestamptz,
   hostname text,
   facts jsonb not null default '{}',
-  check ((status = 'pending') = (public_key is null))
+  -- An enrolled agent always has a key; a pending one may be revoked before it ever enrols.
+  check (status <> 'active' or public_key is not null),
+  check (status <> 'pending' or public_key is null)
 );
 create index agents_scope on agents (organization, location);
 create index agents_revoked on agents (id) where status = 'revoked';
