@@ -6,6 +6,7 @@ export { matchTargets, factsMatch, factAt, factPathsOf, SPECIFICITY, type Specif
 export { canonicalJson, sha256Hex } from './canonical-json.ts';
 export { settingsDefaults, reconcileDefaults } from './json-schema.ts';
 export { loadPolicy, DEFAULT_POLICY_LIMITS, type PolicyLimits } from './validate/load-policy.ts';
+export { createParseCache, type ParseCache } from './validate/parse-cache.ts';
 export { compileGroup } from './compile/compile-group.ts';
 export { createCompiler, type Compiler } from './compile/compiler.ts';
 export { assembleDocument, documentDigest } from './compile/assemble.ts';

@@ -174,6 +174,8 @@ export interface RepoFile {
   symlinkTarget?: string;
   /** Byte size of the content (lets the loader refuse oversize files without reading them). */
   size: number;
+  /** Git blob id of the content when read from a git tree: lets loaders reuse work for unchanged files. */
+  oid?: string;
 }
 
 export interface SourcePosition {

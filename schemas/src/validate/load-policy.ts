@@ -5,13 +5,13 @@
 // the schema-valid documents → script/fact contents resolved from the repository files.
 import { sortErrors, policyError } from '../errors.ts';
 import { isPolicyFile } from '../load/policy-files.ts';
-import { toPolicyDocument } from '../load/policy-document.ts';
-import { parseYamlFile } from '../load/yaml-file.ts';
 import type { LoadResult, PolicyDocument, PolicyError, RepoFile } from '../model.ts';
 import { assemblePolicy } from './assemble-policy.ts';
 import { CROSS_DOCUMENT_CHECKS } from './checks.ts';
 import type { DeclaredNames } from './checks.ts';
 import { resolveContents } from './contents.ts';
+import { loadFilesCached } from './parse-cache.ts';
+import type { ParseCache } from './parse-cache.ts';
 
 export interface PolicyLimits {
   maxFileBytes: number;
@@ -31,7 +31,11 @@ export const DEFAULT_POLICY_LIMITS: PolicyLimits = {
   maxScriptBytes: 1024 * 1024,
 };
 
-export function loadPolicy(files: RepoFile[], limits: Partial<PolicyLimits> = {}): LoadResult {
+/**
+ * Pass one `parseCache` (createParseCache()) to successive loads of the same repository to skip
+ * parsing and schema-checking files whose content did not change.
+ */
+export function loadPolicy(files: RepoFile[], limits: Partial<PolicyLimits> = {}, parseCache?: ParseCache): LoadResult {
   const effective: PolicyLimits = { ...DEFAULT_POLICY_LIMITS, ...limits };
   const errors: PolicyError[] = [];
   const documents: PolicyDocument[] = [];
@@ -39,17 +43,15 @@ export function loadPolicy(files: RepoFile[], limits: Partial<PolicyLimits> = {}
   let documentCount = 0;
   const policyFiles = files.filter((file) => isPolicyFile(file.path) && file.symlinkTarget === undefined);
   policyFiles.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  for (const file of policyFiles) {
-    const parsed = parseYamlFile(file, effective);
+  for (const parsed of loadFilesCached(policyFiles, effective, parseCache)) {
     errors.push(...parsed.errors);
-    for (const document of parsed.documents) {
+    for (const { source, result } of parsed.documents) {
       documentCount += 1;
       if (documentCount > effective.maxDocuments) {
         const message = `the repository holds more than ${effective.maxDocuments} documents; this one and those after it were not read`;
-        errors.push(policyError('TOO_MANY_DOCUMENTS', message, document.source));
+        errors.push(policyError('TOO_MANY_DOCUMENTS', message, source));
         return { ok: false, errors: sortErrors(errors), warnings: [] };
       }
-      const result = toPolicyDocument(document);
       if (result.ok) {
         documents.push(result.document);
         declare(declared, result.document.kind, result.document.id);
