@@ -15,3 +15,14 @@ export function processIsAlive(pid: number): boolean {
     return true; // no /proc (macOS): kill(pid, 0) is all we have
   }
 }
+
+/** Waits (up to `limitMs`) for `pid` to be gone: a SIGKILL is delivered asynchronously, so a
+ * process signalled a moment ago may still be on its way out. Returns whether it is gone. */
+export async function waitForProcessGone(pid: number, limitMs = 5000): Promise<boolean> {
+  const deadline = Date.now() + limitMs;
+  while (processIsAlive(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { processIsAlive } from '../../../test/support/processes.ts';
+import { waitForProcessGone } from '../../../test/support/processes.ts';
 import { makeTempDir } from '../../../test/support/temp-dir.ts';
 import { runScript, type RunScriptOptions } from './run-script.ts';
 
@@ -49,7 +49,7 @@ test('a timeout kills the script and the child it started', { ...posixOnly, time
   assert.ok(childPid > 0, `child pid printed: ${result.stdout}`);
   assert.equal(result.timedOut, true);
   assert.equal(result.signal, 'SIGTERM');
-  assert.equal(processIsAlive(childPid), false);
+  assert.equal(await waitForProcessGone(childPid), true);
 });
 
 test('a child that ignores SIGTERM is killed after the grace period', { ...posixOnly, timeout: 20_000 }, async (t) => {
@@ -58,7 +58,7 @@ test('a child that ignores SIGTERM is killed after the grace period', { ...posix
   const childPid = Number(result.stdout.trim());
   assert.ok(childPid > 0, `child pid printed: ${result.stdout}`);
   assert.equal(result.timedOut, true);
-  assert.equal(processIsAlive(childPid), false);
+  assert.equal(await waitForProcessGone(childPid), true);
 });
 
 test('a shell of another platform is skipped with the reason', async (t) => {
