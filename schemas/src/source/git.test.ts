@@ -53,8 +53,8 @@ test('a branch name reads the files of its tip commit, with commit metadata', as
   const revision = await readPolicyRevision(repo, 'main');
   assert.equal(revision.revision, commits[1]);
   assert.deepEqual(revision.files, [
-    { path: 'scripts/link.yaml', symlinkTarget: '../settings.yaml', size: 16 },
-    { path: 'settings.yaml', text: 'kind: Settings # edited\n', size: 24 },
+    { path: 'scripts/link.yaml', symlinkTarget: '../settings.yaml', size: 16, oid: gitIn(repo, 'rev-parse', 'main:scripts/link.yaml') },
+    { path: 'settings.yaml', text: 'kind: Settings # edited\n', size: 24, oid: gitIn(repo, 'rev-parse', 'main:settings.yaml') },
   ]);
   assert.deepEqual(revision.commit, { author: 'Ada Admin', email: 'ada@example.test', message: 'second policy\n\nwith a body\n', time: '2024-05-06T07:08:09.000Z' });
 });
@@ -66,7 +66,7 @@ test('an abbreviated commit id, HEAD~1 and an annotated tag resolve to the first
     assert.equal(revision.revision, commits[0], ref);
   }
   const first = await readPolicyRevision(repo, 'v1', cache);
-  assert.deepEqual(first.files.find((f) => f.path === 'scripts/a.ps1'), { path: 'scripts/a.ps1', text: 'Write-Output "é"\n', size: 18 });
+  assert.deepEqual(first.files.find((f) => f.path === 'scripts/a.ps1'), { path: 'scripts/a.ps1', text: 'Write-Output "é"\n', size: 18, oid: gitIn(repo, 'rev-parse', 'v1:scripts/a.ps1') });
 });
 
 test('a bare repository is read through its git directory', async () => {
@@ -80,4 +80,35 @@ test('an unknown revision or a directory that is not a repository is an error na
   await assert.rejects(readPolicyRevision(repo, 'deadbeef'), /revision "deadbeef" not found/);
   await assert.rejects(readPolicyRevision(repo, 'HEAD~5'), /has no parent/);
   await assert.rejects(readPolicyRevision(path.join(root, 'work', 'scripts'), 'main'), /not a git repository/);
+});
+
+test('blob texts read once are reused by the next read and hold only the blobs of the last revision', async () => {
+  const blobTexts = new Map<string, string>();
+  const first = await readPolicyRevision(repo, 'v1', {}, blobTexts);
+  assert.deepEqual([...blobTexts.keys()].sort(), first.files.map((f) => f.oid).sort());
+  // A planted text proves the second read takes texts from the map instead of the object store.
+  const settingsOid = first.files.find((f) => f.path === 'settings.yaml')!.oid!;
+  blobTexts.set(settingsOid, 'kind: Settings # from the map\n');
+  const again = await readPolicyRevision(repo, 'v1', {}, blobTexts);
+  assert.equal(again.files.find((f) => f.path === 'settings.yaml')!.text, 'kind: Settings # from the map\n');
+  blobTexts.set(settingsOid, 'kind: Settings\n');
+  const second = await readPolicyRevision(repo, 'main', {}, blobTexts);
+  assert.deepEqual(second.files, (await readPolicyRevision(repo, 'main')).files);
+  assert.deepEqual([...blobTexts.keys()].sort(), second.files.map((f) => f.oid).sort());
+  const reread = await readPolicyRevision(repo, 'v1', {}, blobTexts);
+  assert.deepEqual(reread.files, (await readPolicyRevision(repo, 'v1')).files);
+});
+
+test('a blob that is not UTF-8 keeps its byte size when read through the blob texts', async () => {
+  const binaryRepo = path.join(root, 'binary');
+  fs.mkdirSync(binaryRepo);
+  gitIn(binaryRepo, 'init', '-q', '-b', 'main');
+  fs.writeFileSync(path.join(binaryRepo, 'logo.bin'), Buffer.from([0xff, 0x41]));
+  gitIn(binaryRepo, 'add', '.');
+  gitIn(binaryRepo, 'commit', '-q', '-m', 'binary');
+  const blobTexts = new Map<string, string>();
+  const first = await readPolicyRevision(binaryRepo, 'main', {}, blobTexts);
+  const second = await readPolicyRevision(binaryRepo, 'main', {}, blobTexts);
+  assert.equal(first.files[0].size, 2); // decoded, the text "\uFFFDA" would be 4 bytes
+  assert.deepEqual(second.files, first.files);
 });

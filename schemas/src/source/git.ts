@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
+import type { WalkerEntry } from 'isomorphic-git';
 import type { RepoFile } from '../model.ts';
 
 export interface PolicyRevision {
@@ -19,13 +20,16 @@ const SYMLINK_MODE = 0o120000;
 /**
  * `ref` is a branch, tag, remote branch, `HEAD`, a full or abbreviated commit id, optionally
  * followed by `~N` / `^` steps to first parents (`HEAD~1`, `main^^`).
+ * `blobTexts` (blob id → text), kept by the caller between reads of one repository, spares
+ * reading and decoding blobs an earlier revision already had; it is updated to hold the blobs of
+ * this revision only.
  * Throws when the repository or the revision cannot be found.
  */
-export async function readPolicyRevision(repoDir: string, ref: string, cache: object = {}): Promise<PolicyRevision> {
+export async function readPolicyRevision(repoDir: string, ref: string, cache: object = {}, blobTexts?: Map<string, string>): Promise<PolicyRevision> {
   const gitdir = await findGitdir(repoDir);
   const oid = await resolveRevision(gitdir, ref, cache);
   const { commit } = await git.readCommit({ fs, gitdir, oid, cache });
-  const files = await readTreeFiles(gitdir, oid, cache);
+  const files = await readTreeFiles(gitdir, oid, cache, blobTexts);
   return {
     revision: oid,
     files,
@@ -82,8 +86,9 @@ async function resolveName(gitdir: string, name: string, ref: string, cache: obj
 }
 
 /** Every file of the commit's tree in one walk (a readBlob per file is far slower, isomorphic-git #1841). */
-async function readTreeFiles(gitdir: string, oid: string, cache: object): Promise<RepoFile[]> {
+async function readTreeFiles(gitdir: string, oid: string, cache: object, blobTexts = new Map<string, string>()): Promise<RepoFile[]> {
   const files: RepoFile[] = [];
+  const seen = new Set<string>();
   await git.walk({
     fs,
     gitdir,
@@ -94,13 +99,27 @@ async function readTreeFiles(gitdir: string, oid: string, cache: object): Promis
       const type = await entry.type();
       if (type === 'tree') return true;
       if (type !== 'blob') return undefined; // submodules: not part of this repository's policy
-      const content = (await entry.content())!;
-      const bytes = Buffer.from(content.buffer, content.byteOffset, content.byteLength);
-      if ((await entry.mode()) === SYMLINK_MODE) files.push({ path: filepath, symlinkTarget: bytes.toString('utf8'), size: bytes.byteLength });
-      else files.push({ path: filepath, text: bytes.toString('utf8'), size: bytes.byteLength });
+      const blobOid = await entry.oid();
+      seen.add(blobOid);
+      const { text, size } = await blobText(entry, blobOid, blobTexts);
+      if ((await entry.mode()) === SYMLINK_MODE) files.push({ path: filepath, symlinkTarget: text, size, oid: blobOid });
+      else files.push({ path: filepath, text, size, oid: blobOid });
       return undefined;
     },
     reduce: async () => undefined,
   });
+  for (const known of blobTexts.keys()) if (!seen.has(known)) blobTexts.delete(known);
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+async function blobText(entry: WalkerEntry, oid: string, blobTexts: Map<string, string>): Promise<{ text: string; size: number }> {
+  const known = blobTexts.get(oid);
+  if (known !== undefined) return { text: known, size: Buffer.byteLength(known, 'utf8') };
+  const content = (await entry.content())!;
+  const bytes = Buffer.from(content.buffer, content.byteOffset, content.byteLength);
+  const text = bytes.toString('utf8');
+  // Only a lossless decoding gives back the blob's byte size from the text; blobs that are not
+  // UTF-8 (decoded with U+FFFD) are simply read again next time.
+  if (!text.includes('\uFFFD')) blobTexts.set(oid, text);
+  return { text, size: bytes.byteLength };
 }
