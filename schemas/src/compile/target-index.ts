@@ -16,9 +16,10 @@ export function indexByTargets<T>(items: Iterable<T>, targetsOf: (item: T) => Ta
   for (const item of items) {
     const { organizations = [], locations = [], agents = [] } = targetsOf(item) ?? {};
     if (!organizations.length && !locations.length && !agents.length) index.all.push(item);
-    for (const name of organizations) file(index.byOrganization, name, item);
-    for (const key of locations) file(index.byLocation, key, item);
-    for (const name of agents) file(index.byAgent, name, item);
+    // A list naming the same key twice must not file the item twice.
+    for (const name of new Set(organizations)) fileUnder(index.byOrganization, name, item);
+    for (const key of new Set(locations)) fileUnder(index.byLocation, key, item);
+    for (const name of new Set(agents)) fileUnder(index.byAgent, name, item);
   }
   return index;
 }
@@ -33,11 +34,8 @@ export function candidatesFor<T>(index: TargetIndex<T>, agent: AgentIdentity): S
   ]);
 }
 
-function file<T>(map: Map<string, T[]>, key: string, item: T): void {
+export function fileUnder<K, T>(map: Map<K, T[]>, key: K, item: T): void {
   const list = map.get(key);
-  if (list) {
-    if (list.at(-1) !== item) list.push(item); // a list naming the same key twice files it once
-  } else {
-    map.set(key, [item]);
-  }
+  if (list) list.push(item);
+  else map.set(key, [item]);
 }
