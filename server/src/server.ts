@@ -5,12 +5,15 @@ import { join } from 'node:path';
 import { createAgentAuthority } from './agents/access-token.ts';
 import { registerAgentApi } from './api/agent-api.ts';
 import { API_PREFIX, buildApp } from './api/app.ts';
+import { auditRoutes } from './api/audit.ts';
+import { signalRoutes } from './api/signal.ts';
 import { issueInitialAdminToken } from './auth/tokens.ts';
 import type { ServerConfig } from './config/config.ts';
 import { openDatabase } from './db/database.ts';
 import type { Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { createBus } from './hub/bus.ts';
+import { createHub } from './hub/hub.ts';
 import type { Logger } from './logger.ts';
 import { openPolicySource } from './git/source.ts';
 import { startReconciler } from './reconcile/reconciler.ts';
@@ -29,6 +32,10 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     const bus = await createBus(db, log);
     const authority = await createAgentAuthority(db.sql, bus);
     await registerAgentApi(app, { sql: db.sql, authority });
+    const hub = createHub({ bus, authority, log });
+    await app.register(hub.plugin, { prefix: API_PREFIX });
+    await app.register(signalRoutes, { prefix: API_PREFIX, sql: db.sql, signalAgents: hub.signalAgents });
+    await app.register(auditRoutes, { prefix: API_PREFIX, sql: db.sql });
     const source = await openPolicySource(config, log);
     const reconciler = await startReconciler({ db, source, config, log });
     await app.register(reconciler.routes, { prefix: API_PREFIX });
@@ -39,6 +46,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       url,
       async close() {
         await reconciler.stop();
+        await hub.close();
         await app.close();
         authority.close();
         await bus.close();

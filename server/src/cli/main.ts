@@ -10,6 +10,7 @@ const COMMANDS: CommandTable = {
   agent: async () => (await import('./agent.ts')).agent,
   otp: async () => (await import('./otp.ts')).otp,
   queue: async () => (await import('./queue.ts')).queue,
+  signal: async () => (await import('./signal.ts')).signalCommand,
 };
 
 const root = { summary: 'pswm server: reconciles a policy repository into PostgreSQL and serves the API.', subcommands: COMMANDS };

@@ -11,7 +11,7 @@ import type { AgentAuthority, AgentPrincipal } from '../agents/access-token.ts';
 import { apiError } from '../api/errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Bus, BusPayloads } from './bus.ts';
-import { MAX_PAYLOAD_BYTES } from './bus.ts';
+import { publishSignal } from './publish-signal.ts';
 
 export type HubMessage = { type: 'reconcile'; reason: string } | { type: 'revoked' };
 
@@ -148,9 +148,7 @@ export function createHub(deps: { bus: Bus; authority: Pick<AgentAuthority, 'ver
       app.get('/agent/ws', { websocket: true, preValidation: authenticate }, accept);
     },
     async signalAgents(agentIds, reason) {
-      for (const chunk of chunkAgentIds([...new Set(agentIds)], reason)) {
-        await bus.publish('pswm_signal', { agentIds: chunk, reason });
-      }
+      await publishSignal(bus, agentIds, reason);
     },
     disconnect(agentId) {
       const connection = connections.get(agentId);
@@ -176,25 +174,4 @@ function closeFirmly(socket: WebSocket, code: number, reason: string): void {
 function isSignal(payload: unknown): payload is BusPayloads['pswm_signal'] {
   const signal = payload as BusPayloads['pswm_signal'] | undefined;
   return typeof signal?.reason === 'string' && Array.isArray(signal.agentIds) && signal.agentIds.every((id) => typeof id === 'string');
-}
-
-/** Splits the ids so each bus message stays under PostgreSQL's NOTIFY limit (envelope included). */
-function chunkAgentIds(agentIds: string[], reason: string): string[][] {
-  const budget = MAX_PAYLOAD_BYTES - Buffer.byteLength(JSON.stringify({ origin: '', payload: { agentIds: [], reason } })) - 64;
-  if (budget <= 0) throw new Error('the signal reason is too long for one bus message');
-  const chunks: string[][] = [];
-  let chunk: string[] = [];
-  let bytes = 0;
-  for (const id of agentIds) {
-    const size = Buffer.byteLength(JSON.stringify(id)) + 1;
-    if (bytes + size > budget && chunk.length) {
-      chunks.push(chunk);
-      chunk = [];
-      bytes = 0;
-    }
-    chunk.push(id);
-    bytes += size;
-  }
-  if (chunk.length) chunks.push(chunk);
-  return chunks;
 }

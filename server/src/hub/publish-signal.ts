@@ -1,0 +1,32 @@
+// Waking agents is one bus message per slice of their ids: NOTIFY payloads must stay under 8000
+// bytes, and a fleet-wide signal names thousands. Every instance delivers to the sockets it holds.
+import type { Bus } from './bus.ts';
+import { MAX_PAYLOAD_BYTES } from './bus.ts';
+
+export async function publishSignal(bus: Pick<Bus, 'publish'>, agentIds: string[], reason: string): Promise<void> {
+  for (const chunk of chunkAgentIds([...new Set(agentIds)], reason)) {
+    await bus.publish('pswm_signal', { agentIds: chunk, reason });
+  }
+}
+
+/** Splits the ids so each bus message stays under PostgreSQL's NOTIFY limit (envelope included). */
+function chunkAgentIds(agentIds: string[], reason: string): string[][] {
+  // 64: room for the bus's origin id (a 36-character uuid) in the envelope.
+  const budget = MAX_PAYLOAD_BYTES - Buffer.byteLength(JSON.stringify({ origin: '', payload: { agentIds: [], reason } })) - 64;
+  if (budget <= 0) throw new Error('the signal reason is too long for one bus message');
+  const chunks: string[][] = [];
+  let chunk: string[] = [];
+  let bytes = 0;
+  for (const id of agentIds) {
+    const size = Buffer.byteLength(JSON.stringify(id)) + 1;
+    if (bytes + size > budget && chunk.length) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(id);
+    bytes += size;
+  }
+  if (chunk.length) chunks.push(chunk);
+  return chunks;
+}
