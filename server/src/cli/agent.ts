@@ -60,19 +60,40 @@ const list: LeafCommand = {
   },
 };
 
-const show: LeafCommand = {
-  summary: 'Show one agent: identity, placement, status, public key and facts.',
-  args: '<name>',
-  options: [SERVER_URL_OPTION],
-  usesServerConfig: true,
-  async run(ctx) {
-    const name = onePositional(ctx, 'agent name');
-    const agent = await serverOrDatabase(
-      ctx,
-      () => callServer<AgentRecord>(ctx, 'GET', `/api/v1/agents/${encodeURIComponent(name)}`),
-      (db) => findAgent(db.sql, name),
-    );
-    if (!agent) return noSuchAgent(ctx, name);
+/** A command on one agent by name: through the server (`method` on /agents/:name) or the database. */
+function oneAgentCommand(
+  summary: string,
+  method: 'GET' | 'DELETE',
+  local: (ctx: CommandContext, db: Database, name: string) => Promise<AgentRecord | undefined>,
+  print: (ctx: CommandContext, agent: AgentRecord) => void,
+): LeafCommand {
+  return {
+    summary,
+    args: '<name>',
+    options: [SERVER_URL_OPTION],
+    usesServerConfig: true,
+    async run(ctx) {
+      const name = onePositional(ctx, 'agent name');
+      const agent = await serverOrDatabase(
+        ctx,
+        () => callServer<AgentRecord>(ctx, method, `/api/v1/agents/${encodeURIComponent(name)}`),
+        (db) => local(ctx, db, name),
+      );
+      if (!agent) {
+        ctx.stderr(`no agent named "${name}"`);
+        return EXIT_FAILURE;
+      }
+      print(ctx, agent);
+      return EXIT_OK;
+    },
+  };
+}
+
+const show = oneAgentCommand(
+  'Show one agent: identity, placement, status, public key and facts.',
+  'GET',
+  (_ctx, db, name) => findAgent(db.sql, name),
+  (ctx, agent) => {
     const fields: [string, string][] = [
       ['name', agent.name], ['id', agent.id], ['organization', agent.organization], ['location', agent.location],
       ['status', agent.status], ['hostname', agent.hostname ?? '-'], ['created', formatTime(agent.createdAt)],
@@ -81,27 +102,15 @@ const show: LeafCommand = {
     ctx.stdout(fields.map(([key, value]) => `${`${key}:`.padEnd(14)}${value}`).join('\n'));
     ctx.stdout(`public key:\n${agent.publicKey?.trimEnd() ?? '-'}`);
     ctx.stdout(`facts:\n${JSON.stringify(agent.facts, null, 2)}`);
-    return EXIT_OK;
   },
-};
+);
 
-const revoke: LeafCommand = {
-  summary: 'Revoke an agent: its tokens stop working at once on every server instance and its WebSocket is closed.',
-  args: '<name>',
-  options: [SERVER_URL_OPTION],
-  usesServerConfig: true,
-  async run(ctx) {
-    const name = onePositional(ctx, 'agent name');
-    const agent = await serverOrDatabase(
-      ctx,
-      () => callServer<AgentRecord>(ctx, 'DELETE', `/api/v1/agents/${encodeURIComponent(name)}`),
-      (db) => revokeLocally(ctx, db, name),
-    );
-    if (!agent) return noSuchAgent(ctx, name);
-    ctx.stdout(`revoked agent "${agent.name}" (id ${agent.id})`);
-    return EXIT_OK;
-  },
-};
+const revoke = oneAgentCommand(
+  'Revoke an agent: its tokens stop working at once on every server instance and its WebSocket is closed.',
+  'DELETE',
+  (ctx, db, name) => revokeLocally(ctx, db, name),
+  (ctx, agent) => ctx.stdout(`revoked agent "${agent.name}" (id ${agent.id})`),
+);
 
 /**
  * Running servers learn of the revocation on the bus. An embedded database has no running server to
@@ -118,11 +127,6 @@ async function revokeLocally(ctx: CommandContext, db: Database, name: string): P
     }
   }
   return agent;
-}
-
-function noSuchAgent(ctx: CommandContext, name: string): number {
-  ctx.stderr(`no agent named "${name}"`);
-  return EXIT_FAILURE;
 }
 
 export const agent: GroupCommand = {
