@@ -10,7 +10,7 @@ import { enrollmentClient, generateAgentIdentity } from './support/agent-identit
 import { freshDatabase } from './support/database.ts';
 import { runServerCommand, startServerProcess } from './support/server-process.ts';
 import type { ServerProcess } from './support/server-process.ts';
-import { appliedRevision, templateRepo, tempDir, until } from './reconcile-fixtures.ts';
+import { appliedRevision, initialAdminToken, templateRepo, tempDir, until } from './reconcile-fixtures.ts';
 
 function api(server: ServerProcess, token: string) {
   return async (method: string, path: string, body?: object) => {
@@ -94,6 +94,20 @@ test('two servers on one database: signals requested on A and a revocation on A 
   await assert.rejects(connectAgentSocket(b.url, web.accessToken), /HTTP 401/);
   assert.equal(otherOnA.socket.readyState, otherOnA.socket.OPEN, 'the other agent keeps its socket');
   otherOnA.socket.close();
+});
+
+test('embedded mode: a signal reaches a connected agent through the in-process bus', { timeout: 180_000 }, async (t) => {
+  const dataDir = await tempDir(t);
+  const server = await startServerProcess({ dataDir, args: ['--poll-interval', '3600'] });
+  t.after(() => server.stop());
+  const admin = await initialAdminToken(dataDir);
+  await until('the demo policy to be applied', async () => (await api(server, admin)('GET', '/api/v1/revision')).body.applied.revision ?? undefined, 120_000);
+  const web = await enrolledAgent(server, admin, 'web-1', { organization: 'contoso', location: 'paris' });
+  const socket = await connectAgentSocket(server.url, web.accessToken);
+  assert.deepEqual((await api(server, admin)('POST', '/api/v1/signal', { locations: ['contoso/paris'], reason: 'embedded' })).body, { signalled: 1 });
+  assert.deepEqual(await socket.message(1), { type: 'reconcile', reason: 'embedded' });
+  await api(server, admin)('DELETE', '/api/v1/agents/web-1');
+  assert.equal((await socket.closed).code, 4401);
 });
 
 test('POST /signal refuses requests that name no one, bad locations and non-admins', { timeout: 120_000 }, async (t) => {
