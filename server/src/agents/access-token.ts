@@ -32,7 +32,7 @@ export interface AgentAuthority {
 
 export type RevocationBus = Pick<Bus, 'publish' | 'subscribe'>;
 
-export const ACCESS_TOKEN_SECONDS = 15 * 60;
+const ACCESS_TOKEN_SECONDS = 15 * 60;
 const TOKEN_PREFIX = 'pswm-agent';
 const RELOAD_REVOKED_MS = 30_000;
 

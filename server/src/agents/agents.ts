@@ -9,7 +9,7 @@ import { generateCredential } from './identity.ts';
 import { checkPlacement } from './scope.ts';
 import type { Placement } from './scope.ts';
 
-export const ENROLLMENT_TOKEN_PREFIX = 'pswm-enroll-';
+const ENROLLMENT_TOKEN_PREFIX = 'pswm-enroll-';
 export const DEFAULT_ENROLLMENT_TOKEN_SECONDS = 24 * 3600;
 
 export type AgentStatus = 'pending' | 'active' | 'revoked';

@@ -9,10 +9,10 @@ import { apiError, isApiError } from '../api/errors.ts';
 import type { AgentAuthority, AgentPrincipal } from './access-token.ts';
 import { parseAgentPublicKey, signatureValid } from './identity.ts';
 
-export const ASSERTION_AUDIENCE = 'pswm';
-export const MAX_ASSERTION_SECONDS = 300;
+const ASSERTION_AUDIENCE = 'pswm';
+const MAX_ASSERTION_SECONDS = 300;
 /** Tolerated difference between the agent's clock and the server's. */
-export const CLOCK_SKEW_SECONDS = 60;
+const CLOCK_SKEW_SECONDS = 60;
 
 interface Claims { sub: string; aud: string; iat: number; exp: number; jti: string }
 
@@ -20,7 +20,7 @@ const PART = /^[A-Za-z0-9_-]+$/;
 const JTI = /^[A-Za-z0-9_-]{16,128}$/;
 
 /** The claims and signature of a well-formed, currently valid assertion for `agentId`; throws ASSERTION_INVALID. */
-export function readAssertion(assertion: string, agentId: string, nowMs: number): { claims: Claims; signedPart: string; signature: Buffer } {
+function readAssertion(assertion: string, agentId: string, nowMs: number): { claims: Claims; signedPart: string; signature: Buffer } {
   const invalid = (why: string) => apiError('ASSERTION_INVALID', `The assertion is invalid: ${why}.`);
   const [signedPart, signaturePart, ...rest] = assertion.split('.');
   if (rest.length || !PART.test(signedPart ?? '') || !PART.test(signaturePart ?? '')) throw invalid('expected base64url(payload).base64url(signature)');

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../db/database.ts';
 import { hmacTag, hmacTagMatches } from './server-secret.ts';
 
-export const NONCE_SECONDS = 120;
+const NONCE_SECONDS = 120;
 const NONCE = /^(\d{1,12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
 
 export function issueNonce(secret: Buffer, nowMs: number): { nonce: string; expiresAt: Date } {

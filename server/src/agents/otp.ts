@@ -10,7 +10,7 @@ import { generateCredential } from './identity.ts';
 import { checkPlacement } from './scope.ts';
 import type { Placement } from './scope.ts';
 
-export const OTP_PREFIX = 'pswm-otp-';
+const OTP_PREFIX = 'pswm-otp-';
 
 export interface CodeRecord {
   id: string;

@@ -13,7 +13,7 @@ import { AGENT_NAME_SCHEMA } from '../agents/scope.ts';
 import { loadServerSecret } from '../agents/server-secret.ts';
 
 /** Enrollment carries facts; more than this is not an inventory, it is abuse. */
-export const ENROLL_BODY_LIMIT_BYTES = 256 * 1024;
+const ENROLL_BODY_LIMIT_BYTES = 256 * 1024;
 const PURGE_INTERVAL_MS = 60_000;
 
 const credential = { type: 'string', minLength: 1, maxLength: 256 } as const;
