@@ -6,6 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type postgres from 'postgres';
 import { commitFiles, runGit } from './support/git-http-server.ts';
+import { writePolicyRepo } from '../../bench/generate-policy.ts';
+import type { RepoFile } from '../../schemas/src/model.ts';
 import { createLogger } from '../src/logger.ts';
 
 export const TEMPLATE_DIR = fileURLToPath(new URL('../../policy-repo-template/', import.meta.url));
@@ -47,6 +49,31 @@ export async function templateRepo(t: Hooks): Promise<LocalRepo> {
   await runGit(['init', '--quiet', '-b', 'main'], dir);
   await commitFiles(dir, {}, 'policy template');
   return { dir, commit: (files, message) => commitFiles(dir, files, message) };
+}
+
+/** A temp git repository on branch main whose first commit is `files` (e.g. a generated policy). */
+export async function repoOf(t: Hooks, files: RepoFile[]): Promise<LocalRepo> {
+  const dir = await tempDir(t, 'pswm-reconcile-repo-');
+  await writePolicyRepo(dir, files);
+  await runGit(['init', '--quiet', '-b', 'main'], dir);
+  await commitFiles(dir, {}, 'generated policy');
+  return { dir, commit: (changed, message) => commitFiles(dir, changed, message) };
+}
+
+/** Everything a reconcile writes, in a comparable form. Without `revisions`, the columns that say
+ * which revision wrote a row are left out, so an incremental history and one full apply of the same
+ * head compare equal exactly when they hold the same state. */
+export async function appliedState(sql: postgres.Sql, options: { revisions?: boolean } = {}): Promise<unknown> {
+  const revisions = options.revisions ?? true;
+  const revision = (table: string) => (revisions ? sql`${sql(table)}.revision` : sql`null`);
+  return {
+    objects: await sql`select kind, id, sha256, ${revision('policy_objects')} as revision, file, line, metadata, spec from policy_objects order by kind, id`,
+    scopes: await sql`select scope, organization, location, agent, document_sha256, ${revision('scope_documents')} as revision from scope_documents order by scope`,
+    documents: await sql`select sha256, settings_sha256, resources_sha256 from desired_documents order by sha256`,
+    parts: await sql`select sha256, kind, md5(body) as body, size from document_parts order by sha256`,
+    contents: await sql`select sha256, md5(content) as content from policy_contents order by sha256`,
+    revision: revisions ? await appliedRevision(sql) : null,
+  };
 }
 
 export async function objectCounts(sql: postgres.Sql): Promise<Record<string, number>> {

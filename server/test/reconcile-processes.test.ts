@@ -9,13 +9,12 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type postgres from 'postgres';
 import { freshDatabase } from './support/database.ts';
 import { startServerProcess, type ServerProcess } from './support/server-process.ts';
 import { gitWorkspace, runGit, startGitHttpServer } from './support/git-http-server.ts';
 import { openPolicySource } from '../src/git/source.ts';
 import { reconcileOnce, RECONCILE_LOCK_KEY } from '../src/reconcile/reconcile.ts';
-import { appliedRevision, initialAdminToken, objectCounts, silentLog, tempDir, templateRepo, TEMPLATE_DIR, until } from './reconcile-fixtures.ts';
+import { appliedRevision, appliedState, initialAdminToken, objectCounts, silentLog, tempDir, templateRepo, TEMPLATE_DIR, until } from './reconcile-fixtures.ts';
 import { generatePolicyRepo, writePolicyRepo } from '../../bench/generate-policy.ts';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
@@ -23,17 +22,6 @@ async function post(server: ServerProcess, dataDir: string, url: string): Promis
   const token = await initialAdminToken(dataDir);
   const response = await fetch(new URL(url, server.url), { method: 'POST', headers: { authorization: `Bearer ${token}` } });
   return response.json();
-}
-
-/** Everything a reconcile writes, minus what legitimately differs between runs. */
-async function appliedState(sql: postgres.Sql): Promise<unknown> {
-  return {
-    objects: await sql`select kind, id, sha256, revision, file, line from policy_objects order by kind, id`,
-    scopes: await sql`select scope, document_sha256, revision from scope_documents order by scope`,
-    documents: await sql`select sha256 from desired_documents order by sha256`,
-    contents: await sql`select sha256 from policy_contents order by sha256`,
-    revision: await appliedRevision(sql),
-  };
 }
 
 function runCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string }> {

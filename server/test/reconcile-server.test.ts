@@ -5,6 +5,9 @@ import assert from 'node:assert/strict';
 import { freshDatabase } from './support/database.ts';
 import { startServerProcess, type ServerProcess } from './support/server-process.ts';
 import { initialAdminToken, tempDir, templateRepo, until } from './reconcile-fixtures.ts';
+import { loadPolicy } from '../../schemas/src/validate/load-policy.ts';
+import { readPolicyDir } from '../../schemas/src/source/dir.ts';
+import { compileGroup } from '../../schemas/src/compile/compile-group.ts';
 
 function client(server: ServerProcess, token: string) {
   return async (method: string, url: string): Promise<{ status: number; body: any }> => {
@@ -64,7 +67,7 @@ test('a rejected commit is visible next to the applied revision, which listings 
 });
 
 test('the read API validates its input and checks roles', async (t) => {
-  const { db, server, token, admin } = await startReconcileServer(t);
+  const { db, repo, server, token, admin } = await startReconcileServer(t);
   const outcome = await admin('POST', '/api/v1/reconcile');
   assert.ok(['applied', 'no-op'].includes(outcome.body.status));
 
@@ -86,13 +89,20 @@ test('the read API validates its input and checks roles', async (t) => {
   const scripts = (await viewer('GET', '/api/v1/policy/scripts?limit=2')).body;
   assert.equal(scripts.items.length, 2);
   assert.ok(scripts.total > 2);
-  // A served document hashes to its name.
-  const [row] = await db.sql`select sha256 from scope_documents join desired_documents on sha256 = document_sha256 where scope = 'contoso/paris'`;
-  const response = await fetch(new URL(`/api/v1/policy/documents/${row.sha256}`, server.url), { headers: { authorization: `Bearer ${token}` } });
-  const text = await response.text();
-  const { createHash } = await import('node:crypto');
-  assert.equal(createHash('sha256').update(text).digest('hex'), row.sha256);
-  assert.equal(JSON.parse(text).apiVersion, 'pswm/v1');
+  // A served document: its ETag is its scope's document id, its bytes are what compileGroup gives an
+  // agent of that scope, and If-None-Match with that ETag answers 304.
+  const [row] = await db.sql`select document_sha256 from scope_documents where scope = 'contoso/paris'`;
+  const url = new URL(`/api/v1/policy/documents/${row.document_sha256}`, server.url);
+  const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get('etag'), `"${row.document_sha256}"`);
+  const loaded = loadPolicy(await readPolicyDir(repo.dir));
+  assert.ok(loaded.ok);
+  const expected = compileGroup(loaded.policy, { name: 'pc-paris-042', organization: 'contoso', location: 'paris', facts: {} });
+  assert.equal(expected.sha256, row.document_sha256);
+  assert.equal(await response.text(), expected.json);
+  const again = await fetch(url, { headers: { authorization: `Bearer ${token}`, 'if-none-match': `"${row.document_sha256}"` } });
+  assert.equal(again.status, 304);
 
   const accepted = await admin('POST', '/api/v1/reconcile?wait=false');
   assert.equal(accepted.status, 202);

@@ -1,8 +1,10 @@
 // Read-only listings of the applied policy (the per-kind views of policy_objects) and the compiled
-// documents by digest. Documents are served as stored, byte for byte, so their sha256 checks out.
+// documents by id. A document is assembled from its stored parts and contents (document-store.ts);
+// its ETag is the document id, which names the parts, not a hash of the bytes served.
 import type { FastifyInstance } from 'fastify';
 import type postgres from 'postgres';
 import { apiError } from './errors.ts';
+import { createDocumentStore, type DocumentStore } from '../apply/document-store.ts';
 
 // URL segment → view. Views are fixed names from 002_policy.sql, never user input.
 const LISTINGS = {
@@ -31,8 +33,9 @@ const documentParams = {
   properties: { sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
 } as const;
 
-export async function policyRoutes(app: FastifyInstance, opts: { sql: postgres.Sql }): Promise<void> {
+export async function policyRoutes(app: FastifyInstance, opts: { sql: postgres.Sql; documents?: DocumentStore }): Promise<void> {
   const { sql } = opts;
+  const documents = opts.documents ?? createDocumentStore(sql);
 
   for (const listing of Object.keys(LISTINGS) as Listing[]) {
     app.get<{ Querystring: { limit: number; offset: number } }>(
@@ -53,9 +56,12 @@ export async function policyRoutes(app: FastifyInstance, opts: { sql: postgres.S
     { preHandler: app.requireRole('viewer'), schema: { params: documentParams } },
     async (request, reply) => {
       const { sha256 } = request.params;
-      const [row] = await sql<Array<{ canonical_json: string }>>`select canonical_json from desired_documents where sha256 = ${sha256}`;
-      if (!row) throw apiError('NOT_FOUND', `No document with sha256 ${sha256} in the applied state.`);
-      return reply.type('application/json').header('etag', `"${sha256}"`).send(row.canonical_json);
+      const etag = `"${sha256}"`;
+      const json = await documents.read(sha256);
+      if (json === undefined) throw apiError('NOT_FOUND', `No document with id ${sha256} in the applied state.`);
+      reply.header('etag', etag);
+      if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+      return reply.type('application/json').send(json);
     },
   );
 }

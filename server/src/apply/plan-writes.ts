@@ -1,6 +1,6 @@
 // The plan of writes: which rows of the applied state a new revision inserts, updates and deletes.
-// Pure: it compares what is stored (digests only) with what the revision compiles to, so the apply
-// transaction writes exactly the rows whose content changed and nothing else.
+// Pure: it compares the applied state (digests only, from memory or read from the database) with what
+// the revision compiles to, so the apply transaction writes exactly the rows whose content changed.
 
 /** One policy object as stored in `policy_objects`. */
 export interface ObjectRow {
@@ -19,13 +19,24 @@ export interface ScopeRow {
   organization: string;
   location: string;
   agent: string | null;
+  /** The document id (schemas documentDigest of its two parts). */
   documentSha256: string;
 }
 
+/** A document: the digests of its settings part and its resources part. */
 export interface DocumentRow {
   sha256: string;
-  /** Canonical JSON text of the desired state. */
-  json: string;
+  settingsSha256: string;
+  resourcesSha256: string;
+}
+
+export type PartKind = 'settings' | 'resources';
+
+/** One content-addressed part (`document_parts`): canonical JSON text. */
+export interface PartRow {
+  sha256: string;
+  kind: PartKind;
+  body: string;
 }
 
 export interface ContentRow {
@@ -33,21 +44,27 @@ export interface ContentRow {
   content: string;
 }
 
-/** Everything one revision compiles to. Maps are keyed by "Kind/id", sha256 and scope key. */
+/** What one revision compiles to. Objects, contents and scopes are complete; documents and parts
+ * hold only what this reconcile compiled — a scope it did not recompile keeps a document that the
+ * applied state already holds. Maps are keyed by "Kind/id", sha256 and scope key. */
 export interface DesiredRows {
   objects: Map<string, ObjectRow>;
   contents: Map<string, ContentRow>;
-  documents: Map<string, DocumentRow>;
   scopes: Map<string, ScopeRow>;
+  documents: Map<string, DocumentRow>;
+  parts: Map<string, PartRow>;
 }
 
-/** What the database holds now: only what the diff needs (digests and positions, no bodies). */
+/** The applied state: only what the diff needs (digests and positions, no bodies). */
 export interface StoredInventory {
   revision: string | null;
   objects: Map<string, { sha256: string; file: string; line: number }>;
   contentShas: Set<string>;
-  /** scope → document sha256 */
+  /** scope → document id */
   scopes: Map<string, string>;
+  /** document id → its parts */
+  documents: Map<string, { settingsSha256: string; resourcesSha256: string }>;
+  partShas: Set<string>;
 }
 
 export interface WriteCounts {
@@ -59,6 +76,7 @@ export interface WriteCounts {
 export interface WritePlan {
   objects: { upsert: ObjectRow[]; delete: Array<{ kind: string; id: string }> };
   contents: { insert: ContentRow[]; delete: string[] };
+  parts: { insert: PartRow[]; delete: string[] };
   documents: { insert: DocumentRow[]; delete: string[] };
   scopes: { upsert: ScopeRow[]; delete: string[] };
   /** Policy objects: added, content changed, removed. A row whose content is equal but whose file or
@@ -66,6 +84,10 @@ export interface WritePlan {
   counts: WriteCounts;
   /** Scopes whose document changed, appeared or disappeared: the agents to signal. Sorted. */
   changedScopes: string[];
+}
+
+export function emptyStoredInventory(): StoredInventory {
+  return { revision: null, objects: new Map(), contentShas: new Set(), scopes: new Map(), documents: new Map(), partShas: new Set() };
 }
 
 export function planWrites(stored: StoredInventory, desired: DesiredRows): WritePlan {
@@ -91,8 +113,22 @@ export function planWrites(stored: StoredInventory, desired: DesiredRows): Write
   }
   const deleteScopes = [...stored.scopes.keys()].filter((scope) => !desired.scopes.has(scope));
 
-  const storedDocuments = new Set(stored.scopes.values());
-  const wantedDocuments = new Set([...desired.scopes.values()].map((row) => row.documentSha256));
+  // Documents and parts live while a scope (a document) refers to them.
+  const wantedDocuments = new Map<string, { settingsSha256: string; resourcesSha256: string }>();
+  for (const row of desired.scopes.values()) {
+    if (!wantedDocuments.has(row.documentSha256)) wantedDocuments.set(row.documentSha256, documentOf(stored, desired, row.documentSha256));
+  }
+  const wantedParts = new Set<string>();
+  for (const document of wantedDocuments.values()) wantedParts.add(document.settingsSha256).add(document.resourcesSha256);
+
+  const insertDocuments: DocumentRow[] = [];
+  for (const [sha256, document] of wantedDocuments) {
+    if (!stored.documents.has(sha256)) insertDocuments.push({ sha256, ...document });
+  }
+  const insertParts: PartRow[] = [];
+  for (const sha256 of wantedParts) {
+    if (!stored.partShas.has(sha256)) insertParts.push(partOf(desired, sha256));
+  }
 
   return {
     objects: { upsert: upsertObjects, delete: deleteObjects },
@@ -100,20 +136,34 @@ export function planWrites(stored: StoredInventory, desired: DesiredRows): Write
       insert: [...desired.contents.values()].filter((row) => !stored.contentShas.has(row.sha256)),
       delete: [...stored.contentShas].filter((sha) => !desired.contents.has(sha)),
     },
-    documents: {
-      insert: [...wantedDocuments].filter((sha) => !storedDocuments.has(sha)).map((sha) => documentOf(desired, sha)),
-      delete: [...storedDocuments].filter((sha) => !wantedDocuments.has(sha)),
-    },
+    parts: { insert: insertParts, delete: [...stored.partShas].filter((sha) => !wantedParts.has(sha)) },
+    documents: { insert: insertDocuments, delete: [...stored.documents.keys()].filter((sha) => !wantedDocuments.has(sha)) },
     scopes: { upsert: upsertScopes, delete: deleteScopes },
     counts,
     changedScopes: [...upsertScopes.map((row) => row.scope), ...deleteScopes].sort(),
   };
 }
 
+/** The applied state once `plan` has committed: what the next reconcile diffs against. */
+export function storedAfter(stored: StoredInventory, desired: DesiredRows, plan: WritePlan, revision: string): StoredInventory {
+  const objects = new Map<string, { sha256: string; file: string; line: number }>();
+  for (const [key, row] of desired.objects) objects.set(key, { sha256: row.sha256, file: row.file, line: row.line });
+  const scopes = new Map<string, string>();
+  for (const [key, row] of desired.scopes) scopes.set(key, row.documentSha256);
+  const documents = new Map(stored.documents);
+  for (const sha256 of plan.documents.delete) documents.delete(sha256);
+  for (const { sha256, settingsSha256, resourcesSha256 } of plan.documents.insert) documents.set(sha256, { settingsSha256, resourcesSha256 });
+  const partShas = new Set(stored.partShas);
+  for (const sha256 of plan.parts.delete) partShas.delete(sha256);
+  for (const row of plan.parts.insert) partShas.add(row.sha256);
+  return { revision, objects, contentShas: new Set(desired.contents.keys()), scopes, documents, partShas };
+}
+
 /** True when applying the plan would write nothing. */
 export function isEmptyPlan(plan: WritePlan): boolean {
   return plan.objects.upsert.length + plan.objects.delete.length + plan.contents.insert.length + plan.contents.delete.length +
-    plan.documents.insert.length + plan.documents.delete.length + plan.scopes.upsert.length + plan.scopes.delete.length === 0;
+    plan.parts.insert.length + plan.parts.delete.length + plan.documents.insert.length + plan.documents.delete.length +
+    plan.scopes.upsert.length + plan.scopes.delete.length === 0;
 }
 
 export function objectKey(kind: string, id: string): string {
@@ -126,8 +176,14 @@ function splitObjectKey(key: string): { kind: string; id: string } {
   return { kind: key.slice(0, slash), id: key.slice(slash + 1) };
 }
 
-function documentOf(desired: DesiredRows, sha256: string): DocumentRow {
-  const row = desired.documents.get(sha256);
-  if (!row) throw new Error(`planWrites: scope refers to document ${sha256}, which the revision did not compile`);
+function documentOf(stored: StoredInventory, desired: DesiredRows, sha256: string): { settingsSha256: string; resourcesSha256: string } {
+  const row = desired.documents.get(sha256) ?? stored.documents.get(sha256);
+  if (!row) throw new Error(`planWrites: a scope refers to document ${sha256}, which neither the revision nor the applied state holds`);
+  return { settingsSha256: row.settingsSha256, resourcesSha256: row.resourcesSha256 };
+}
+
+function partOf(desired: DesiredRows, sha256: string): PartRow {
+  const row = desired.parts.get(sha256);
+  if (!row) throw new Error(`planWrites: a document refers to part ${sha256}, which neither the revision compiled nor the applied state holds`);
   return row;
 }

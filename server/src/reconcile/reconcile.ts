@@ -1,24 +1,29 @@
 // One reconcile of the policy repository into PostgreSQL, top to bottom. Each stage either continues
 // or records why it stopped and returns; nothing here throws for an expected failure.
 //
-//   sync source → unchanged? no-op → read snapshot → load + validate → compile scopes
-//   → (one transaction: lock → diff against stored → deletion budget → write changed rows
-//      → applied revision + reconciliation record) → audit → outcome
+//   sync source → unchanged? no-op → read snapshot → load + validate → compile affected scopes
+//   → (one transaction: lock → diff against the applied state → deletion budget → write changed rows
+//      → applied revision + reconciliation record) → remember what was applied → audit → outcome
 //
 // lastAttemptedRevision is set when work starts; appliedRevision moves only inside the apply
 // transaction, so a rejected, failed or killed attempt leaves the last good revision in force.
+// The instance's memory (memory.ts) holds the applied state it wrote last; while the database's
+// applied revision is that one, the diff runs against memory and only affected scopes compile.
 import type postgres from 'postgres';
 import type { Logger } from '../logger.ts';
 import type { PolicySnapshot, PolicySource } from '../git/source.ts';
 import { audit } from '../audit.ts';
 import { loadPolicy } from '../../../schemas/src/validate/load-policy.ts';
+import { createCompiler, type Compiler } from '../../../schemas/src/compile/compiler.ts';
 import { reconcileDefaults } from '../../../schemas/src/json-schema.ts';
 import type { Policy, PolicyError } from '../../../schemas/src/model.ts';
-import { planWrites, type WriteCounts, type WritePlan } from '../apply/plan-writes.ts';
+import { planWrites, storedAfter, type StoredInventory, type WriteCounts, type WritePlan } from '../apply/plan-writes.ts';
 import { readStoredInventory } from '../apply/stored-inventory.ts';
 import { applyWrites } from '../apply/apply-writes.ts';
 import { checkDeletionBudget } from '../apply/deletion-budget.ts';
-import { desiredRows } from './desired-rows.ts';
+import { desiredRows, type DesiredResult } from './desired-rows.ts';
+import { createReconcileMemory, currentApplied, type ReconcileMemory } from './memory.ts';
+import { createStageTimer } from './stage-timer.ts';
 import { markAttemptStarted, readPolicyState, recordReconciliation } from './status.ts';
 import type { ReconcileReason, ReconcileStatus, ReconciliationRecord } from './status.ts';
 
@@ -32,6 +37,9 @@ export interface ReconcileDeps {
   now?: () => Date;
   /** What asked for this run (poll, webhook, api, watch, cli); recorded with the attempt. */
   trigger: string;
+  /** The instance's memory of what it applied (createReconcileMemory, one per process); without it
+   * every run diffs against the database and compiles every scope. */
+  memory?: ReconcileMemory;
 }
 
 export interface ReconcileOutcome {
@@ -46,17 +54,23 @@ export interface ReconcileOutcome {
   changedScopes: string[];
   errors: PolicyError[];
   durationMs: number;
+  /** Milliseconds per stage (sync, state, read, load, stored, compile, lock, plan, write:<table>, record). */
+  stagesMs: Record<string, number>;
+  /** Scopes compiled: all of them when the applied state was not in memory, else those affected. */
+  compiledScopes: number;
 }
 
-type Stop = Omit<ReconciliationRecord, 'trigger' | 'startedAt' | 'finishedAt'> & { changedScopes?: string[] };
+type Stop = Omit<ReconciliationRecord, 'trigger' | 'startedAt' | 'finishedAt'> & { changedScopes?: string[]; compiledScopes?: number };
 
 const NO_COUNTS: WriteCounts = { added: 0, changed: 0, removed: 0 };
 
 export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileOutcome> {
   const { sql, source, log } = deps;
+  const memory = deps.memory ?? createReconcileMemory();
   const now = deps.now ?? (() => new Date());
   const startedAt = now();
-  const finish = (stop: Stop) => finishAttempt(deps, startedAt, now(), stop);
+  const stages = createStageTimer();
+  const finish = (stop: Stop) => finishAttempt(deps, startedAt, now(), stop, stages.ms);
 
   let revision: string;
   try {
@@ -64,10 +78,13 @@ export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileOutco
   } catch (error) {
     return finish(failure(null, 'FetchFailed', `cannot sync ${source.description}`, error, log));
   }
+  stages.mark('sync');
 
   let snapshot: PolicySnapshot;
+  let appliedRevision: string | null;
   try {
     const state = await readPolicyState(sql);
+    appliedRevision = state.appliedRevision;
     if (revision === state.appliedRevision && revision === state.lastAttemptedRevision) {
       return finish({ revision, status: 'no-op', message: `revision ${revision} is already applied`, counts: NO_COUNTS, errors: [] });
     }
@@ -75,62 +92,96 @@ export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileOutco
   } catch (error) {
     return finish(failure(revision, 'ApplyFailed', 'cannot read the reconcile state', error, log));
   }
+  stages.mark('state');
   try {
     snapshot = await source.read(revision);
   } catch (error) {
     return finish(failure(revision, 'FetchFailed', `cannot read revision ${revision}`, error, log));
   }
   const commit = snapshot.commit;
+  stages.mark('read');
 
-  const loaded = loadPolicy(snapshot.files);
+  const loaded = loadPolicy(snapshot.files, undefined, memory.parseCache);
+  stages.mark('load');
   if (!loaded.ok) {
     const message = `revision ${revision} is invalid (${loaded.errors.length} error(s)); the applied revision stays in force`;
     return finish({ revision, commit, status: 'rejected', reason: 'ValidationFailed', message, counts: NO_COUNTS, errors: loaded.errors });
   }
+  const policy = loaded.policy;
+  const guard = { ...reconcileDefaults(), ...policy.settings?.spec.reconcile };
 
-  const desired = desiredRows(loaded.policy);
-  const guard = { ...reconcileDefaults(), ...loaded.policy.settings?.spec.reconcile };
+  // Another instance may have applied since this one last did: its memory is then stale and the
+  // diff runs against the database instead.
+  let stored: StoredInventory;
+  let compiler: Compiler;
+  let result: DesiredResult;
+  let plan: WritePlan | undefined;
+  try {
+    const base = currentApplied(memory, appliedRevision);
+    stored = base?.stored ?? await readStoredInventory(sql);
+    stages.mark('stored');
+    compiler = createCompiler(policy);
+    result = desiredRows(policy, compiler, stored, base);
+    stages.mark('compile');
+  } catch (error) {
+    return finish(failure(revision, 'ApplyFailed', `cannot compile revision ${revision}`, error, log, commit));
+  }
 
   try {
-    return await sql.begin(async (tx) => {
-      // Serialises applies across instances; re-reading the stored state under the lock means two
+    const outcome = await sql.begin(async (tx) => {
+      // Serialises applies across instances; checking the applied revision under the lock means two
       // instances that both compiled the same revision cannot both apply it.
       await tx`select pg_advisory_xact_lock(${RECONCILE_LOCK_KEY})`;
-      const stored = await readStoredInventory(tx);
-      if (stored.revision === revision) {
+      const [{ applied_revision: lockedRevision }] = await tx<Array<{ applied_revision: string | null }>>`select applied_revision from policy_state`;
+      stages.mark('lock');
+      if (lockedRevision === revision) {
         return finishIn(tx, { revision, commit, status: 'no-op', message: `revision ${revision} was applied by another reconcile`, counts: NO_COUNTS, errors: [] });
       }
-      const plan = planWrites(stored, desired);
+      if (lockedRevision !== stored.revision) {
+        // Applied by another instance between our read and the lock: diff against what it wrote.
+        stored = await readStoredInventory(tx);
+        result = desiredRows(policy, compiler, stored);
+        stages.mark('stored');
+      }
+      plan = planWrites(stored, result.desired);
+      stages.mark('plan');
       const budget = checkDeletionBudget(plan.counts, stored.objects.size, guard);
       if (!budget.ok) {
         return finishIn(tx, { revision, commit, status: 'rejected', reason: 'DeletionBudgetExceeded', message: budget.message, counts: plan.counts, errors: [] });
       }
-      await applyWrites(tx, plan, revision);
-      return finishIn(tx, { revision, commit, status: 'applied', message: appliedMessage(revision, plan), counts: plan.counts, errors: [], changedScopes: plan.changedScopes });
-    }).then(async (outcome) => {
-      if (outcome.status === 'applied') await auditApplied(sql, deps.trigger, outcome, loaded.policy, log);
-      return outcome;
+      stages.merge('write', await applyWrites(tx, plan, revision));
+      return finishIn(tx, {
+        revision, commit, status: 'applied', message: appliedMessage(revision, plan), counts: plan.counts, errors: [],
+        changedScopes: plan.changedScopes, compiledScopes: result.compiledScopes,
+      });
     });
+    // Committed: from now on this revision is the base of the next diff.
+    if (outcome.status === 'applied' && plan) memory.applied = { policy, compiler, stored: storedAfter(stored, result.desired, plan, revision) };
+    else if (outcome.status === 'no-op') memory.applied = undefined;
+    if (outcome.status === 'applied') await auditApplied(sql, deps.trigger, outcome, policy, log);
+    return outcome;
   } catch (error) {
     return finish(failure(revision, 'ApplyFailed', `cannot apply revision ${revision}`, error, log, commit));
   }
 
   // Inside the apply transaction the record commits (or rolls back) with the rows it describes.
   function finishIn(tx: postgres.TransactionSql, stop: Stop): Promise<ReconcileOutcome> {
-    return finishAttempt({ ...deps, sql: tx as unknown as postgres.Sql }, startedAt, now(), stop, { throwOnRecordError: true });
+    return finishAttempt({ ...deps, sql: tx as unknown as postgres.Sql }, startedAt, now(), stop, stages.ms, { throwOnRecordError: true });
   }
 }
 
 /** Records the attempt (reconciliations row + policy_state) and turns it into the outcome. */
-async function finishAttempt(deps: ReconcileDeps, startedAt: Date, finishedAt: Date, stop: Stop, options: { throwOnRecordError?: boolean } = {}): Promise<ReconcileOutcome> {
+async function finishAttempt(deps: ReconcileDeps, startedAt: Date, finishedAt: Date, stop: Stop, stagesMs: Record<string, number>, options: { throwOnRecordError?: boolean } = {}): Promise<ReconcileOutcome> {
   const record: ReconciliationRecord = { ...stop, trigger: deps.trigger, startedAt, finishedAt };
   let id: number | null = null;
+  const recordStarted = performance.now();
   try {
     id = await recordReconciliation(deps.sql, record);
   } catch (error) {
     if (options.throwOnRecordError) throw error;
     deps.log.error({ err: error, revision: stop.revision, status: stop.status }, 'cannot record the reconciliation');
   }
+  stagesMs.record = Math.round((performance.now() - recordStarted) * 10) / 10;
   const outcome: ReconcileOutcome = {
     id,
     status: stop.status,
@@ -141,7 +192,10 @@ async function finishAttempt(deps: ReconcileDeps, startedAt: Date, finishedAt: D
     changedScopes: stop.changedScopes ?? [],
     errors: stop.errors,
     durationMs: finishedAt.getTime() - startedAt.getTime(),
+    stagesMs,
+    compiledScopes: stop.compiledScopes ?? 0,
   };
+  deps.log.debug({ revision: stop.revision, stagesMs, compiledScopes: outcome.compiledScopes }, 'reconcile stages');
   const level = stop.status === 'applied' || stop.status === 'no-op' ? 'info' : 'warn';
   deps.log[level]({ revision: stop.revision, status: stop.status, reason: stop.reason, counts: stop.counts, durationMs: outcome.durationMs, trigger: deps.trigger }, `reconcile ${stop.status}: ${stop.message}`);
   return outcome;

@@ -12,6 +12,7 @@ import { reconciliationRoutes } from '../api/reconciliations.ts';
 import { revisionRoutes } from '../api/revision.ts';
 import { policyRoutes } from '../api/policy.ts';
 import { reconcileOnce, type ReconcileOutcome } from './reconcile.ts';
+import { createReconcileMemory } from './memory.ts';
 
 export interface Reconciler {
   /** Requests a reconcile and resolves with the outcome of a run that started after the request
@@ -33,9 +34,11 @@ export async function startReconciler(deps: ReconcilerDeps): Promise<Reconciler>
   const { db, source, config } = deps;
   const log = deps.log.child({ component: 'reconciler' });
   let lastOutcome: ReconcileOutcome | undefined;
+  // One memory per process: the scheduler runs one reconcile at a time, so nothing races on it.
+  const memory = createReconcileMemory();
   const scheduler = createReconcileScheduler(async (reason) => {
     lastOutcome = undefined;
-    lastOutcome = await reconcileOnce({ sql: db.sql, source, log, trigger: reason });
+    lastOutcome = await reconcileOnce({ sql: db.sql, source, log, trigger: reason, memory });
   }, log);
 
   // The scheduler resolves a request right after the run that served it, before the next run can

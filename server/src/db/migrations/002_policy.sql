@@ -64,14 +64,30 @@ create table policy_contents (
   size integer not null
 );
 
--- Compiled desired-state documents, content-addressed by the sha256 of their canonical JSON. Groups
--- that compile to the same state share one row. Stored as text, not jsonb: jsonb reorders keys and
--- respaces, and the bytes served must be the bytes hashed (the agent checks the digest).
-create table desired_documents (
+-- A compiled desired state is stored as two content-addressed parts (schemas compileParts):
+--   settings   {settings, provenance}: small, nearly one per scope (overrides differ in settings)
+--   resources  scripts/facts (digests, no content), packages, conflicts: shared by every scope with
+--              the same applicable resources, so ~1,000 rows for 11,000 scopes instead of 11,000
+--              copies of the same ~50 KB. Script bodies live once in policy_contents.
+-- Bodies are text, not jsonb: jsonb reorders keys and respaces, and the digest is of these bytes.
+create table document_parts (
   sha256 text primary key,
-  canonical_json text not null,
+  kind text not null check (kind in ('settings', 'resources')),
+  body text not null,
   size integer not null
 );
+
+-- A document = one settings part + one resources part; its id is schemas documentDigest(settings,
+-- resources), the ETag agents see. The served DesiredState is assembled from the parts and
+-- policy_contents (schemas assembleDocument) and cached by id: content-addressed, never stale.
+create table desired_documents (
+  sha256 text primary key,
+  settings_sha256 text not null references document_parts (sha256),
+  resources_sha256 text not null references document_parts (sha256)
+);
+-- Deleting a part checks that no document still uses it.
+create index desired_documents_settings on desired_documents (settings_sha256);
+create index desired_documents_resources on desired_documents (resources_sha256);
 
 -- Scope → document. A scope is a group of agents that receive the same document:
 --   "<org>/<location>"          every agent of a location without an AgentOverride of its own

@@ -1,0 +1,60 @@
+// Reads a scope's document back as the agent receives it: the two parts and the contents they name,
+// assembled by schemas' assembleDocument (the same code compileGroup uses, so served bytes and
+// compiled bytes cannot drift apart). A document id names its content for good, so an assembled
+// document is cached by id and never invalidated, only evicted (least recently used, by bytes).
+import type postgres from 'postgres';
+import { assembleDocument } from '../../../schemas/src/compile/assemble.ts';
+
+export interface DocumentStore {
+  /** Canonical JSON of the document with this id, or undefined when the applied state has none. */
+  read(id: string): Promise<string | undefined>;
+}
+
+const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+
+export function createDocumentStore(sql: postgres.Sql, options: { cacheBytes?: number } = {}): DocumentStore {
+  const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
+  const cache = new Map<string, string>(); // insertion order = recency
+  let cachedBytes = 0;
+
+  const remember = (id: string, json: string) => {
+    cache.set(id, json);
+    cachedBytes += json.length;
+    for (const [oldest, text] of cache) {
+      if (cachedBytes <= cacheBytes || oldest === id) break;
+      cache.delete(oldest);
+      cachedBytes -= text.length;
+    }
+  };
+
+  return {
+    async read(id) {
+      const cached = cache.get(id);
+      if (cached !== undefined) {
+        cache.delete(id);
+        cache.set(id, cached);
+        return cached;
+      }
+      // One snapshot for both reads: a reconcile committing in between could drop a content.
+      const json = await sql.begin('isolation level repeatable read read only', async (tx) => {
+        const [parts] = await tx<Array<{ settings: string; resources: string }>>`
+          select s.body as settings, r.body as resources
+          from desired_documents d
+          join document_parts s on s.sha256 = d.settings_sha256
+          join document_parts r on r.sha256 = d.resources_sha256
+          where d.sha256 = ${id}`;
+        if (!parts) return undefined;
+        // A first pass only learns which contents the resources part names; the second assembles.
+        const wanted = new Set<string>();
+        assembleDocument(parts.settings, parts.resources, (sha256) => (wanted.add(sha256), ''));
+        const rows = wanted.size
+          ? await tx<Array<{ sha256: string; content: string }>>`select sha256, content from policy_contents where sha256 = any(${[...wanted]}::text[])`
+          : [];
+        const contents = new Map(rows.map((row) => [row.sha256, row.content]));
+        return assembleDocument(parts.settings, parts.resources, (sha256) => contents.get(sha256)).json;
+      });
+      if (json !== undefined) remember(id, json);
+      return json;
+    },
+  };
+}
