@@ -1,10 +1,13 @@
 // One policy file → its YAML documents as plain values, or errors with positions. Guards first:
 // oversize files are not parsed, oversize documents and alias bombs are not converted.
+// Files in the plain block style are read by the fast reader; the yaml package then parses them
+// only if a position inside is asked for (an error to report, `explain`).
 import { LineCounter, parseAllDocuments } from 'yaml';
-import type { Document, YAMLError } from 'yaml';
+import type { Document, EmptyStream, YAMLError } from 'yaml';
 import { policyError } from '../errors.ts';
 import type { PolicyError, RepoFile, SourcePosition } from '../model.ts';
 import { findAliasProblem } from './alias-limit.ts';
+import { readPlainYaml } from './plain-yaml.ts';
 import { positioner } from './yaml-nodes.ts';
 import type { Positioner } from './yaml-nodes.ts';
 
@@ -18,7 +21,6 @@ export interface ParsedDocument {
   file: string;
   /** 0-based index of the document within its file. */
   index: number;
-  doc: Document;
   value: unknown;
   at: Positioner;
   source: SourcePosition;
@@ -36,8 +38,12 @@ export function parseYamlFile(file: RepoFile, limits: YamlLimits): ParsedFile {
     return { documents: [], errors: [policyError('FILE_TOO_LARGE', message, fileStart)] };
   }
   const text = file.text;
-  const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, merge: true });
+  const plain = fitsOneDocument(text, limits) ? readPlainYaml(text) : undefined;
+  if (plain) {
+    const source = { file: file.path, line: plain.line, col: plain.col };
+    return { documents: [{ file: file.path, index: 0, value: plain.value, at: lazyPositioner(text, file.path), source }], errors: [] };
+  }
+  const { lineCounter, docs } = parseDocuments(text);
   if (!Array.isArray(docs)) return { documents: [], errors: [] }; // empty stream: comments only
   const result: ParsedFile = { documents: [], errors: [] };
   docs.forEach((doc, index) => {
@@ -70,12 +76,41 @@ export function parseYamlFile(file: RepoFile, limits: YamlLimits): ParsedFile {
     try {
       const value = doc.toJS({ maxAliasCount: limits.maxAliasCount }) as unknown;
       if (value === null || value === undefined) return; // comments only, or a bare `~`
-      result.documents.push({ file: file.path, index, doc, value, at, source });
+      result.documents.push({ file: file.path, index, value, at, source });
     } catch (error) {
       result.errors.push(policyError('YAML_ALIAS_LIMIT', `aliases cannot be expanded: ${(error as Error).message}`, source));
     }
   });
   return result;
+}
+
+function parseDocuments(text: string): { lineCounter: LineCounter; docs: Document.Parsed[] | EmptyStream } {
+  const lineCounter = new LineCounter();
+  return { lineCounter, docs: parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, merge: true }) };
+}
+
+/** Whether the whole file is within the document size limit, so no document of it can exceed it. */
+function fitsOneDocument(text: string, limits: YamlLimits): boolean {
+  return text.length * 3 <= limits.maxDocumentBytes || Buffer.byteLength(text, 'utf8') <= limits.maxDocumentBytes;
+}
+
+/** Positions in a file the fast reader read (always one document): parsed by yaml on first use. */
+function lazyPositioner(text: string, file: string): Positioner {
+  let parsed: Positioner | undefined;
+  const at = (): Positioner => {
+    if (!parsed) {
+      const { lineCounter, docs } = parseDocuments(text);
+      const doc = (docs as Document.Parsed[])[0];
+      parsed = positioner(doc, lineCounter, file, doc.range[0]);
+    }
+    return parsed;
+  };
+  return {
+    valueAt: (path) => at().valueAt(path),
+    keyAt: (path) => at().keyAt(path),
+    ownerAt: (path) => at().ownerAt(path),
+    offset: (offset) => at().offset(offset),
+  };
 }
 
 /** The parser often reports one mistake several times; keep the first error per line. */

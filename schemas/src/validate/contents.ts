@@ -50,28 +50,29 @@ function resolveSlot(document: PolicyDocument, slot: SourceSlot, context: CheckC
   if (file === undefined) {
     return fail('SCRIPT_SOURCE', `${slot.what} needs a script: add file (a path in the repository) or content (the script text)`, document.positionOf(slot.path));
   }
-  const at = document.positionOf([...slot.path, 'file']);
   const resolution = resolveRepoPath(file, document.source.file, context.files);
+  // Positions cost a YAML parse of the file when it was read by the fast reader: only for errors.
+  const at = () => document.positionOf([...slot.path, 'file']);
   if (!resolution.ok) {
     switch (resolution.reason) {
       case 'absolute':
-        return fail('PATH_OUTSIDE_REPO', `${slot.what}: file "${file}" is an absolute path; give a path relative to ${document.source.file}`, at);
+        return fail('PATH_OUTSIDE_REPO', `${slot.what}: file "${file}" is an absolute path; give a path relative to ${document.source.file}`, at());
       case 'outside':
-        return fail('PATH_OUTSIDE_REPO', `${slot.what}: file "${file}" climbs out of the repository; script files must be inside it`, at);
+        return fail('PATH_OUTSIDE_REPO', `${slot.what}: file "${file}" climbs out of the repository; script files must be inside it`, at());
       case 'symlink-outside':
-        return fail('SYMLINK_OUTSIDE_REPO', `${slot.what}: file "${file}" goes through the symbolic link ${resolution.link}, which points outside the repository`, at);
+        return fail('SYMLINK_OUTSIDE_REPO', `${slot.what}: file "${file}" goes through the symbolic link ${resolution.link}, which points outside the repository`, at());
       case 'symlink-cycle':
-        return fail('SYMLINK_CYCLE', `${slot.what}: file "${file}" goes through symbolic links that form a loop (at ${resolution.link})`, at);
+        return fail('SYMLINK_CYCLE', `${slot.what}: file "${file}" goes through symbolic links that form a loop (at ${resolution.link})`, at());
       case 'not-found': {
         const siblings = [...context.files.keys()].filter((path) => folder(path) === folder(resolution.path));
         const hint = didYouMean(resolution.path, siblings);
-        return fail('FILE_NOT_FOUND', `${slot.what}: file "${file}" (${resolution.path}) is not in the repository${hint}`, at);
+        return fail('FILE_NOT_FOUND', `${slot.what}: file "${file}" (${resolution.path}) is not in the repository${hint}`, at());
       }
     }
   }
   const found = resolution.file;
   if (found.text === undefined || found.size > context.limits.maxScriptBytes) {
-    return fail('FILE_TOO_LARGE', `${slot.what}: file ${resolution.path} is ${found.size} bytes; script files may be at most ${context.limits.maxScriptBytes} bytes`, at);
+    return fail('FILE_TOO_LARGE', `${slot.what}: file ${resolution.path} is ${found.size} bytes; script files may be at most ${context.limits.maxScriptBytes} bytes`, at());
   }
   return { content: { content: found.text, sha256: sha256(found.text), file: resolution.path } };
 }

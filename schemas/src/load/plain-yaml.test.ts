@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { LineCounter, parseAllDocuments } from 'yaml';
+import { generatePolicyRepo, mutatePolicyRepo } from '../../../bench/generate-policy.ts';
+import { readPlainYaml } from './plain-yaml.ts';
+
+/** What the yaml package makes of a text, when it is one error-free document. */
+function viaYaml(text: string): { value: unknown; line: number; col: number } | undefined {
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, merge: true });
+  if (!Array.isArray(docs) || docs.length !== 1 || docs[0].errors.length > 0) return undefined;
+  const contents = docs[0].contents;
+  return { value: docs[0].toJS({ maxAliasCount: 100 }), ...lineCounter.linePos(contents?.range[0] ?? 0) };
+}
+
+/** The reader either declines or agrees with yaml on the value and where the document starts. */
+function assertAgrees(text: string, label: string): boolean {
+  const fast = readPlainYaml(text);
+  if (!fast) return false;
+  const slow = viaYaml(text);
+  assert.ok(slow, `${label}: the fast reader accepted what yaml rejects:\n${text}`);
+  assert.deepEqual(fast, slow, `${label}:\n${text}`);
+  return true;
+}
+
+function yamlFilesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && /\.ya?ml$/.test(entry.name))
+    .map((entry) => join(entry.parentPath, entry.name));
+}
+
+const ACCEPTED = [
+  'a: 1\n',
+  '---\na: 1\n',
+  '# leading comment\n\na: b # trailing comment\n',
+  'a:\n  b:\n    c: true\n  d: [] \ne: {}\n',
+  'list:\n- x\n- 2\n- "q"\nnext: ok\n',
+  'list:\n  - name: a\n    ensure: present\n\n  - name: b\n    pin: false\n',
+  'a:\n  - k:\n    - nested\n    other: 1\n',
+  'n: ~\nm: null\nt: True\nf: FALSE\ni: -12\no: 0o17\nh: 0xFf\ne: 1e3\nx: .5\ny: +1.50\nz: .inf\nw: -.Inf\nv: .NaN\ns: 1_000\nd: 2024-01-01\nv2: 007\nw1: nothing\nw2: trueish\nw3: .dotted\nw4: -5x\nw5: Nullable\nw6: +\nw7: 1.2.3\n',
+  "q: 'it''s'\nd: \"tab\\there \\u00e9 \\\"quoted\\\" \\\\ \\/\"\nu: héllo wörld\ncolon: a:b\nhash: a#b\n",
+  'script: |\n  line one\n\n    indented\n  # not a comment\n\nnext: 1\n',
+  'script: |-\n  no final newline\n  two\nafter: x\n',
+  'nested:\n  script: |\n    echo hi\n  other: 2\n',
+  'items:\n  - content: |\n      echo in list\n    shell: sh\n',
+  'tabs: |\n  \tindented with a tab\n',
+  'x: y\n# trailing comment\n\n',
+  'key:    spaced value   \n',
+];
+
+const DECLINED = [
+  'a: 1', // no final newline
+  'a: &x 1\nb: *x\n',
+  'a: !!str 1\n',
+  'a: [1, 2]\n',
+  'a: {b: 1}\n',
+  'a: >\n  folded\n',
+  'a: |2\n   indented\n',
+  'a: |+\n  keep\n\n',
+  'a: 1\n---\nb: 2\n',
+  'a: 1\na: 2\n',
+  'a: b\n  continued\n',
+  'a: b: c\n',
+  '"quoted key": 1\n',
+  'a:\n\tb: 1\n',
+  'a: 1\r\n',
+  '- 1\n- 2\n',
+  'just a scalar\n',
+  'a:\n  - x\n - y\n',
+  'a: |\n\n  leading blank\n',
+  'a: |\n  x\n  \n  y\n',
+  '__proto__: 1\n',
+  'true: 1\n',
+  'a: "x" # c\n',
+  '%YAML 1.2\n---\na: 1\n',
+  'a:\n  -\n    b: 1\n',
+  'a: - 1\n',
+  'a: @x\n',
+  '',
+  '# only a comment\n',
+];
+
+test('on the files of a generated repository the fast reader agrees with yaml and reads every one', () => {
+  let files = generatePolicyRepo({ organizations: 3, locations: 6, overrides: 12, scripts: 25, deployments: 10 });
+  files = mutatePolicyRepo(mutatePolicyRepo(files, 'add-script'), 'one-location-setting');
+  for (const file of files.filter((f) => f.path.endsWith('.yaml'))) assert.ok(assertAgrees(file.text!, file.path), `${file.path} was left to yaml`);
+});
+
+test('on the template and test fixtures the fast reader agrees with yaml whenever it reads a file', () => {
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const paths = [...yamlFilesUnder(join(root, 'policy-repo-template')), ...yamlFilesUnder(join(root, 'schemas/src'))];
+  assert.ok(paths.length > 40, `only ${paths.length} fixture files`);
+  const read = paths.filter((path) => assertAgrees(readFileSync(path, 'utf8'), path));
+  assert.ok(read.length > 10, `the fast reader read only ${read.length} of ${paths.length} fixture files`);
+});
+
+test('the plain block style is read as yaml reads it', () => {
+  ACCEPTED.forEach((text, i) => assert.ok(assertAgrees(text, `accepted[${i}]`), `accepted[${i}] was left to yaml:\n${text}`));
+});
+
+test('anything outside the plain block style is left to yaml', () => {
+  for (const text of DECLINED) assert.equal(readPlainYaml(text), undefined, text);
+});
