@@ -21,7 +21,8 @@ async function setup(t: import('node:test').TestContext, options: Partial<HubOpt
   const { sql } = await freshDatabase(t);
   const bus = await createBus({ sql, embedded: false }, log);
   const tokens = new Map<string, AgentPrincipal>();
-  const hub = createHub({ bus, authority: { verify: (token) => tokens.get(token) }, log, options });
+  const revoked = new Set<string>();
+  const hub = createHub({ bus, authority: { verify: (token) => tokens.get(token), isRevoked: (agentId) => revoked.has(agentId) }, log, options });
   const app = await buildApp({ db: { sql, embedded: false, close: async () => {} }, config: loadConfig([], {}), log });
   await app.register(hub.plugin, { prefix: API_PREFIX });
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -42,7 +43,7 @@ async function setup(t: import('node:test').TestContext, options: Partial<HubOpt
     const line = text.split('\n').find((l) => l.startsWith(name));
     return line ? Number(line.split(' ').at(-1)) : undefined;
   };
-  return { sql, bus, hub, url, agent, metric };
+  return { sql, bus, hub, url, agent, metric, revoked };
 }
 
 test('the upgrade is refused with 401 without a token, with a forged one, or with a non-bearer header', TIMEOUT, async (t) => {
@@ -146,6 +147,17 @@ test('a revocation on the bus tells the agent and closes its socket with 4401', 
   assert.equal(hub.connectedCount(), 1);
   await bus.publish('pswm_signal', { agentIds: [other.agentId], reason: 'still connected' });
   assert.deepEqual(await otherSocket.message(1), { type: 'reconcile', reason: 'still connected' });
+});
+
+test('a revocation the bus missed closes the socket at the next keepalive sweep', TIMEOUT, async (t) => {
+  const { agent, hub, revoked } = await setup(t, { pingIntervalMs: 200 });
+  const web = agent('web-1');
+  const socket = await web.connect();
+  await socket.pingCount(1);
+  revoked.add(web.agentId); // as the authority's reload from the database would find it
+  assert.deepEqual(await socket.closed, { code: 4401, reason: 'agent revoked' });
+  assert.deepEqual(socket.messages, [{ type: 'revoked' }]);
+  assert.equal(hub.connectedCount(), 0);
 });
 
 test('closing the hub closes its sockets with 1001', TIMEOUT, async (t) => {

@@ -54,7 +54,7 @@ export interface Hub {
   close(): Promise<void>;
 }
 
-export function createHub(deps: { bus: Bus; authority: Pick<AgentAuthority, 'verify'>; log: Logger; options?: Partial<HubOptions> }): Hub {
+export function createHub(deps: { bus: Bus; authority: Pick<AgentAuthority, 'verify' | 'isRevoked'>; log: Logger; options?: Partial<HubOptions> }): Hub {
   const { bus, authority, log } = deps;
   const options = { ...DEFAULT_OPTIONS, ...deps.options };
   const connections = new Map<string, Connection>();
@@ -86,16 +86,24 @@ export function createHub(deps: { bus: Bus; authority: Pick<AgentAuthority, 'ver
       if (connection) send(connection, { type: 'reconcile', reason: payload.reason });
     }
   });
-  const unsubscribeRevocations = bus.subscribe('pswm_agent_revoked', (payload) => {
-    const connection = typeof payload?.agentId === 'string' ? connections.get(payload.agentId) : undefined;
-    if (!connection) return;
+  const cutOff = (connection: Connection) => {
     send(connection, { type: 'revoked' });
     drop(connection, 'revoked', (s) => closeFirmly(s, CLOSE_CODES.revoked, 'agent revoked'));
+  };
+  const unsubscribeRevocations = bus.subscribe('pswm_agent_revoked', (payload) => {
+    const connection = typeof payload?.agentId === 'string' ? connections.get(payload.agentId) : undefined;
+    if (connection) cutOff(connection);
   });
 
   // The ws keepalive: a socket that has not answered the previous ping by the next one is dead.
+  // The same sweep catches revocations whose bus message was lost while the bus reconnected: the
+  // authority reloads its revoked set from the database on resync and periodically.
   const pinger = setInterval(() => {
     for (const connection of [...connections.values()]) {
+      if (authority.isRevoked(connection.principal.agentId)) {
+        cutOff(connection);
+        continue;
+      }
       if (!connection.answeredPing) {
         drop(connection, 'dead', (s) => s.terminate());
         continue;
