@@ -1,8 +1,9 @@
 // The compiler of one policy revision: indexes the policy once, then compiles any agent's parts by
 // looking up only the objects that can apply to it. What many scopes share is worked out once and
 // kept: the settings merged down to each organization and each location, each settings part, and
-// each resources part by resources key (location, the name if a target lists it, and the values
-// of the facts selectors test). A Policy never changes after loading, so nothing here goes stale.
+// each resources part by resources key (the organization, location and name where some target lists
+// them, and the values of the facts selectors test). A Policy never changes after loading, so
+// nothing here goes stale.
 import type { AgentIdentity, CompiledParts, DocumentPart, Policy, PolicyDocument } from '../model.ts';
 import { factAt, matchTargets, SPECIFICITY } from '../targets.ts';
 import { canonicalJson } from '../canonical-json.ts';
@@ -11,7 +12,7 @@ import { byName, byOrderThenName, externalFactResource, scriptResource, type Ext
 import { preparePackages, resolvePackages, type MatchedDeployment } from './packages.ts';
 import { agentsNamedByTargets, referencedFactPaths, selectorValue } from './selectors.ts';
 import { candidatesFor, indexByTargets } from './target-index.ts';
-import { documentPart, resourcesPartJson, settingsPartJson, type Prepared } from './parts.ts';
+import { documentPart, overlaySettingsJson, resourcesPartJson, serializeSettings, type Prepared, type SerializedSettings } from './parts.ts';
 import { documentDigest } from './assemble.ts';
 
 export interface Compiler {
@@ -30,11 +31,12 @@ export function createCompiler(policy: Policy, matches: TargetMatcher = matchTar
   const deployments = indexByTargets([...policy.chocoDeployments.values()].map((document) => ({ document, packages: preparePackages(document) })), targetsOf);
   const factPaths = referencedFactPaths(policy);
   const namedAgents = agentsNamedByTargets(policy);
+  const listedOrganizations = new Set([scripts, externalFacts, deployments].flatMap((index) => [...index.byOrganization.keys()]));
+  const listedLocations = new Set([scripts, externalFacts, deployments].flatMap((index) => [...index.byLocation.keys()]));
 
   const globalMerge = mergeSettings([defaultsLayer(), ...layersOf([policy.settings])]);
   const organizationMerges = new Map<string, MergedSettings>();
-  const locationMerges = new Map<string, MergedSettings>();
-  const settingsParts = new Map<string, DocumentPart>();
+  const locationSettings = new Map<string, { serialized: SerializedSettings; part: DocumentPart }>();
   const resourcesParts = new Map<string, DocumentPart>();
 
   const factValues = (agent: AgentIdentity) => factPaths.map((path) => selectorValue(factAt(agent.facts ?? {}, path)));
@@ -42,17 +44,27 @@ export function createCompiler(policy: Policy, matches: TargetMatcher = matchTar
 
   function settingsPart(agent: AgentIdentity): DocumentPart {
     const locationKey = `${agent.organization}/${agent.location}`;
-    const override = applicableOverride(policy, agent);
-    return memoize(settingsParts, JSON.stringify([locationKey, override?.id ?? null]), () => {
+    const location = memoize(locationSettings, locationKey, () => {
       const organization = memoize(organizationMerges, agent.organization, () => mergeSettings(layersOf([policy.organizations.get(agent.organization)]), globalMerge));
-      const location = memoize(locationMerges, locationKey, () => mergeSettings(layersOf([policy.locations.get(locationKey)]), organization));
-      return documentPart(settingsPartJson(override ? mergeSettings(layersOf([override]), location) : location));
+      const serialized = serializeSettings(mergeSettings(layersOf([policy.locations.get(locationKey)]), organization));
+      return { serialized, part: documentPart(serialized.json) };
     });
+    const [overrideLayer] = layersOf([applicableOverride(policy, agent)]);
+    // Not kept: an override's part serves one agent, and is cheap to build on its location's.
+    return overrideLayer ? documentPart(overlaySettingsJson(location.serialized, overrideLayer)) : location.part;
+  }
+
+  /** What the resources part can depend on: targets only test whether their lists hold the agent's
+   * organization, location and name, so those count only where some list holds them. Every
+   * location nobody targets shares its organization's part. */
+  function resourcesKey(agent: AgentIdentity): string {
+    const locationKey = `${agent.organization}/${agent.location}`;
+    const organization = listedOrganizations.has(agent.organization) ? agent.organization : null;
+    return JSON.stringify([organization, listedLocations.has(locationKey) ? locationKey : null, listedName(agent), factValues(agent)]);
   }
 
   function resourcesPart(agent: AgentIdentity): DocumentPart {
-    const key = JSON.stringify([agent.organization, agent.location, listedName(agent), factValues(agent)]);
-    return memoize(resourcesParts, key, () => {
+    return memoize(resourcesParts, resourcesKey(agent), () => {
       const selects = (item: { document: PolicyDocument<'Script' | 'ExternalFact' | 'ChocoDeployment'> }) => matches(item.document.spec.targets, agent);
       const matchedScripts = [...candidatesFor(scripts, agent)].filter((s) => selects(s) !== null).sort((a, b) => byOrderThenName(a.resource, b.resource));
       const matchedFacts = [...candidatesFor(externalFacts, agent)].filter((f) => selects(f) !== null).sort((a, b) => byName(a.resource, b.resource));

@@ -8,9 +8,10 @@ import type { AgentIdentity, CompiledExternalFact, CompiledScript, Platform, Pol
 import type { Specificity } from '../targets.ts';
 import { compareText } from './compare.ts';
 
-/** Decides whether `targets` selects the agent; the planner swaps in one that ignores facts. It must
- * never select an agent that the organizations/locations/agents lists leave out: the compiler only
- * asks about objects whose lists name the agent's organization, location or name (or are empty). */
+/** Decides whether `targets` selects the agent; the planner swaps in one that ignores facts. It may
+ * look at the agent only through whether the organizations/locations/agents lists hold it, and its
+ * facts: the compiler asks only about objects whose lists name the agent's organization, location or
+ * name (or are empty), and shares results between agents that no list tells apart. */
 export type TargetMatcher = (targets: Targets | undefined, agent: AgentIdentity) => Specificity | null;
 
 export const DEFAULT_ORDER = 100;

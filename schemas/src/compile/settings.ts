@@ -39,6 +39,7 @@ export function applicableOverride(policy: Policy, agent: AgentIdentity): Policy
       (o.spec.organization === undefined || o.spec.organization === agent.organization) &&
       (o.spec.location === undefined || o.spec.location === locationKey),
   );
+  if (candidates.length < 2) return candidates[0];
   const narrowness = (o: PolicyDocument<'AgentOverride'>) => (o.spec.location ? 2 : o.spec.organization ? 1 : 0);
   candidates.sort((a, b) => narrowness(b) - narrowness(a) || compareText(a.id, b.id));
   return candidates[0];
@@ -82,29 +83,43 @@ export function layersOf(documents: Array<PolicyDocument | undefined>): Settings
   return layers;
 }
 
-/** Merges `layers` in order, on top of an earlier result when given (which is left untouched, so a
- * compiler can keep the organization and location merges and build on them). */
+/** Merges `layers` in order, on top of an earlier result when given. The earlier result is left
+ * untouched and shares every object the new layers do not write into (copy on write), so a compiler
+ * can keep the organization and location merges, build each override on them cheaply, and
+ * serialize the untouched sections once. Treat the result as immutable. */
 export function mergeSettings(layers: SettingsLayer[], onto?: MergedSettings): MergedSettings {
-  const settings = (onto ? structuredClone(onto.settings) : {}) as Record<string, unknown>;
+  const settings = { ...onto?.settings } as Record<string, unknown>;
   const history = new Map(onto?.history);
-  for (const layer of layers) mergeInto(settings, layer.block as Record<string, unknown>, '', layer, history);
+  const owned = new Set<object>([settings]);
+  for (const layer of layers) mergeInto(settings, layer.block as Record<string, unknown>, '', { layer, history, owned });
   return { settings: settings as EffectiveSettings, history };
 }
 
-function mergeInto(target: Record<string, unknown>, source: Record<string, unknown>, prefix: string, layer: SettingsLayer, history: Map<string, LeafAssignment[]>): void {
+interface MergeState {
+  layer: SettingsLayer;
+  history: Map<string, LeafAssignment[]>;
+  /** Objects created by this merge, which it may write into; any other is shared and copied first. */
+  owned: Set<object>;
+}
+
+function mergeInto(target: Record<string, unknown>, source: Record<string, unknown>, prefix: string, state: MergeState): void {
+  const { layer, history, owned } = state;
   for (const [key, value] of Object.entries(source)) {
     if (value === undefined) continue;
     const path = prefix + key;
+    const existing = target[key];
     if (isPlainObject(value)) {
-      if (!isPlainObject(target[key])) {
-        forgetBelow(history, path, true);
-        target[key] = {};
+      // An object replacing a scalar or array drops that leaf from the history.
+      if (existing !== undefined && !isPlainObject(existing)) forgetBelow(history, path, true);
+      if (!isPlainObject(existing) || !owned.has(existing)) {
+        target[key] = isPlainObject(existing) ? { ...existing } : {};
+        owned.add(target[key] as object);
       }
-      mergeInto(target[key] as Record<string, unknown>, value, `${path}.`, layer, history);
+      mergeInto(target[key] as Record<string, unknown>, value, `${path}.`, state);
     } else {
       // A scalar or array replacing an object drops the object's leaves from the history.
-      forgetBelow(history, path, false);
-      target[key] = structuredClone(value);
+      if (isPlainObject(existing)) forgetBelow(history, path, false);
+      target[key] = typeof value === 'object' ? structuredClone(value) : value;
       // A new array: the lists may be shared with the merge this one was built on.
       history.set(path, [...(history.get(path) ?? []), { value, layer }]);
     }
@@ -117,6 +132,6 @@ function forgetBelow(history: Map<string, LeafAssignment[]>, path: string, inclu
   }
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
