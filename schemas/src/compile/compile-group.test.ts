@@ -124,7 +124,7 @@ test('a line-only edit keeps the document hash', () => {
   assert.equal(compileGroup(policyOf(scripted, scriptContents), agent('KIOSK')).sha256, compileGroup(policyOf(moved, scriptContents), agent('KIOSK')).sha256);
 });
 
-test('json is the canonical text and sha256 its digest', () => {
+test('json is the canonical text of the state and sha256 a hex digest (of the parts, see compiler.test.ts)', () => {
   const compiled = compileGroup(policyOf(scripted, scriptContents), agent('PC-1'));
   assert.deepEqual(JSON.parse(compiled.json), compiled.state);
   assert.match(compiled.sha256, /^[0-9a-f]{64}$/);
