@@ -86,12 +86,11 @@ test('blob texts read once are reused by the next read and hold only the blobs o
   const blobTexts = new Map<string, string>();
   const first = await readPolicyRevision(repo, 'v1', {}, blobTexts);
   assert.deepEqual([...blobTexts.keys()].sort(), first.files.map((f) => f.oid).sort());
-  // A planted text proves the second read takes texts from the map instead of the object store.
+  // A planted text proves a read takes texts from the map instead of the object store.
   const settingsOid = first.files.find((f) => f.path === 'settings.yaml')!.oid!;
-  blobTexts.set(settingsOid, 'kind: Settings # from the map\n');
-  const again = await readPolicyRevision(repo, 'v1', {}, blobTexts);
+  const planted = new Map([...blobTexts, [settingsOid, 'kind: Settings # from the map\n']]);
+  const again = await readPolicyRevision(repo, 'v1', {}, planted);
   assert.equal(again.files.find((f) => f.path === 'settings.yaml')!.text, 'kind: Settings # from the map\n');
-  blobTexts.set(settingsOid, 'kind: Settings\n');
   const second = await readPolicyRevision(repo, 'main', {}, blobTexts);
   assert.deepEqual(second.files, (await readPolicyRevision(repo, 'main')).files);
   assert.deepEqual([...blobTexts.keys()].sort(), second.files.map((f) => f.oid).sort());
@@ -111,4 +110,40 @@ test('a blob that is not UTF-8 keeps its byte size when read through the blob te
   const second = await readPolicyRevision(binaryRepo, 'main', {}, blobTexts);
   assert.equal(first.files[0].size, 2); // decoded, the text "\uFFFDA" would be 4 bytes
   assert.deepEqual(second.files, first.files);
+});
+
+test('reads with kept blob texts after edits, renames, copies and deletions equal reads from scratch', async () => {
+  const treeRepo = path.join(root, 'trees');
+  const write = (file: string, text: string) => {
+    fs.mkdirSync(path.dirname(path.join(treeRepo, file)), { recursive: true });
+    fs.writeFileSync(path.join(treeRepo, file), text);
+  };
+  const commit = (message: string) => {
+    gitIn(treeRepo, 'add', '-A');
+    gitIn(treeRepo, 'commit', '-q', '-m', message);
+    return gitIn(treeRepo, 'rev-parse', 'HEAD');
+  };
+  fs.mkdirSync(treeRepo);
+  gitIn(treeRepo, 'init', '-q', '-b', 'main');
+  write('a/x.yaml', 'x: 1\n');
+  write('a/b/y.yaml', 'y: 1\n');
+  write('c/z.yaml', 'z: 1\n');
+  const revisions = [commit('first')];
+  write('a/b/y.yaml', 'y: 2\n');
+  revisions.push(commit('edit deep'));
+  fs.renameSync(path.join(treeRepo, 'c'), path.join(treeRepo, 'd'));
+  revisions.push(commit('rename folder'));
+  fs.cpSync(path.join(treeRepo, 'd'), path.join(treeRepo, 'e'), { recursive: true });
+  fs.rmSync(path.join(treeRepo, 'a/x.yaml'));
+  revisions.push(commit('copy folder, delete file'));
+  const blobTexts = new Map<string, string>();
+  for (const revision of [...revisions, revisions[0], revisions[3], revisions[1]]) {
+    const kept = await readPolicyRevision(treeRepo, revision, {}, blobTexts);
+    const fresh = await readPolicyRevision(treeRepo, revision);
+    assert.deepEqual(kept.files, fresh.files, revision);
+  }
+  const last = await readPolicyRevision(treeRepo, revisions[3], {}, blobTexts);
+  assert.deepEqual(last.files.map((f) => f.path), ['a/b/y.yaml', 'd/z.yaml', 'e/z.yaml']);
+  last.files[0].text = 'edited by the caller';
+  assert.equal((await readPolicyRevision(treeRepo, revisions[3], {}, blobTexts)).files[0].text, 'y: 2\n');
 });

@@ -5,7 +5,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
-import type { WalkerEntry } from 'isomorphic-git';
 import type { RepoFile } from '../model.ts';
 
 export interface PolicyRevision {
@@ -15,21 +14,22 @@ export interface PolicyRevision {
   commit: { author: string; email: string; message: string; time: string };
 }
 
-const SYMLINK_MODE = 0o120000;
+const SYMLINK_MODE = '120000';
+const BLOB_READS_AT_ONCE = 64;
 
 /**
  * `ref` is a branch, tag, remote branch, `HEAD`, a full or abbreviated commit id, optionally
  * followed by `~N` / `^` steps to first parents (`HEAD~1`, `main^^`).
  * `blobTexts` (blob id → text), kept by the caller between reads of one repository, spares
- * reading and decoding blobs an earlier revision already had; it is updated to hold the blobs of
- * this revision only.
+ * reading and decoding blobs an earlier revision already had, and (remembered with it) reading
+ * trees whose id did not change; it is updated to hold the blobs of this revision only.
  * Throws when the repository or the revision cannot be found.
  */
 export async function readPolicyRevision(repoDir: string, ref: string, cache: object = {}, blobTexts?: Map<string, string>): Promise<PolicyRevision> {
   const gitdir = await findGitdir(repoDir);
   const oid = await resolveRevision(gitdir, ref, cache);
   const { commit } = await git.readCommit({ fs, gitdir, oid, cache });
-  const files = await readTreeFiles(gitdir, oid, cache, blobTexts);
+  const files = await readTreeFiles(gitdir, commit.tree, cache, blobTexts);
   return {
     revision: oid,
     files,
@@ -85,41 +85,80 @@ async function resolveName(gitdir: string, name: string, ref: string, cache: obj
   }
 }
 
-/** Every file of the commit's tree in one walk (a readBlob per file is far slower, isomorphic-git #1841). */
-async function readTreeFiles(gitdir: string, oid: string, cache: object, blobTexts = new Map<string, string>()): Promise<RepoFile[]> {
-  const files: RepoFile[] = [];
-  const seen = new Set<string>();
-  await git.walk({
-    fs,
-    gitdir,
-    cache,
-    trees: [git.TREE({ ref: oid })],
-    map: async (filepath, [entry]) => {
-      if (!entry || filepath === '.') return true;
-      const type = await entry.type();
-      if (type === 'tree') return true;
-      if (type !== 'blob') return undefined; // submodules: not part of this repository's policy
-      const blobOid = await entry.oid();
-      seen.add(blobOid);
-      const { text, size } = await blobText(entry, blobOid, blobTexts);
-      if ((await entry.mode()) === SYMLINK_MODE) files.push({ path: filepath, symlinkTarget: text, size, oid: blobOid });
-      else files.push({ path: filepath, text, size, oid: blobOid });
-      return undefined;
-    },
-    reduce: async () => undefined,
-  });
-  for (const known of blobTexts.keys()) if (!seen.has(known)) blobTexts.delete(known);
+/** Files under one tree as last read, and the subtrees read with it (carried over with it). */
+interface TreeFiles {
+  files: RepoFile[];
+  subtrees: string[];
+}
+
+/** Per blob text map (the one thing a caller keeps across fetches; isomorphic-git caches are
+ * replaced after each): the trees of the revision read last, by `${path prefix}:${tree id}`. A
+ * tree id names its whole content, so a subtree whose id did not change since the last read is
+ * not read again: after a one-file commit only the trees on the path to that file are. */
+const lastTrees = new WeakMap<Map<string, string>, Map<string, TreeFiles>>();
+
+interface TreeRead {
+  gitdir: string;
+  cache: object;
+  blobTexts: Map<string, string>;
+  previous: Map<string, TreeFiles>;
+  current: Map<string, TreeFiles>;
+}
+
+async function readTreeFiles(gitdir: string, treeOid: string, cache: object, blobTexts = new Map<string, string>()): Promise<RepoFile[]> {
+  const read: TreeRead = { gitdir, cache, blobTexts, previous: lastTrees.get(blobTexts) ?? new Map(), current: new Map() };
+  // Copies: the memo's file objects must not change if a caller edits what it was given.
+  const files = (await readTree(read, treeOid, '')).map((file) => ({ ...file }));
+  lastTrees.set(blobTexts, read.current);
+  const inTree = new Set(files.map((file) => file.oid));
+  for (const known of blobTexts.keys()) if (!inTree.has(known)) blobTexts.delete(known);
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
-async function blobText(entry: WalkerEntry, oid: string, blobTexts: Map<string, string>): Promise<{ text: string; size: number }> {
-  const known = blobTexts.get(oid);
+async function readTree(read: TreeRead, oid: string, prefix: string): Promise<RepoFile[]> {
+  const key = `${prefix}:${oid}`;
+  const known = read.previous.get(key);
+  if (known) {
+    carryOver(read, key);
+    return known.files;
+  }
+  const { tree } = await git.readTree({ fs, gitdir: read.gitdir, oid, cache: read.cache });
+  const result: TreeFiles = { files: [], subtrees: [] };
+  // Blobs are read a batch at a time: isomorphic-git looks for a loose object file before the
+  // packs, and those lookups only overlap when reads run concurrently; unbounded, thousands of
+  // open files would hit EMFILE.
+  for (let start = 0; start < tree.length; start += BLOB_READS_AT_ONCE) {
+    const batch = tree.slice(start, start + BLOB_READS_AT_ONCE);
+    const texts = await Promise.all(batch.map((entry) => (entry.type === 'blob' ? blobText(read, entry.oid) : undefined)));
+    for (const [i, entry] of batch.entries()) {
+      const path = prefix + entry.path;
+      const blob = texts[i];
+      if (entry.type === 'tree') {
+        result.subtrees.push(`${path}/:${entry.oid}`);
+        result.files.push(...(await readTree(read, entry.oid, `${path}/`)));
+      } else if (blob) {
+        result.files.push(entry.mode === SYMLINK_MODE ? { path, symlinkTarget: blob.text, size: blob.size, oid: entry.oid } : { path, text: blob.text, size: blob.size, oid: entry.oid });
+      } // 'commit': a submodule, not part of this repository's policy
+    }
+  }
+  read.current.set(key, result);
+  return result.files;
+}
+
+function carryOver(read: TreeRead, key: string): void {
+  const known = read.previous.get(key)!;
+  read.current.set(key, known);
+  for (const subtree of known.subtrees) carryOver(read, subtree);
+}
+
+async function blobText(read: TreeRead, oid: string): Promise<{ text: string; size: number }> {
+  const known = read.blobTexts.get(oid);
   if (known !== undefined) return { text: known, size: Buffer.byteLength(known, 'utf8') };
-  const content = (await entry.content())!;
-  const bytes = Buffer.from(content.buffer, content.byteOffset, content.byteLength);
+  const { blob } = await git.readBlob({ fs, gitdir: read.gitdir, oid, cache: read.cache });
+  const bytes = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
   const text = bytes.toString('utf8');
   // Only a lossless decoding gives back the blob's byte size from the text; blobs that are not
   // UTF-8 (decoded with U+FFFD) are simply read again next time.
-  if (!text.includes('\uFFFD')) blobTexts.set(oid, text);
+  if (!text.includes('\uFFFD')) read.blobTexts.set(oid, text);
   return { text, size: bytes.byteLength };
 }
