@@ -3,6 +3,10 @@ import { test } from 'node:test';
 import type { AgentIdentity, Policy } from '../model.ts';
 import { affectedScopes, type Scope } from './affected-scopes.ts';
 import { policyOf, type TestDocument } from './test-policy.ts';
+import { createCompiler } from './compiler.ts';
+import { inventory } from '../plan/inventory.ts';
+import { loadPolicy } from '../validate/load-policy.ts';
+import { generatePolicyRepo, MUTATION_KINDS, mutatePolicyRepo } from '../../../bench/generate-policy.ts';
 
 const base: TestDocument[] = [
   { kind: 'Settings', name: 'global', spec: { settings: { agent: { interval_seconds: 1000 } } } },
@@ -83,3 +87,41 @@ test('the union of several changes, and nothing for no change', () => {
 test('a kind it does not know reaches every scope rather than none', () => {
   assert.equal(affected(policyOf(base), ['Mystery/x']), 'all');
 });
+
+// ---------------------------------------------------------------------------------------------
+// The property the reconciler relies on: a scope left out keeps its parts.
+
+/** The scopes the reconciler compiles: every location, and every override's agent in its location. */
+function fleetScopes(policy: Policy): Scope[] {
+  const scopes: Scope[] = [...policy.locations.values()].map((l) => ({ key: l.id, agent: at('', l.spec.organization, l.metadata.name) }));
+  for (const override of policy.overrides.values()) {
+    const location = override.spec.location ? policy.locations.get(override.spec.location) : undefined;
+    if (location) scopes.push({ key: `${location.id}/${override.spec.agent}`, agent: at(override.spec.agent, location.spec.organization, location.metadata.name) });
+  }
+  return scopes;
+}
+
+function changedKeysBetween(base: Policy, head: Policy): string[] {
+  const before = inventory(base);
+  const after = inventory(head);
+  const changed = [...after].filter(([key, entry]) => before.get(key)?.sha256 !== entry.sha256 || before.get(key)?.file !== entry.file).map(([key]) => key);
+  return [...changed, ...[...before.keys()].filter((key) => !after.has(key))];
+}
+
+for (const kind of MUTATION_KINDS) {
+  test(`after a generated ${kind} commit, every scope left out compiles to the same parts`, () => {
+    const files = generatePolicyRepo({ organizations: 3, locations: 9, overrides: 20, scripts: 30, deployments: 20, seed: 3 });
+    const [base, head] = [files, mutatePolicyRepo(files, kind)].map((revision) => {
+      const result = loadPolicy(revision);
+      assert.ok(result.ok);
+      return result.policy;
+    });
+    const scopes = fleetScopes(head);
+    const affected = affectedScopes(base, head, changedKeysBetween(base, head), scopes);
+    const [before, after] = [createCompiler(base), createCompiler(head)];
+    const differing = scopes.filter(({ agent }) => before.compileParts(agent).sha256 !== after.compileParts(agent).sha256).map((scope) => scope.key);
+    assert.ok(differing.length > 0, 'the commit changes some scope');
+    if (affected !== 'all') for (const key of differing) assert.ok(affected.has(key), `${key} changed but was not listed`);
+    if (kind.endsWith('-setting')) assert.notEqual(affected, 'all', 'a setting of one location or organization does not reach everyone');
+  });
+}
