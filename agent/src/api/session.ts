@@ -1,0 +1,68 @@
+// Access tokens for one enrolled agent: got by a signed assertion (docs/security.md §4), renewed
+// before they expire, and renewed once more when the server refuses one anyway (its clock, a
+// restart with new secrets).
+import type { AgentKeys } from '../identity/key-pair.ts';
+import { assertionClaims, buildAssertion } from '../identity/signatures.ts';
+import { callServer, ServerError, type CallOptions, type JsonResponse } from './http.ts';
+
+export interface AccessToken {
+  value: string;
+  expiresAtMs: number;
+}
+
+/** Renew this long before expiry, so a request in flight never carries a token that just expired. */
+export const TOKEN_REFRESH_MARGIN_MS = 60_000;
+
+export function tokenIsFresh(token: AccessToken | undefined, nowMs: number): token is AccessToken {
+  return token !== undefined && token.expiresAtMs - TOKEN_REFRESH_MARGIN_MS > nowMs;
+}
+
+export interface AgentSession {
+  server: string;
+  /** A valid access token, asserting for a new one when needed. */
+  accessToken(): Promise<string>;
+  /** Forget the current token (the server refused it). */
+  invalidate(): void;
+  /** An authenticated call; a 401 other than AGENT_REVOKED gets one new token and one retry. */
+  call(method: string, path: string, opts?: CallOptions): Promise<JsonResponse>;
+}
+
+export function createAgentSession(opts: { server: string; agentId: string; keys: AgentKeys; now?: () => number }): AgentSession {
+  const now = opts.now ?? Date.now;
+  let token: AccessToken | undefined;
+  let pending: Promise<AccessToken> | undefined;
+
+  const assertForToken = async (): Promise<AccessToken> => {
+    const assertion = buildAssertion(opts.keys.privateKey, assertionClaims(opts.agentId, now()));
+    const { body } = await callServer(opts.server, 'POST', '/api/v1/agent/token', { body: { agent_id: opts.agentId, assertion } });
+    return { value: body.access_token, expiresAtMs: Date.parse(body.expires_at) };
+  };
+  const accessToken = async () => {
+    if (tokenIsFresh(token, now())) return token.value;
+    // concurrent callers (loop, heartbeat, socket) share one assertion
+    pending ??= assertForToken().finally(() => (pending = undefined));
+    token = await pending;
+    return token.value;
+  };
+  const withToken = async (method: string, path: string, callOpts: CallOptions) =>
+    callServer(opts.server, method, path, { ...callOpts, headers: { ...callOpts.headers, authorization: `Bearer ${await accessToken()}` } });
+
+  return {
+    server: opts.server,
+    accessToken,
+    invalidate: () => (token = undefined),
+    async call(method, path, callOpts = {}) {
+      try {
+        return await withToken(method, path, callOpts);
+      } catch (error) {
+        if (!(error instanceof ServerError) || error.status !== 401 || error.code === 'AGENT_REVOKED') throw error;
+        token = undefined;
+        return withToken(method, path, callOpts);
+      }
+    },
+  };
+}
+
+export function isRevoked(error: unknown): boolean {
+  return error instanceof ServerError && error.code === 'AGENT_REVOKED';
+}
