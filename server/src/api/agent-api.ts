@@ -1,15 +1,43 @@
 // Everything agents and their administration need on an app: the requireAgent decorator (register
-// it before any route that uses it), enrollment and token exchange, and the admin routes.
+// it before any route that uses it), enrollment and token exchange, the admin routes, reports and
+// heartbeats, and the fleet read API. `markAgentSeen` is decorated on the app for every agent route
+// (last_seen_at is written in batches by one LastSeenBatcher per server, flushed on close).
 import type { FastifyInstance } from 'fastify';
 import type postgres from 'postgres';
 import type { AgentAuthority } from '../agents/access-token.ts';
+import { createLastSeenBatcher } from '../reports/last-seen.ts';
+import type { LastSeenBatcher } from '../reports/last-seen.ts';
 import { agentAuth } from './agent-auth.ts';
+import { agentReportRoutes } from './agent-reports.ts';
 import { agentsAdminRoutes } from './agents-admin.ts';
+import { agentsReadRoutes } from './agents-read.ts';
 import { API_PREFIX } from './app.ts';
 import { enrollRoutes } from './enroll.ts';
 
-export async function registerAgentApi(app: FastifyInstance, opts: { sql: postgres.Sql; authority: AgentAuthority }): Promise<void> {
-  await app.register(agentAuth, { authority: opts.authority });
-  await app.register(enrollRoutes, { prefix: API_PREFIX, ...opts });
-  await app.register(agentsAdminRoutes, { prefix: API_PREFIX, ...opts });
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Records that an agent made a request; agents.last_seen_at is written in batches. */
+    markAgentSeen(agentId: string): void;
+  }
+}
+
+export interface AgentApiOptions {
+  sql: postgres.Sql;
+  authority: AgentAuthority;
+  /** How often last_seen_at is written (default 5 s). */
+  lastSeenIntervalMs?: number;
+  /** Heartbeats kept per agent (default 1,440). */
+  metricsHistory?: number;
+}
+
+export async function registerAgentApi(app: FastifyInstance, opts: AgentApiOptions): Promise<void> {
+  const { sql, authority } = opts;
+  const lastSeen: LastSeenBatcher = createLastSeenBatcher(sql, app.log, { intervalMs: opts.lastSeenIntervalMs });
+  app.decorate('markAgentSeen', lastSeen.markSeen);
+  app.addHook('onClose', () => lastSeen.close());
+  await app.register(agentAuth, { authority });
+  await app.register(enrollRoutes, { prefix: API_PREFIX, sql, authority });
+  await app.register(agentsAdminRoutes, { prefix: API_PREFIX, sql, authority });
+  await app.register(agentReportRoutes, { prefix: API_PREFIX, sql, lastSeen, metricsHistory: opts.metricsHistory });
+  await app.register(agentsReadRoutes, { prefix: API_PREFIX, sql });
 }

@@ -1,9 +1,9 @@
 // Agent administration over HTTP, so `pswm-server agent|otp|queue --server URL` can manage a running
-// server: agents (create with an enrollment token, list, show, revoke), OTP codes, the enrollment queue.
+// server: agents (create with an enrollment token, revoke), OTP codes, the enrollment queue.
 import type { FastifyInstance } from 'fastify';
 import type postgres from 'postgres';
 import type { AgentAuthority } from '../agents/access-token.ts';
-import { createAgent, DEFAULT_ENROLLMENT_TOKEN_SECONDS, findAgent, listAgents, revokeAgent } from '../agents/agents.ts';
+import { createAgent, DEFAULT_ENROLLMENT_TOKEN_SECONDS, revokeAgent } from '../agents/agents.ts';
 import { DURATION_PATTERN, parseDurationSeconds } from '../agents/duration.ts';
 import { createCode, listCodes, revokeCode } from '../agents/otp.ts';
 import { approveRequest, listRequests, rejectRequest } from '../agents/queue.ts';
@@ -46,15 +46,8 @@ function durationSeconds(text: string | undefined, fallback?: number): number {
 export async function agentsAdminRoutes(app: FastifyInstance, opts: { sql: postgres.Sql; authority: AgentAuthority }): Promise<void> {
   const { sql, authority } = opts;
   const admin = { preHandler: app.requireRole('admin') };
-  const viewer = { preHandler: app.requireRole('viewer') };
 
-  app.get('/agents', viewer, async () => ({ agents: await listAgents(sql) }));
-
-  app.get<{ Params: { name: string } }>('/agents/:name', { ...viewer, schema: { params: nameParams } }, async (request) => {
-    const agent = await findAgent(sql, request.params.name);
-    if (!agent) throw apiError('NOT_FOUND', `No agent named "${request.params.name}".`);
-    return agent;
-  });
+  // GET /agents and /agents/:name (viewer) are in agents-read.ts, with what the agents reported.
 
   app.post<{ Body: Placement & { name: string; expires_in?: string } }>(
     '/agents', { ...admin, schema: { body: createAgentBody } },

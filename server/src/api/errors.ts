@@ -25,6 +25,7 @@ export const API_ERRORS = {
   NOT_FOUND: { status: 404, message: 'No such resource.' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'The method is not allowed on this resource.' },
   CONFLICT: { status: 409, message: 'The request conflicts with the current state.' },
+  REPORT_ID_CONFLICT: { status: 409, message: 'The report id was already used by another agent; generate a new id.' },
   BODY_TOO_LARGE: { status: 413, message: 'The request body exceeds the size limit.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body has an unsupported content type.' },
   TOO_MANY_REQUESTS: { status: 429, message: 'Too many requests; retry later.' },

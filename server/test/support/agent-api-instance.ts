@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createAgentAuthority } from '../../src/agents/access-token.ts';
 import type { AgentAuthority } from '../../src/agents/access-token.ts';
 import { registerAgentApi } from '../../src/api/agent-api.ts';
+import type { AgentApiOptions } from '../../src/api/agent-api.ts';
 import { buildApp } from '../../src/api/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createBus } from '../../src/hub/bus.ts';
@@ -19,13 +20,17 @@ export interface AgentApiInstance {
   close(): Promise<void>;
 }
 
-export async function startAgentApiInstance(database: Pick<TestDatabase, 'sql'>, t?: { after(fn: () => Promise<void>): void }): Promise<AgentApiInstance> {
+export async function startAgentApiInstance(
+  database: Pick<TestDatabase, 'sql'>,
+  t?: { after(fn: () => Promise<void>): void },
+  options: Omit<AgentApiOptions, 'sql' | 'authority'> = {},
+): Promise<AgentApiInstance> {
   const log = createLogger({ logLevel: 'silent' });
   const db = { sql: database.sql, embedded: false, close: async () => {} };
   const app = await buildApp({ db, config: loadConfig([], {}), log });
   const bus = await createBus(db, log);
   const authority = await createAgentAuthority(db.sql, bus);
-  await registerAgentApi(app, { sql: db.sql, authority });
+  await registerAgentApi(app, { sql: db.sql, authority, ...options });
   await app.listen({ host: '127.0.0.1', port: 0 });
   let closed = false;
   const close = async () => {

@@ -1,0 +1,46 @@
+// What agents send back: POST /agent/reports (results of an iteration, stored once per report id) and
+// POST /agent/heartbeat (live metrics). The agent is the one the access token names; bodies never
+// name it, so an agent cannot write as another. Authentication runs before the body is read, so a
+// stranger's body is never parsed.
+import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
+import type postgres from 'postgres';
+import type { LastSeenBatcher } from '../reports/last-seen.ts';
+import { createOutputCapResolver, SERVER_OUTPUT_CAPS } from '../reports/output-caps.ts';
+import { DEFAULT_METRICS_HISTORY, storeHeartbeat } from '../reports/store-heartbeat.ts';
+import { storeReport } from '../reports/store-report.ts';
+import { parseHeartbeat, parseReport } from '../reports/wire-format.ts';
+
+export const REPORT_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
+export const HEARTBEAT_BODY_LIMIT_BYTES = 64 * 1024;
+
+export interface AgentReportOptions {
+  sql: postgres.Sql;
+  lastSeen: LastSeenBatcher;
+  /** Heartbeats kept per agent (default 1,440: a day at one a minute). */
+  metricsHistory?: number;
+}
+
+export async function agentReportRoutes(app: FastifyInstance, opts: AgentReportOptions): Promise<void> {
+  const { sql, lastSeen } = opts;
+  const metricsHistory = opts.metricsHistory ?? DEFAULT_METRICS_HISTORY;
+  const capsFor = createOutputCapResolver(sql, app.log);
+  const onRequest = app.requireAgent as unknown as onRequestAsyncHookHandler;
+
+  app.post('/agent/reports', { onRequest, bodyLimit: REPORT_BODY_LIMIT_BYTES }, async (request, reply) => {
+    const agent = request.agent!;
+    const report = parseReport(request.body);
+    lastSeen.markSeen(agent.agentId);
+    const hasOutput = Boolean(report.script_runs?.length || report.choco_runs?.length);
+    const caps = hasOutput ? await capsFor(agent) : SERVER_OUTPUT_CAPS;
+    const outcome = await storeReport(sql, agent.agentId, report, caps);
+    return reply.code(outcome.stored ? 201 : 200).send(outcome);
+  });
+
+  app.post('/agent/heartbeat', { onRequest, bodyLimit: HEARTBEAT_BODY_LIMIT_BYTES }, async (request, reply) => {
+    const agent = request.agent!;
+    const heartbeat = parseHeartbeat(request.body);
+    lastSeen.markSeen(agent.agentId);
+    await storeHeartbeat(sql, agent.agentId, heartbeat, metricsHistory);
+    return reply.code(204).send();
+  });
+}

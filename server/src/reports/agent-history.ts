@@ -1,0 +1,98 @@
+// One agent's reported data as the read API serves it: runs with their output, facts, package
+// inventory, metrics and drift. Pages are keyset cursors, so they never shift while reports arrive.
+import type postgres from 'postgres';
+import type { DriftStatus } from './wire-format.ts';
+
+export interface RunPage {
+  runs: Array<ScriptRunView | ChocoRunView>;
+  /** Cursor of the next page: pass it as `before`. Absent on the last page. */
+  nextBefore?: string;
+}
+
+interface RunBase { id: string; reportId: string; startedAt: Date; durationMs: number; exitCode: number | null; timedOut: boolean }
+
+export interface ScriptRunView extends RunBase {
+  type: 'script';
+  script: string; sha256: string; phase: 'check' | 'apply'; shell: string | null; signal: string | null;
+  stdout: string; stderr: string; stdoutTruncated: boolean; stderrTruncated: boolean;
+}
+
+export interface ChocoRunView extends RunBase {
+  type: 'choco';
+  operation: string; package: string; version: string | null;
+  output: string; outputTruncated: boolean; rebootRequired: boolean;
+}
+
+export interface RunQuery {
+  type?: 'script' | 'choco';
+  script?: string;
+  before?: { startedAt: string; id: string };
+  limit: number;
+}
+
+/** "<started_at ISO>~<run id>", the position of the last run of a page. */
+export function parseRunCursor(text: string): { startedAt: string; id: string } | undefined {
+  const [startedAt, id, ...rest] = text.split('~');
+  return !rest.length && id && Number.isFinite(Date.parse(startedAt)) && /^[0-9a-f-]{36}$/i.test(id) ? { startedAt, id } : undefined;
+}
+
+/**
+ * Script and choco runs merged, newest first. Each table gives its newest `limit` past the cursor;
+ * the merged page is the newest `limit` of both, so no run is skipped or repeated.
+ */
+export async function listRuns(sql: postgres.Sql, agentId: string, query: RunQuery): Promise<RunPage> {
+  const past = query.before ? sql`and (started_at, id) < (${query.before.startedAt}::timestamptz, ${query.before.id}::uuid)` : sql``;
+  const wantScripts = query.type !== 'choco';
+  const wantChoco = query.type !== 'script' && query.script === undefined;
+  const scripts = wantScripts
+    ? await sql<ScriptRunView[]>`
+        select 'script' as type, id, report_id as "reportId", started_at as "startedAt", duration_ms as "durationMs",
+               exit_code as "exitCode", timed_out as "timedOut", script, sha256, phase, shell, signal, stdout, stderr,
+               stdout_truncated as "stdoutTruncated", stderr_truncated as "stderrTruncated"
+        from script_runs where agent_id = ${agentId} ${query.script !== undefined ? sql`and script = ${query.script}` : sql``} ${past}
+        order by started_at desc, id desc limit ${query.limit}`
+    : [];
+  const choco = wantChoco
+    ? await sql<ChocoRunView[]>`
+        select 'choco' as type, id, report_id as "reportId", started_at as "startedAt", duration_ms as "durationMs",
+               exit_code as "exitCode", timed_out as "timedOut", operation, package, version, output,
+               output_truncated as "outputTruncated", reboot_required as "rebootRequired"
+        from choco_runs where agent_id = ${agentId} ${past}
+        order by started_at desc, id desc limit ${query.limit}`
+    : [];
+  const runs = [...scripts, ...choco]
+    .sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+    .slice(0, query.limit);
+  const last = runs.at(-1);
+  return { runs, ...(runs.length === query.limit && last ? { nextBefore: `${last.startedAt.toISOString()}~${last.id}` } : {}) };
+}
+
+export function listFacts(sql: postgres.Sql, agentId: string) {
+  return sql<Array<{ key: string; value: unknown; reportedAt: Date; updatedAt: Date }>>`
+    select fact_key as key, value, reported_at as "reportedAt", updated_at as "updatedAt"
+    from agent_facts where agent_id = ${agentId} order by fact_key`;
+}
+
+export function listPackages(sql: postgres.Sql, agentId: string) {
+  return sql<Array<{ name: string; version: string; pinned: boolean; reportedAt: Date }>>`
+    select name, version, pinned, reported_at as "reportedAt"
+    from agent_choco_packages where agent_id = ${agentId} order by lower(name)`;
+}
+
+export async function agentMetrics(sql: postgres.Sql, agentId: string, historyLimit: number) {
+  const [latest] = await sql<Array<{ at: Date; metrics: object; receivedAt: Date; samples: string }>>`
+    select at, metrics, received_at as "receivedAt", samples from agent_metrics_latest where agent_id = ${agentId}`;
+  const history = await sql<Array<{ at: Date; metrics: object }>>`
+    select at, metrics from agent_metrics where agent_id = ${agentId} order by at desc limit ${historyLimit}`;
+  return {
+    latest: latest ? { at: latest.at, metrics: latest.metrics, receivedAt: latest.receivedAt } : null,
+    history,
+  };
+}
+
+export function listDrift(sql: postgres.Sql, agentId: string, status: DriftStatus | undefined) {
+  return sql<Array<{ kind: string; name: string; status: DriftStatus; reason: string | null; revision: string | null; reportId: string; reportedAt: Date }>>`
+    select kind, name, status, reason, revision, report_id as "reportId", reported_at as "reportedAt"
+    from agent_drift where agent_id = ${agentId} ${status !== undefined ? sql`and status = ${status}` : sql``}
+    order by kind, name`;
+}

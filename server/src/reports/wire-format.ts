@@ -1,0 +1,170 @@
+// The bodies agents POST (schemas/json/report.schema.json, heartbeat.schema.json), validated by ajv
+// compiled once. A refusal says which field and why, in one sentence per problem, so an agent
+// author can fix the sender from the 400 alone.
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { fullFormats } from 'ajv-formats/dist/formats.js';
+import heartbeatSchema from '@pswm/schemas/json/heartbeat.schema.json' with { type: 'json' };
+import reportSchema from '@pswm/schemas/json/report.schema.json' with { type: 'json' };
+import { apiError } from '../api/errors.ts';
+import { findUnstorableString } from './stored-text.ts';
+
+export type DriftStatus = 'in_sync' | 'changed' | 'failed' | 'drifted' | 'skipped';
+
+export interface ScriptRun {
+  id: string;
+  script: string;
+  sha256: string;
+  phase: 'check' | 'apply';
+  shell?: string;
+  exit_code: number | null;
+  signal?: string;
+  timed_out: boolean;
+  stdout: string;
+  stderr: string;
+  stdout_truncated: boolean;
+  stderr_truncated: boolean;
+  duration_ms: number;
+  started_at: string;
+}
+
+export interface ChocoRun {
+  id: string;
+  operation: string;
+  package: string;
+  version?: string;
+  exit_code: number | null;
+  timed_out?: boolean;
+  output: string;
+  output_truncated?: boolean;
+  reboot_required: boolean;
+  duration_ms: number;
+  started_at: string;
+}
+
+export interface DriftItem {
+  kind: 'script' | 'package' | 'external_fact';
+  name: string;
+  status: DriftStatus;
+  reason?: string;
+}
+
+export interface ChocoPackage {
+  name: string;
+  version: string;
+  pinned: boolean;
+}
+
+export interface Report {
+  id: string;
+  revision?: string;
+  document?: string;
+  started_at: string;
+  finished_at: string;
+  dry_run: boolean;
+  facts?: Record<string, unknown>;
+  script_runs?: ScriptRun[];
+  choco_runs?: ChocoRun[];
+  drift?: DriftItem[];
+  choco_packages?: ChocoPackage[];
+}
+
+export interface Heartbeat {
+  at: string;
+  metrics: {
+    cpu: { usage_percent: number; cores: number; model?: string };
+    memory: { total_bytes: number; used_bytes: number };
+    disks: Array<{ mount: string; total_bytes: number; used_bytes: number }>;
+    gpus?: Array<{ name: string; utilization_percent?: number; memory_total_bytes?: number; memory_used_bytes?: number; temperature_c?: number }>;
+  };
+}
+
+const MAX_MESSAGES = 10;
+
+const rfc3339 = fullFormats['date-time'] as { validate(text: string): boolean };
+const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+addFormats.default(ajv, ['uuid']);
+// RFC 3339 that PostgreSQL can also store: no year 0 and no leap second (ajv accepts both, and a
+// database error there would be a 500 for bad input).
+ajv.addFormat('date-time', (text) => rfc3339.validate(text) && !text.startsWith('0000') && Number.isFinite(Date.parse(text)));
+const reportValidator = ajv.compile<Report>(reportSchema);
+const heartbeatValidator = ajv.compile<Heartbeat>(heartbeatSchema);
+
+export function parseReport(body: unknown): Report {
+  const report = checked(reportValidator, body);
+  const problems = [
+    ...storable(report, (path) => OUTPUT_PATH.test(path)),
+    ...order('body/finished_at', report.started_at, report.finished_at, 'body/started_at'),
+    ...duplicateIds('script_runs', report.script_runs),
+    ...duplicateIds('choco_runs', report.choco_runs),
+    ...duplicateKeys('body/drift', report.drift ?? [], (item) => `${item.kind}/${item.name}`),
+    ...duplicateKeys('body/choco_packages', report.choco_packages ?? [], (item) => item.name.toLowerCase()),
+  ];
+  if (problems.length) throw apiError('VALIDATION_FAILED', problems.slice(0, MAX_MESSAGES).join('; '));
+  return report;
+}
+
+export function parseHeartbeat(body: unknown): Heartbeat {
+  const heartbeat = checked(heartbeatValidator, body);
+  const problems = storable(heartbeat);
+  if (problems.length) throw apiError('VALIDATION_FAILED', problems[0]);
+  return heartbeat;
+}
+
+// Captured output is repaired when stored (storableOutput), not refused.
+const OUTPUT_PATH = /^body\/(script_runs\/\d+\/std(out|err)|choco_runs\/\d+\/output)$/;
+
+function storable(body: object, skip?: (path: string) => boolean): string[] {
+  const path = findUnstorableString(body, 'body', skip);
+  return path ? [`${path} contains U+0000 or an unpaired surrogate, which cannot be stored`] : [];
+}
+
+function checked<T>(validate: ValidateFunction<T>, body: unknown): T {
+  if (validate(body)) return body;
+  const messages = [...new Set((validate.errors ?? []).map(describe))];
+  throw apiError('VALIDATION_FAILED', messages.slice(0, MAX_MESSAGES).join('; '));
+}
+
+/** One ajv error → "body/script_runs/0/phase must be one of check, apply". */
+function describe(error: ErrorObject): string {
+  const where = `body${error.instancePath}`;
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'required':
+      return `${where} is missing required property "${String(params.missingProperty)}"`;
+    case 'additionalProperties':
+      return `${where} has unknown property "${String(params.additionalProperty)}"`;
+    case 'enum':
+      return `${where} must be one of ${(params.allowedValues as unknown[]).join(', ')}`;
+    case 'format':
+      return `${where} must be a ${params.format === 'date-time' ? 'RFC 3339 date-time' : String(params.format)}`;
+    case 'propertyNames':
+      return `${where} has an invalid key "${String(params.propertyName)}"`;
+    case 'pattern':
+      return error.propertyName !== undefined
+        ? `${where} key "${error.propertyName}" must match ${String(params.pattern)}`
+        : `${where} must match ${String(params.pattern)}`;
+    default:
+      return `${where} ${error.message ?? 'is invalid'}`;
+  }
+}
+
+function order(field: string, start: string, end: string, startField: string): string[] {
+  return Date.parse(end) < Date.parse(start) ? [`${field} must not be before ${startField}`] : [];
+}
+
+function duplicateIds(field: string, runs: ReadonlyArray<{ id: string }> | undefined): string[] {
+  return duplicateKeys(`body/${field}`, runs ?? [], (run) => run.id.toLowerCase());
+}
+
+function duplicateKeys<T>(field: string, items: readonly T[], keyOf: (item: T) => string): string[] {
+  const seen = new Set<string>();
+  const problems: string[] = [];
+  items.forEach((item, index) => {
+    const key = keyOf(item);
+    if (seen.has(key)) problems.push(`${field}/${index} repeats "${key}"`);
+    seen.add(key);
+  });
+  return problems;
+}
