@@ -1,9 +1,9 @@
 // The compiler of one policy revision: indexes the policy once, then compiles any agent's parts by
 // looking up only the objects that can apply to it. What many scopes share is worked out once and
-// kept: the settings merged down to each organization and each location, each settings part, and
-// each resources part by resources key (the organization, location and name where some target lists
-// them, and the values of the facts selectors test). A Policy never changes after loading, so
-// nothing here goes stale.
+// kept: the settings merged down to each organization and each location (with the location's
+// settings part, which an override's part is spliced from), and each resources part by resources
+// key (the organization, location and name where some target lists them, and the values of the
+// facts selectors test). A Policy never changes after loading, so nothing here goes stale.
 import type { AgentIdentity, CompiledParts, DocumentPart, Policy, PolicyDocument } from '../model.ts';
 import { factAt, matchTargets, SPECIFICITY } from '../targets.ts';
 import { canonicalJson } from '../canonical-json.ts';
