@@ -2,7 +2,6 @@
 // unchanged (same git blob id, or same text when the caller has no blob id) is not parsed or
 // schema-checked again. Only the per-file stage is cached; everything that looks across files
 // runs on every load, so a cached load returns exactly what an uncached one would.
-import { createHash } from 'node:crypto';
 import { toPolicyDocument } from '../load/policy-document.ts';
 import type { DocumentResult } from '../load/policy-document.ts';
 import { parseYamlFile } from '../load/yaml-file.ts';
@@ -18,7 +17,10 @@ export interface FileResult {
 }
 
 interface CachedFile {
-  version: string;
+  size: number;
+  /** The blob id when the file came with one, else its text. */
+  oid?: string;
+  text?: string;
   result: FileResult;
 }
 
@@ -59,14 +61,13 @@ export function* loadFilesCached(files: RepoFile[], limits: YamlLimits, cache: P
   try {
     for (const file of files) {
       seen.add(file.path);
-      const version = versionOf(file);
       const cached = cache.files.get(file.path);
-      if (cached?.version === version) {
+      if (cached && sameContent(cached, file)) {
         yield cached.result;
         continue;
       }
       const result = loadFile(file, limits);
-      cache.files.set(file.path, { version, result });
+      cache.files.set(file.path, file.oid === undefined ? { size: file.size, text: file.text, result } : { size: file.size, oid: file.oid, result });
       yield result;
     }
   } finally {
@@ -74,9 +75,10 @@ export function* loadFilesCached(files: RepoFile[], limits: YamlLimits, cache: P
   }
 }
 
-/** What identifies a file's content: its blob id when the caller has one, else a digest of the text. */
-function versionOf(file: RepoFile): string {
-  if (file.oid !== undefined) return `${file.size}:oid:${file.oid}`;
-  if (file.text === undefined) return `${file.size}:none`;
-  return `${file.size}:sha1:${createHash('sha1').update(file.text, 'utf8').digest('hex')}`;
+/** A blob id identifies content; without one, the text itself is compared (cheaper than hashing
+ * it, and the same string object when the caller reuses it, as readPolicyRevision does). */
+function sameContent(cached: CachedFile, file: RepoFile): boolean {
+  if (cached.size !== file.size) return false;
+  if (file.oid !== undefined || cached.oid !== undefined) return cached.oid === file.oid;
+  return cached.text === file.text;
 }
