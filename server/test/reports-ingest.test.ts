@@ -1,0 +1,232 @@
+// Reports and heartbeats through a real server instance on real PostgreSQL, posted by real enrolled
+// agents with their own access tokens, read back through the viewer API.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { test } from 'node:test';
+import { reportsSetup, sampleHeartbeat, sampleReport, scriptRun } from './support/reports-setup.ts';
+
+test('a full report is stored and visible through the read API', async (t) => {
+  const { enrolAgent, viewer } = await reportsSetup(t);
+  const agent = await enrolAgent('ws-paris-001');
+  const report = sampleReport();
+
+  const posted = await agent.post('/api/v1/agent/reports', report);
+  assert.equal(posted.status, 201, JSON.stringify(posted.body));
+  assert.deepEqual(posted.body, { stored: true, duplicate: false });
+
+  const detail = await viewer('/api/v1/agents/ws-paris-001');
+  assert.equal(detail.status, 200);
+  assert.equal(detail.body.id, agent.id);
+  assert.deepEqual(detail.body.applied, { revision: 'a1b2c3d4e5f6', document: 'd'.repeat(64), at: '2025-03-01T10:00:30.000Z' });
+  assert.deepEqual(detail.body.drift, { in_sync: 1, changed: 2, failed: 1, drifted: 0, skipped: 0 });
+  assert.equal(detail.body.factsCount, 4);
+  assert.equal(detail.body.rebootPending, true, 'the choco run exited 3010');
+  assert.equal(detail.body.lastReportAt, '2025-03-01T10:00:30.000Z');
+
+  const runs = await viewer('/api/v1/agents/ws-paris-001/runs');
+  assert.deepEqual(runs.body.runs.map((run: any) => [run.type, run.script ?? run.package, run.phase ?? run.operation, run.exitCode]), [
+    ['choco', 'git', 'install', 3010],
+    ['script', 'disable-smbv1', 'apply', 0],
+    ['script', 'disable-smbv1', 'check', 1],
+  ]);
+  assert.equal(runs.body.runs[2].stdout, 'SMBv1 enabled\n');
+  assert.equal(runs.body.runs[0].output, 'installed git 2.44.0');
+  assert.equal(runs.body.runs[0].reportId, report.id);
+
+  const facts = await viewer('/api/v1/agents/ws-paris-001/facts');
+  assert.deepEqual(Object.fromEntries(facts.body.facts.map((fact: any) => [fact.key, fact.value])), report.facts);
+
+  const packages = await viewer('/api/v1/agents/ws-paris-001/packages');
+  assert.deepEqual(packages.body.packages.map((p: any) => [p.name, p.version, p.pinned]), [['chocolatey', '2.2.2', true], ['git', '2.44.0', false]]);
+
+  const drift = await viewer('/api/v1/agents/ws-paris-001/drift?status=failed');
+  assert.deepEqual(drift.body.items.map((item: any) => [item.kind, item.name, item.reason, item.revision]), [['package', '7zip', 'exit code 1', 'a1b2c3d4e5f6']]);
+
+  const list = await viewer('/api/v1/agents?drift=with_drift');
+  assert.deepEqual(list.body.agents.map((a: any) => a.name), ['ws-paris-001']);
+  assert.deepEqual((await viewer('/api/v1/agents?drift=in_sync')).body.agents, []);
+});
+
+test('a report sent three times is stored once', async (t) => {
+  const { enrolAgent, rowCounts } = await reportsSetup(t);
+  const agent = await enrolAgent('ws-paris-002');
+  const report = sampleReport();
+
+  const answers = [];
+  for (let i = 0; i < 3; i++) answers.push(await agent.post('/api/v1/agent/reports', report));
+  assert.deepEqual(answers.map((a) => [a.status, a.body.stored, a.body.duplicate]), [[201, true, false], [200, false, true], [200, false, true]]);
+  const counts = await rowCounts();
+  assert.equal(counts.reports, 1);
+  assert.equal(counts.script_runs, 2);
+  assert.equal(counts.choco_runs, 1);
+  assert.equal(counts.report_drift, 4);
+  assert.equal(counts.agent_facts, 4);
+  assert.equal(counts.agent_choco_packages, 2);
+});
+
+test('concurrent re-sends of one report store it once', async (t) => {
+  const { enrolAgent, rowCounts } = await reportsSetup(t);
+  const agent = await enrolAgent('ws-paris-003');
+  const report = sampleReport();
+  const answers = await Promise.all(Array.from({ length: 8 }, () => agent.post('/api/v1/agent/reports', report)));
+  assert.deepEqual(answers.map((a) => a.status).sort(), [200, 200, 200, 200, 200, 200, 200, 201]);
+  assert.equal((await rowCounts()).script_runs, 2);
+});
+
+test('a report id already used by another agent is refused and writes nothing', async (t) => {
+  const { enrolAgent, rowCounts } = await reportsSetup(t);
+  const a = await enrolAgent('ws-a');
+  const b = await enrolAgent('ws-b');
+  const report = sampleReport();
+  assert.equal((await a.post('/api/v1/agent/reports', report)).status, 201);
+  const before = await rowCounts();
+
+  const reused = await b.post('/api/v1/agent/reports', { ...sampleReport(), id: report.id });
+  assert.equal(reused.status, 409);
+  assert.equal(reused.body.error.code, 'REPORT_ID_CONFLICT');
+  assert.deepEqual(await rowCounts(), before);
+});
+
+test('an agent posts only as itself: the report belongs to the token\'s agent', async (t) => {
+  const { enrolAgent, sql, viewer } = await reportsSetup(t);
+  const a = await enrolAgent('ws-a');
+  const b = await enrolAgent('ws-b');
+
+  const forged = await a.post('/api/v1/agent/reports', { ...sampleReport(), agent_id: b.id });
+  assert.equal(forged.status, 400);
+  assert.match(forged.body.error.message, /unknown property "agent_id"/);
+
+  assert.equal((await a.post('/api/v1/agent/reports', sampleReport())).status, 201);
+  const owners = await sql`select distinct agent_id from reports union select distinct agent_id from script_runs union select distinct agent_id from agent_facts`;
+  assert.deepEqual(owners.map((row) => row.agent_id), [a.id]);
+  assert.deepEqual((await viewer('/api/v1/agents/ws-b/runs')).body.runs, []);
+  assert.deepEqual((await viewer('/api/v1/agents/ws-b/facts')).body.facts, []);
+});
+
+test('outputs are cut to the agent\'s policy cap, per script, on a character boundary', async (t) => {
+  const { enrolAgent, sql, viewer } = await reportsSetup(t);
+  const agent = await enrolAgent('ws-caps');
+  await placeDocument(sql, 'contoso/paris', { settingsCap: 40, scripts: [{ name: 'roomy', max_output_bytes: 100 }] });
+
+  const run = (script: string, stdout: string, extra = {}) => scriptRun({ script, stdout, ...extra });
+  const report = sampleReport({
+    script_runs: [
+      run('plain', 'é'.repeat(30)), // 60 bytes → 40 bytes = 20 characters
+      run('roomy', 'x'.repeat(150)), // its own cap: 100
+      run('small', 'short', { stderr_truncated: true }), // under the cap: the agent's flag stays
+      run('euro', `a${'€'.repeat(20)}`), // 61 bytes; 40 falls inside a 3-byte character
+    ],
+    choco_runs: [{ ...(sampleReport().choco_runs as object[])[0], output: 'o'.repeat(41) }],
+  });
+  assert.equal((await agent.post('/api/v1/agent/reports', report)).status, 201);
+
+  const runs = (await viewer('/api/v1/agents/ws-caps/runs?type=script')).body.runs;
+  const byScript = Object.fromEntries(runs.map((r: any) => [r.script, r]));
+  assert.equal(byScript.plain.stdout, 'é'.repeat(20));
+  assert.equal(byScript.plain.stdoutTruncated, true);
+  assert.equal(byScript.roomy.stdout.length, 100);
+  assert.equal(byScript.small.stdout, 'short');
+  assert.deepEqual([byScript.small.stdoutTruncated, byScript.small.stderrTruncated], [false, true]);
+  assert.equal(byScript.euro.stdout, `a${'€'.repeat(13)}`); // 1 + 39 bytes
+  const choco = (await viewer('/api/v1/agents/ws-caps/runs?type=choco')).body.runs[0];
+  assert.deepEqual([choco.output.length, choco.outputTruncated], [40, true]);
+});
+
+test('without a document the server caps outputs at 1 MiB', async (t) => {
+  const { enrolAgent, viewer } = await reportsSetup(t);
+  const agent = await enrolAgent('ws-nodoc');
+  const report = sampleReport({ script_runs: [scriptRun({ stdout: 'y'.repeat(1536 * 1024), stderr: 'NUL\u0000byte' })], choco_runs: [] });
+  assert.equal((await agent.post('/api/v1/agent/reports', report)).status, 201);
+  const [run] = (await viewer('/api/v1/agents/ws-nodoc/runs')).body.runs;
+  assert.equal(run.stdout.length, 1024 * 1024);
+  assert.equal(run.stdoutTruncated, true);
+  assert.equal(run.stderr, 'NUL\uFFFDbyte', 'PostgreSQL cannot store U+0000: it is replaced, not refused');
+});
+
+test('an older report sent late does not overwrite newer facts, drift or inventory', async (t) => {
+  const { enrolAgent, viewer } = await reportsSetup(t);
+  const agent = await enrolAgent('ws-order');
+  const newer = sampleReport({
+    started_at: '2025-03-02T10:00:00Z', finished_at: '2025-03-02T10:01:00Z',
+    facts: { 'os.version': 'new' }, drift: [{ kind: 'package', name: 'git', status: 'in_sync' }],
+    choco_packages: [{ name: 'git', version: '2.45.0', pinned: false }],
+  });
+  const older = sampleReport({
+    facts: { 'os.version': 'old', 'only.old': true }, drift: [{ kind: 'package', name: 'git', status: 'failed' }],
+    choco_packages: [{ name: 'git', version: '2.40.0', pinned: false }, { name: 'old-pkg', version: '1', pinned: false }],
+  });
+  assert.equal((await agent.post('/api/v1/agent/reports', newer)).status, 201);
+  assert.equal((await agent.post('/api/v1/agent/reports', older)).status, 201);
+
+  const facts = Object.fromEntries((await viewer('/api/v1/agents/ws-order/facts')).body.facts.map((f: any) => [f.key, f.value]));
+  assert.equal(facts['os.version'], 'new');
+  assert.equal(facts['only.old'], true, 'a key the newer report did not carry is still learnt');
+  assert.deepEqual((await viewer('/api/v1/agents/ws-order/drift')).body.items.map((i: any) => i.status), ['in_sync']);
+  assert.deepEqual((await viewer('/api/v1/agents/ws-order/packages')).body.packages.map((p: any) => p.version), ['2.45.0']);
+  assert.equal((await viewer('/api/v1/agents/ws-order')).body.applied.at, '2025-03-02T10:01:00.000Z');
+});
+
+test('runs are paged newest first without gaps and filtered by script', async (t) => {
+  const { enrolAgent, viewer } = await reportsSetup(t);
+  const agent = await enrolAgent('ws-runs');
+  const at = (second: number) => `2025-03-01T10:00:${String(second).padStart(2, '0')}.000Z`;
+  const scripts = Array.from({ length: 7 }, (_, i) => scriptRun({ script: i % 2 ? 'odd' : 'even', started_at: at(i) }));
+  const choco = Array.from({ length: 3 }, (_, i) => ({ ...(sampleReport().choco_runs as object[])[0], id: randomUUID(), started_at: at(10 + i) }));
+  assert.equal((await agent.post('/api/v1/agent/reports', sampleReport({ script_runs: scripts, choco_runs: choco }))).status, 201);
+
+  const seen: string[] = [];
+  let path = '/api/v1/agents/ws-runs/runs?limit=4';
+  for (;;) {
+    const page = (await viewer(path)).body;
+    seen.push(...page.runs.map((r: any) => r.startedAt));
+    if (!page.nextBefore) break;
+    path = `/api/v1/agents/ws-runs/runs?limit=4&before=${encodeURIComponent(page.nextBefore)}`;
+  }
+  assert.deepEqual(seen, [12, 11, 10, 6, 5, 4, 3, 2, 1, 0].map(at));
+  const odd = (await viewer('/api/v1/agents/ws-runs/runs?script=odd')).body.runs;
+  assert.deepEqual(odd.map((r: any) => r.startedAt), [5, 3, 1].map(at));
+  assert.equal((await viewer('/api/v1/agents/ws-runs/runs?before=nonsense')).status, 400);
+  assert.equal((await viewer('/api/v1/agents/nobody/runs')).status, 404);
+});
+
+test('a heartbeat replaces the latest sample and the history keeps the last N', async (t) => {
+  const { enrolAgent, viewer, rowCounts } = await reportsSetup(t, { metricsHistory: 3 });
+  const agent = await enrolAgent('ws-metrics');
+  for (let i = 1; i <= 5; i++) {
+    const answer = await agent.post('/api/v1/agent/heartbeat', sampleHeartbeat(`2025-03-01T10:0${i}:00Z`, i * 10));
+    assert.equal(answer.status, 204, JSON.stringify(answer.body));
+  }
+  const metrics = (await viewer('/api/v1/agents/ws-metrics/metrics')).body;
+  assert.equal(metrics.latest.at, '2025-03-01T10:05:00.000Z');
+  assert.equal(metrics.latest.metrics.cpu.usage_percent, 50);
+  assert.deepEqual(metrics.history.map((h: any) => h.metrics.cpu.usage_percent), [50, 40, 30]);
+  assert.equal((await viewer('/api/v1/agents/ws-metrics/metrics?limit=1')).body.history.length, 1);
+  const counts = await rowCounts();
+  assert.deepEqual([counts.agent_metrics_latest, counts.agent_metrics], [1, 3]);
+});
+
+test('the agent list filters by placement, status and name prefix, and pages by name', async (t) => {
+  const { enrolAgent, admin, viewer } = await reportsSetup(t);
+  for (const name of ['kiosk-1', 'kiosk-2', 'kiosk-3']) await enrolAgent(name);
+  await enrolAgent('lyon-1', { organization: 'contoso', location: 'lyon' });
+  await admin('POST', '/api/v1/agents', { name: 'kiosk-4', organization: 'contoso', location: 'paris' }); // pending
+
+  const names = async (query: string) => (await viewer(`/api/v1/agents?${query}`)).body.agents.map((a: any) => a.name);
+  assert.deepEqual(await names('location=lyon'), ['lyon-1']);
+  assert.deepEqual(await names('q=kiosk&status=active'), ['kiosk-1', 'kiosk-2', 'kiosk-3']);
+  assert.deepEqual(await names('status=pending'), ['kiosk-4']);
+  const first = (await viewer('/api/v1/agents?limit=2')).body;
+  assert.deepEqual([first.agents.map((a: any) => a.name), first.nextAfter], [['kiosk-1', 'kiosk-2'], 'kiosk-2']);
+  assert.deepEqual(await names(`limit=2&after=${first.nextAfter}`), ['kiosk-3', 'kiosk-4']);
+  assert.equal((await viewer('/api/v1/agents?drift=maybe')).status, 400);
+});
+
+/** Gives a scope a document whose settings part caps script output at `settingsCap` bytes. */
+async function placeDocument(sql: any, scope: string, input: { settingsCap: number; scripts: Array<{ name: string; max_output_bytes: number }> }) {
+  const settings = JSON.stringify({ provenance: {}, settings: { scripts: { max_output_bytes: input.settingsCap, timeout_seconds: 600 } } });
+  const resources = JSON.stringify({ conflicts: [], external_facts: [], packages: [], scripts: input.scripts });
+  const [organization, location] = scope.split('/');
+  await sql`insert into document_parts (sha256, kind, body, size) values ('s1', 'settings', ${settings}, ${settings.length}), ('r1', 'resources', ${resources}, ${resources.length})`;
+  await sql`insert into desired_documents (sha256, settings_sha256, resources_sha256) values ('doc1', 's1', 'r1')`;
+  await sql`insert into scope_documents (scope, organization, location, agent, document_sha256, revision) values (${scope}, ${organization}, ${location}, null, 'doc1', 'r1')`;
+}
