@@ -2,13 +2,14 @@
 // POST /agent/heartbeat (live metrics). The agent is the one the access token names; bodies never
 // name it, so an agent cannot write as another. Authentication runs before the body is read, so a
 // stranger's body is never parsed.
-import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type postgres from 'postgres';
 import type { LastSeenBatcher } from '../reports/last-seen.ts';
 import { createOutputCapResolver, SERVER_OUTPUT_CAPS } from '../reports/output-caps.ts';
 import { DEFAULT_METRICS_HISTORY, storeHeartbeat } from '../reports/store-heartbeat.ts';
 import { storeReport } from '../reports/store-report.ts';
 import { parseHeartbeat, parseReport } from '../reports/wire-format.ts';
+import { apiError } from './errors.ts';
 
 export const REPORT_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
 export const HEARTBEAT_BODY_LIMIT_BYTES = 64 * 1024;
@@ -28,7 +29,7 @@ export async function agentReportRoutes(app: FastifyInstance, opts: AgentReportO
 
   app.post('/agent/reports', { onRequest, bodyLimit: REPORT_BODY_LIMIT_BYTES }, async (request, reply) => {
     const agent = request.agent!;
-    const report = parseReport(request.body);
+    const report = parseReport(jsonBody(request));
     lastSeen.markSeen(agent.agentId);
     const hasOutput = Boolean(report.script_runs?.length || report.choco_runs?.length);
     const caps = hasOutput ? await capsFor(agent) : SERVER_OUTPUT_CAPS;
@@ -38,9 +39,15 @@ export async function agentReportRoutes(app: FastifyInstance, opts: AgentReportO
 
   app.post('/agent/heartbeat', { onRequest, bodyLimit: HEARTBEAT_BODY_LIMIT_BYTES }, async (request, reply) => {
     const agent = request.agent!;
-    const heartbeat = parseHeartbeat(request.body);
+    const heartbeat = parseHeartbeat(jsonBody(request));
     lastSeen.markSeen(agent.agentId);
     await storeHeartbeat(sql, agent.agentId, heartbeat, metricsHistory);
     return reply.code(204).send();
   });
+}
+
+/** fastify also parses text/plain (into a string); these endpoints take JSON only. */
+function jsonBody(request: FastifyRequest): unknown {
+  if (typeof request.body === 'string') throw apiError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.');
+  return request.body;
 }
