@@ -32,8 +32,8 @@ export async function reportsSetup(t: TestContext, options: Omit<AgentApiOptions
   const viewerToken = await tokenOf('viewer');
   const client = enrollmentClient(server.url);
 
-  /** A raw request: `body` is sent as given (string or Buffer), so tests can send anything. */
-  const send = async (method: string, path: string, init: { body?: string | Buffer; headers?: Record<string, string> } = {}): Promise<Answer> => {
+  /** A raw request: `body` is sent as given, so tests can send anything. */
+  const send = async (method: string, path: string, init: { body?: string; headers?: Record<string, string> } = {}): Promise<Answer> => {
     const response = await fetch(new URL(path, server.url), { method, headers: init.headers, body: init.body });
     const text = await response.text();
     let body: unknown = text;
