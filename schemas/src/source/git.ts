@@ -6,6 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
 import type { RepoFile } from '../model.ts';
+import { openBlobReader } from './git-objects.ts';
+import type { BlobReader } from './git-objects.ts';
 
 export interface PolicyRevision {
   /** The full commit id. */
@@ -101,6 +103,8 @@ interface TreeRead {
   gitdir: string;
   cache: object;
   blobTexts: Map<string, string>;
+  /** Opened on the first blob not in blobTexts. */
+  blobReader?: Promise<BlobReader>;
   previous: Map<string, TreeFiles>;
   current: Map<string, TreeFiles>;
 }
@@ -154,11 +158,16 @@ function carryOver(read: TreeRead, key: string): void {
 async function blobText(read: TreeRead, oid: string): Promise<{ text: string; size: number }> {
   const known = read.blobTexts.get(oid);
   if (known !== undefined) return { text: known, size: Buffer.byteLength(known, 'utf8') };
-  const { blob } = await git.readBlob({ fs, gitdir: read.gitdir, oid, cache: read.cache });
-  const bytes = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
+  read.blobReader ??= openBlobReader(read.gitdir);
+  const bytes = (await (await read.blobReader).readBlob(oid)) ?? (await readBlobWithIsomorphicGit(read, oid));
   const text = bytes.toString('utf8');
   // Only a lossless decoding gives back the blob's byte size from the text; blobs that are not
   // UTF-8 (decoded with U+FFFD) are simply read again next time.
   if (!text.includes('\uFFFD')) read.blobTexts.set(oid, text);
   return { text, size: bytes.byteLength };
+}
+
+async function readBlobWithIsomorphicGit(read: TreeRead, oid: string): Promise<Buffer> {
+  const { blob } = await git.readBlob({ fs, gitdir: read.gitdir, oid, cache: read.cache });
+  return Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
 }
