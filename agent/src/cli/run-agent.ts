@@ -1,0 +1,57 @@
+// What `pswm agent` and `pswm service` share: the log, the enrolled setup, then one iteration or
+// the loop until a signal (or a revocation) ends it.
+import { EXIT } from '@pswm/schemas/cli-usage';
+import { openLogger } from '../logs/logger.ts';
+import { initialSettings, NotEnrolledError, setUpAgent } from '../loop/agent-setup.ts';
+import type { IterationContext } from '../loop/iteration.ts';
+import { EXIT_REVOKED, runOnce } from '../loop/run-once.ts';
+import { startLoop } from '../loop/run-loop.ts';
+import { dataPaths } from '../paths.ts';
+
+export interface RunAgentOptions {
+  dataDir: string;
+  once: boolean;
+  dryRun: boolean;
+  /** Also show the log here (the foreground agent); the service logs to files only. */
+  echo?: NodeJS.WritableStream;
+}
+
+/** PSWM_FAILPOINT=after-outbox-write holds the agent right after a report reached the outbox and
+ * before any send, so the crash test can `kill -9` it at exactly that point. */
+const FAILPOINT_AFTER_OUTBOX_WRITE = 'after-outbox-write';
+
+export async function runAgent(opts: RunAgentOptions): Promise<number> {
+  const paths = dataPaths(opts.dataDir);
+  const log = openLogger({ dir: paths.logs, settings: (await initialSettings(paths)).logging, echo: opts.echo });
+  try {
+    const hooks: Pick<IterationContext, 'afterOutboxWrite'> = process.env.PSWM_FAILPOINT === FAILPOINT_AFTER_OUTBOX_WRITE ? { afterOutboxWrite: holdForever(log) } : {};
+    let setup;
+    try {
+      setup = await setUpAgent(opts.dataDir, log, hooks);
+    } catch (error) {
+      if (!(error instanceof NotEnrolledError)) throw error;
+      process.stderr.write(`pswm: ${error.message}\n`);
+      return EXIT.failed;
+    }
+    log.info('agent starting', { name: setup.config.name, server: setup.config.server, once: opts.once, dry_run: opts.dryRun, pid: process.pid });
+    if (opts.once) return await runOnce(setup, { dryRun: opts.dryRun, log, out: process.stdout });
+    const loop = await startLoop(setup, { dryRun: opts.dryRun, log, out: process.stdout });
+    const stop = () => void loop.stop();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    const end = await loop.done;
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+    return end === 'revoked' ? EXIT_REVOKED : EXIT.ok;
+  } finally {
+    log.close();
+  }
+}
+
+function holdForever(log: { warn(message: string, fields?: Record<string, unknown>): void }) {
+  return async (report: { id: string }) => {
+    log.warn('failpoint after-outbox-write: holding before the send', { report: report.id });
+    setInterval(() => {}, 60_000);
+    await new Promise(() => {});
+  };
+}

@@ -1,0 +1,101 @@
+// The long-running agent (`pswm agent`, `pswm service`): iterations on the interval from the
+// effective settings, woken by the WebSocket, reports sent in the background, heartbeats.
+import type { DesiredState } from '@pswm/schemas';
+import { postHeartbeat } from '../api/reports.ts';
+import { isRevoked } from '../api/session.ts';
+import { collectMetrics } from '../facts/metrics.ts';
+import { initialSettings, retryFromSettings, type AgentSetup } from './agent-setup.ts';
+import { formatDryRun } from './dry-run-output.ts';
+import { AgentRevokedError, runIteration } from './iteration.ts';
+import type { Logger } from '../logs/logger.ts';
+import { createScheduler, iterationDelayMs, realTimers, type Timers } from './scheduler.ts';
+import { createSender } from './sender.ts';
+import { openWakeSocket } from './wake-socket.ts';
+
+export type LoopEnd = 'stopped' | 'revoked';
+
+export interface RunningLoop {
+  /** Ends after the running iteration; resolves with how the loop ended. */
+  stop(): Promise<LoopEnd>;
+  done: Promise<LoopEnd>;
+}
+
+export async function startLoop(setup: AgentSetup, opts: { dryRun: boolean; log: Logger; out?: NodeJS.WritableStream; timers?: Timers; random?: () => number }): Promise<RunningLoop> {
+  const { log } = opts;
+  const timers = opts.timers ?? realTimers;
+  const random = opts.random ?? Math.random;
+  let settings: DesiredState['settings'] = await initialSettings(setup.paths);
+  let end: LoopEnd | undefined;
+  let resolveDone: (end: LoopEnd) => void = () => {};
+  const done = new Promise<LoopEnd>((resolve) => (resolveDone = resolve));
+
+  const sender = createSender(
+    (sleep, shouldStop) => setup.deliver({ ...retryFromSettings(settings), sleep }, shouldStop),
+    (result) => {
+      if (isRevoked(result.error)) void finish('revoked');
+    },
+  );
+
+  const scheduler = createScheduler({
+    timers,
+    nextDelayMs: () => iterationDelayMs(settings.agent, random),
+    async runIteration(trigger, reason) {
+      log.info('iteration started', { trigger, reason, dry_run: opts.dryRun });
+      sender.kick(); // what earlier iterations left behind goes first
+      try {
+        const outcome = await runIteration(setup.iteration, { dryRun: opts.dryRun });
+        settings = outcome.settings;
+        log.reconfigure(settings.logging);
+        log.info('iteration finished', { result: outcome.last.result, revision: outcome.last.revision, ...outcome.last.counts });
+        if (opts.dryRun) opts.out?.write(formatDryRun(outcome.items));
+        sender.kick();
+      } catch (error) {
+        if (error instanceof AgentRevokedError) return void finish('revoked');
+        log.error('iteration failed', { error: (error as Error).message });
+      }
+    },
+  });
+
+  let heartbeatTimer: unknown;
+  const heartbeat = async () => {
+    try {
+      await postHeartbeat(setup.session, new Date(), await collectMetrics());
+    } catch (error) {
+      if (isRevoked(error)) return void finish('revoked');
+      log.debug('heartbeat not sent', { error: (error as Error).message });
+    }
+    if (!end) heartbeatTimer = timers.setTimeout(() => void heartbeat(), settings.agent.heartbeat_seconds * 1000);
+  };
+
+  const socket = openWakeSocket({
+    server: setup.config.server,
+    accessToken: () => setup.session.accessToken(),
+    invalidateToken: () => setup.session.invalidate(),
+    onReconcile: (reason) => {
+      log.info('reconcile signal received', { reason });
+      scheduler.wake(reason);
+    },
+    onRevoked: () => void finish('revoked'),
+    onConnected: () => sender.kick(),
+    log,
+    timers,
+    random,
+  });
+
+  async function finish(how: LoopEnd): Promise<LoopEnd> {
+    if (end) return done;
+    end = how;
+    if (how === 'revoked') log.critical('this agent has been revoked by the server; stopping');
+    else log.info('agent stopping');
+    socket.close();
+    if (heartbeatTimer !== undefined) timers.clearTimeout(heartbeatTimer);
+    await scheduler.stop();
+    await sender.stop();
+    resolveDone(how);
+    return how;
+  }
+
+  scheduler.start();
+  heartbeatTimer = timers.setTimeout(() => void heartbeat(), 0);
+  return { stop: () => finish('stopped'), done };
+}
