@@ -1,0 +1,69 @@
+import path from 'node:path';
+import type { Platform } from '@pswm/schemas';
+import type { Logger } from '../logs/logger.ts';
+import { installLinuxService, uninstallLinuxService } from './linux-service.ts';
+import { createRecorder, type ServiceReport } from './report.ts';
+import { installWindowsService, uninstallWindowsService } from './windows-service.ts';
+
+export type { ServiceAction, ServiceReport } from './report.ts';
+
+export interface ServiceOptions {
+  /** Prefix for every path on Linux ("/" by default); anything else (tests) writes files under it
+   * and runs no command. On Windows only "/" executes; otherwise the plan is reported. */
+  root?: string;
+  platform: Platform;
+  dataDir: string;
+  /** The program the service starts: process.execPath (Node 24) or a packaged pswm executable. */
+  execPath: string;
+  /** The entry script passed to execPath (agent/bin/pswm.js); omit for a packaged executable. */
+  entry?: string;
+  /** Report what would change and change nothing. */
+  dryRun?: boolean;
+  log?: Logger;
+}
+
+/** `pswm install_svc`: data folder with restricted permissions, the service (automatic start,
+ * restart on failure), the data folder on the system PATH if absent. Idempotent: a second run
+ * reports every file 'unchanged'. */
+export async function installService(opts: ServiceOptions): Promise<ServiceReport> {
+  const recorder = createRecorder('install_svc', opts.log);
+  const root = opts.root ?? '/';
+  if (opts.platform === 'windows') {
+    await installWindowsService({ ...opts, execute: executesOnWindows(root, opts), recorder });
+  } else if (opts.platform === 'linux') {
+    await installLinuxService({ ...opts, root, dryRun: opts.dryRun ?? false, recorder });
+  } else {
+    recorder.record({ step: 'install the service', target: opts.platform, status: 'failed', detail: `no service installer for ${opts.platform}` });
+  }
+  return recorder.report();
+}
+
+/** `pswm uninstall_svc`: stops and removes the service and the PATH entry; keeps the data folder. */
+export async function uninstallService(opts: ServiceOptions): Promise<ServiceReport> {
+  const recorder = createRecorder('uninstall_svc', opts.log);
+  const root = opts.root ?? '/';
+  if (opts.platform === 'windows') {
+    await uninstallWindowsService({ ...opts, execute: executesOnWindows(root, opts), recorder });
+  } else if (opts.platform === 'linux') {
+    await uninstallLinuxService({ ...opts, root, dryRun: opts.dryRun ?? false, recorder });
+  } else {
+    recorder.record({ step: 'remove the service', target: opts.platform, status: 'failed', detail: `no service installer for ${opts.platform}` });
+  }
+  return recorder.report();
+}
+
+function executesOnWindows(root: string, opts: ServiceOptions): boolean {
+  return root === '/' && !opts.dryRun && process.platform === 'win32';
+}
+
+/** One line per action, for the CLI. */
+export function formatServiceReport(report: ServiceReport): string {
+  const width = Math.max(0, ...report.actions.map((a) => a.status.length));
+  return report.actions.map((a) => `${a.status.padEnd(width)}  ${a.step}: ${a.target}${a.detail ? ` (${a.detail})` : ''}`).join('\n') + (report.actions.length ? '\n' : '');
+}
+
+/** The service's ExecStart for this very process: the running Node and the CLI entry script. */
+export function currentCommandLine(): { execPath: string; entry?: string } {
+  const entry = process.argv[1];
+  return { execPath: process.execPath, ...(entry ? { entry: path.resolve(entry) } : {}) };
+}
