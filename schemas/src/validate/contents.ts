@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { policyError } from '../errors.ts';
 import { didYouMean } from '../load/closest-name.ts';
-import type { PolicyDocument, PolicyError, ResolvedContent, ScriptSource } from '../model.ts';
+import type { PolicyDocument, PolicyError, RepoFile, ResolvedContent, ScriptSource } from '../model.ts';
 import { nameOf } from './checks.ts';
 import type { CheckContext } from './checks.ts';
 import { resolveRepoPath } from './repo-paths.ts';
@@ -64,8 +64,7 @@ function resolveSlot(document: PolicyDocument, slot: SourceSlot, context: CheckC
       case 'symlink-cycle':
         return fail('SYMLINK_CYCLE', `${slot.what}: file "${file}" goes through symbolic links that form a loop (at ${resolution.link})`, at());
       case 'not-found': {
-        const siblings = [...context.files.keys()].filter((path) => folder(path) === folder(resolution.path));
-        const hint = didYouMean(resolution.path, siblings);
+        const hint = didYouMean(resolution.path, filesInFolder(context.files, folder(resolution.path)));
         return fail('FILE_NOT_FOUND', `${slot.what}: file "${file}" (${resolution.path}) is not in the repository${hint}`, at());
       }
     }
@@ -79,6 +78,24 @@ function resolveSlot(document: PolicyDocument, slot: SourceSlot, context: CheckC
 
 function fail(code: Parameters<typeof policyError>[0], message: string, at: ReturnType<PolicyDocument['positionOf']>): { error: PolicyError } {
   return { error: policyError(code, message, at) };
+}
+
+/** Repository paths by folder, built once per load on the first missing file: a commit that
+ * breaks many references must not cost a pass over every file for each one. */
+const pathsByFolder = new WeakMap<Map<string, RepoFile>, Map<string, string[]>>();
+
+function filesInFolder(files: Map<string, RepoFile>, folderPath: string): string[] {
+  let index = pathsByFolder.get(files);
+  if (!index) {
+    index = new Map();
+    for (const path of files.keys()) {
+      const paths = index.get(folder(path)) ?? [];
+      paths.push(path);
+      index.set(folder(path), paths);
+    }
+    pathsByFolder.set(files, index);
+  }
+  return index.get(folderPath) ?? [];
 }
 
 function folder(path: string): string {
