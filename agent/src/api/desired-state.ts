@@ -4,7 +4,7 @@
 import path from 'node:path';
 import type { DesiredState } from '@pswm/schemas';
 import { loadJsonFile, saveJsonFile } from '../platform/json-file.ts';
-import { headerValue } from './http.ts';
+import { headerValue, ServerError } from './http.ts';
 import type { AgentSession } from './session.ts';
 
 export interface CachedDesiredState {
@@ -49,7 +49,10 @@ export async function fetchDesiredState(session: AgentSession, cacheFile: string
     if (current !== cached) await saveJsonFile(cacheFile, current);
     return { status: 'unchanged', cached: current };
   }
-  if (response.status === 404) return { status: 'none' };
+  if (response.status === 404) {
+    if (response.body?.error?.code === 'NO_DESIRED_STATE') return { status: 'none' };
+    throw new ServerError(404, response.body?.error?.code ?? 'NOT_FOUND', `GET /api/v1/agent/desired-state: ${response.body?.error?.message ?? 'not found'}`);
+  }
   if (response.status === 304) throw new Error('the server answered 304 Not Modified but this agent has no cached desired state');
   const etag = headerValue(response.headers, 'etag');
   const fresh: CachedDesiredState = { document: etag ? unquote(etag) : '', ...(revision ? { revision } : {}), state: response.body as DesiredState, fetched_at: now.toISOString() };

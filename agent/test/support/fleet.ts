@@ -1,0 +1,127 @@
+// End-to-end fixtures: a real `pswm-server start` process (fresh PostgreSQL database, the demo
+// policy repository from policy-repo-template/) and real `pswm` agent processes, each with its own
+// PSWM_HOME.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { freshDatabase } from '../../../server/test/support/database.ts';
+import { runServerCommand, startServerProcess, type ServerProcess } from '../../../server/test/support/server-process.ts';
+import { makeTempDir } from './temp-dir.ts';
+
+const PSWM_MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+export interface Fleet {
+  url: string;
+  server: ServerProcess;
+  dataDir: string;
+  databaseUrl: string;
+  /** `pswm-server <args> --server URL` with the initial admin token. */
+  admin(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  /** Stops the server process; start() brings up a new one on the same database and data folder. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  get(path: string): Promise<any>;
+}
+
+export async function startFleet(t: TestContext): Promise<Fleet> {
+  const db = await freshDatabase(t);
+  const dataDir = await makeTempDir(t, 'pswm-e2e-server-');
+  const env = { DATABASE_URL: db.url, PSWM_LOG_LEVEL: 'info' };
+  let server = await startServerProcess({ dataDir, env });
+  // a restarted server must come back on the same port: the agents know its URL
+  const port = new URL(server.url).port;
+  t.after(() => server.stop());
+  const adminToken = (await readFile(path.join(dataDir, 'initial-admin-token'), 'utf8')).trim();
+  const fleet: Fleet = {
+    get url() {
+      return server.url;
+    },
+    get server() {
+      return server;
+    },
+    dataDir,
+    databaseUrl: db.url,
+    admin: (args) => runServerCommand([...args, '--server', server.url], { PSWM_ADMIN_TOKEN: adminToken, PSWM_LOG_LEVEL: 'warn' }),
+    async stop() {
+      await server.stop();
+    },
+    async start() {
+      server = await startServerProcess({ dataDir, env, args: ['--port', port] });
+    },
+    async get(apiPath) {
+      const response = await fetch(new URL(apiPath, server.url), { headers: { authorization: `Bearer ${adminToken}` } });
+      if (!response.ok) throw new Error(`GET ${apiPath}: ${response.status} ${await response.text()}`);
+      return response.json();
+    },
+  };
+  return fleet;
+}
+
+export interface PswmResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** One `pswm` agent process with its data folder. */
+export async function agentHome(t: TestContext) {
+  const home = await makeTempDir(t, 'pswm-e2e-agent-');
+  const children = new Set<ChildProcess>();
+  t.after(() => {
+    for (const child of children) child.kill('SIGKILL');
+  });
+  const env = (extra: Record<string, string> = {}) => ({ ...process.env, PSWM_HOME: home, PSWM_STATE_DIR: path.join(home, 'demo-state'), ...extra });
+
+  /** Starts `pswm <args>`; `waitFor` resolves when a line of its output matches. */
+  const start = (args: string[], extra: Record<string, string> = {}) => {
+    const child = spawn(process.execPath, [PSWM_MAIN, ...args], { env: env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let stdout = '';
+    let stderr = '';
+    const listeners = new Set<() => void>();
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk;
+      listeners.forEach((l) => l());
+    });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk;
+      listeners.forEach((l) => l());
+    });
+    const exited = new Promise<PswmResult>((resolve) => child.once('close', (code, signal) => {
+      children.delete(child);
+      resolve({ code, signal, stdout, stderr });
+    }));
+    return {
+      child,
+      exited,
+      output: () => stdout + stderr,
+      /** Resolves with the first match of `pattern` in the output from `fromOffset` on. */
+      waitFor(pattern: RegExp, timeoutMs = 30_000, fromOffset = 0): Promise<RegExpExecArray> {
+        return new Promise((resolve, reject) => {
+          const check = () => {
+            const match = pattern.exec((stdout + stderr).slice(fromOffset));
+            if (!match) return false;
+            cleanup();
+            resolve(match);
+            return true;
+          };
+          const timer = setTimeout(() => {
+            cleanup();
+            reject(new Error(`no ${pattern} in pswm output within ${timeoutMs} ms:\n${stdout}\n${stderr}`));
+          }, timeoutMs);
+          const cleanup = () => {
+            clearTimeout(timer);
+            listeners.delete(onData);
+          };
+          const onData = () => void check();
+          if (!check()) listeners.add(onData);
+        });
+      },
+    };
+  };
+  const run = (args: string[], extra?: Record<string, string>) => start(args, extra).exited;
+  return { home, start, run };
+}
