@@ -7,10 +7,11 @@ import { agentCommand } from './agent.ts';
 import { enrollCommand } from './enroll.ts';
 import { factsCommand } from './facts.ts';
 import { gencertCommand } from './gencert.ts';
+import { installServiceCommand, uninstallServiceCommand } from './install-service.ts';
 import { serviceCommand } from './service.ts';
 import { statusCommand } from './status.ts';
 
-const COMMANDS: Command[] = [gencertCommand, enrollCommand, agentCommand, serviceCommand, statusCommand, factsCommand];
+const COMMANDS: Command[] = [gencertCommand, enrollCommand, agentCommand, serviceCommand, statusCommand, factsCommand, installServiceCommand, uninstallServiceCommand];
 
 const TOOL_HELP = `Usage: pswm <command> [options]
 
