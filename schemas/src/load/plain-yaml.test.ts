@@ -7,13 +7,13 @@ import { LineCounter, parseAllDocuments } from 'yaml';
 import { generatePolicyRepo, mutatePolicyRepo } from '../../../bench/generate-policy.ts';
 import { readPlainYaml } from './plain-yaml.ts';
 
-/** What the yaml package makes of a text, when it is one error-free document. */
-function viaYaml(text: string): { value: unknown; line: number; col: number } | undefined {
+/** What the yaml package makes of a text: its non-empty documents, when none has an error. */
+function viaYaml(text: string): Array<{ index: number; value: unknown; line: number; col: number }> | undefined {
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, merge: true });
-  if (!Array.isArray(docs) || docs.length !== 1 || docs[0].errors.length > 0) return undefined;
-  const contents = docs[0].contents;
-  return { value: docs[0].toJS({ maxAliasCount: 100 }), ...lineCounter.linePos(contents?.range[0] ?? 0) };
+  if (!Array.isArray(docs) || docs.some((doc) => doc.errors.length > 0)) return undefined;
+  const documents = docs.map((doc, index) => ({ index, value: doc.toJS({ maxAliasCount: 100 }), ...lineCounter.linePos(doc.contents?.range[0] ?? 0) }));
+  return documents.filter((document) => document.value !== null);
 }
 
 /** The reader either declines or agrees with yaml on the value and where the document starts. */
@@ -49,18 +49,30 @@ const ACCEPTED = [
   'tabs: |\n  \tindented with a tab\n',
   'x: y\n# trailing comment\n\n',
   'key:    spaced value   \n',
+  'a: 1\n---\nb: 2\n',
+  '# prefix\n---\na: 1\n---\n# empty\n---\n\nb: [x]\n---\n',
+  'a: |\n  x\n---\nb: 1\n',
+  'a: [1, 2]\nb: {c: 1, d: two words}\nm: { name: acme }\ne: [ ]\nl:\n  - [x, -1, .5, ~, true]\n  - { k: v }\n',
 ];
 
 const DECLINED = [
   'a: 1', // no final newline
   'a: &x 1\nb: *x\n',
   'a: !!str 1\n',
-  'a: [1, 2]\n',
-  'a: {b: 1}\n',
+  'a: [1, [2]]\n',
+  'a: ["q"]\n',
+  'a: {b}\n',
+  'a: [x,]\n',
+  'a: {b: 1, b: 2}\n',
+  'a: [b: 1]\n',
+  'a: {b: c: d}\n',
+  'a: [1,\n  2]\n',
+  'a: { b:c }\n',
   'a: >\n  folded\n',
   'a: |2\n   indented\n',
   'a: |+\n  keep\n\n',
-  'a: 1\n---\nb: 2\n',
+  'a: 1\n--- # c\nb: 2\n',
+  'a: 1\n...\n',
   'a: 1\na: 2\n',
   'a: b\n  continued\n',
   'a: b: c\n',

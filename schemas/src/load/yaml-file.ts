@@ -40,8 +40,9 @@ export function parseYamlFile(file: RepoFile, limits: YamlLimits): ParsedFile {
   const text = file.text;
   const plain = fitsOneDocument(text, limits) ? readPlainYaml(text) : undefined;
   if (plain) {
-    const source = { file: file.path, line: plain.line, col: plain.col };
-    return { documents: [{ file: file.path, index: 0, value: plain.value, at: lazyPositioner(text, file.path), source }], errors: [] };
+    const at = lazyPositioners(text, file.path);
+    const documents = plain.map(({ index, value, line, col }) => ({ file: file.path, index, value, at: at(index), source: { file: file.path, line, col } }));
+    return { documents, errors: [] };
   }
   const { lineCounter, docs } = parseDocuments(text);
   if (!Array.isArray(docs)) return { documents: [], errors: [] }; // empty stream: comments only
@@ -94,22 +95,25 @@ function fitsOneDocument(text: string, limits: YamlLimits): boolean {
   return text.length * 3 <= limits.maxDocumentBytes || Buffer.byteLength(text, 'utf8') <= limits.maxDocumentBytes;
 }
 
-/** Positions in a file the fast reader read (always one document): parsed by yaml on first use. */
-function lazyPositioner(text: string, file: string): Positioner {
-  let parsed: Positioner | undefined;
-  const at = (): Positioner => {
-    if (!parsed) {
-      const { lineCounter, docs } = parseDocuments(text);
-      const doc = (docs as Document.Parsed[])[0];
-      parsed = positioner(doc, lineCounter, file, doc.range[0]);
-    }
-    return parsed;
-  };
-  return {
-    valueAt: (path) => at().valueAt(path),
-    keyAt: (path) => at().keyAt(path),
-    ownerAt: (path) => at().ownerAt(path),
-    offset: (offset) => at().offset(offset),
+/** Positions in the documents of a file the fast reader read: yaml parses it on first use. */
+function lazyPositioners(text: string, file: string): (index: number) => Positioner {
+  let parsed: { lineCounter: LineCounter; docs: Document.Parsed[] } | undefined;
+  return (index) => {
+    let at: Positioner | undefined;
+    const get = (): Positioner => {
+      if (!at) {
+        parsed ??= parseDocuments(text) as { lineCounter: LineCounter; docs: Document.Parsed[] };
+        const doc = parsed.docs[index];
+        at = positioner(doc, parsed.lineCounter, file, doc.range[0]);
+      }
+      return at;
+    };
+    return {
+      valueAt: (path) => get().valueAt(path),
+      keyAt: (path) => get().keyAt(path),
+      ownerAt: (path) => get().ownerAt(path),
+      offset: (offset) => get().offset(offset),
+    };
   };
 }
 
