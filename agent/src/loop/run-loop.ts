@@ -46,7 +46,7 @@ export async function startLoop(setup: AgentSetup, opts: { dryRun: boolean; log:
         const outcome = await runIteration(setup.iteration, { dryRun: opts.dryRun });
         settings = outcome.settings;
         log.reconfigure(settings.logging);
-        log.info('iteration finished', { result: outcome.last.result, revision: outcome.last.revision, ...outcome.last.counts });
+        log.info('iteration finished', { result: outcome.last.result, report: outcome.report.id, revision: outcome.last.revision, ...outcome.last.counts });
         if (opts.dryRun) opts.out?.write(formatDryRun(outcome.items));
         sender.kick();
       } catch (error) {

@@ -25,7 +25,7 @@ export async function runOnce(setup: AgentSetup, opts: { dryRun: boolean; log: L
     if (error instanceof AgentRevokedError) return revoked();
     throw error;
   }
-  opts.log.info('iteration finished', { result: outcome.last.result, revision: outcome.last.revision, ...outcome.last.counts });
+  opts.log.info('iteration finished', { result: outcome.last.result, report: outcome.report.id, revision: outcome.last.revision, ...outcome.last.counts });
   if (opts.dryRun) opts.out.write(formatDryRun(outcome.items));
   if (isRevoked((await setup.deliver(ONE_ATTEMPT)).error)) return revoked();
   return outcome.last.result === 'failed' ? 1 : 0;

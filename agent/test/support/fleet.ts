@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { freshDatabase } from '../../../server/test/support/database.ts';
+import { freshDatabase, type TestDatabase } from '../../../server/test/support/database.ts';
 import { runServerCommand, startServerProcess, type ServerProcess } from '../../../server/test/support/server-process.ts';
 import { makeTempDir } from './temp-dir.ts';
 
@@ -17,6 +17,8 @@ export interface Fleet {
   server: ServerProcess;
   dataDir: string;
   databaseUrl: string;
+  /** The server's database, for checking what it stored. */
+  sql: TestDatabase['sql'];
   /** `pswm-server <args> --server URL` with the initial admin token. */
   admin(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }>;
   /** Stops the server process; start() brings up a new one on the same database and data folder. */
@@ -43,6 +45,7 @@ export async function startFleet(t: TestContext): Promise<Fleet> {
     },
     dataDir,
     databaseUrl: db.url,
+    sql: db.sql,
     admin: (args) => runServerCommand([...args, '--server', server.url], { PSWM_ADMIN_TOKEN: adminToken, PSWM_LOG_LEVEL: 'warn' }),
     async stop() {
       await server.stop();
@@ -124,4 +127,20 @@ export async function agentHome(t: TestContext) {
   };
   const run = (args: string[], extra?: Record<string, string>) => start(args, extra).exited;
   return { home, start, run };
+}
+
+/** A data folder enrolled by token as `name` in `place` ("org/location"). */
+export async function enrolledAgent(t: TestContext, fleet: Fleet, name: string, place: string) {
+  const [org, location] = place.split('/');
+  const created = await fleet.admin(['agent', 'create', name, '--org', org, '--location', location]);
+  if (created.code !== 0) throw new Error(`agent create ${name}: ${created.stderr}`);
+  const agent = await agentHome(t);
+  const enrolled = await agent.run(['enroll', '--server', fleet.url, '--token', created.stdout.trim()]);
+  if (enrolled.code !== 0) throw new Error(`pswm enroll: ${enrolled.stderr}`);
+  return agent;
+}
+
+/** The report ids of the "iteration finished" log lines in a pswm output. */
+export function reportIdsIn(output: string): string[] {
+  return [...output.matchAll(/"msg":"iteration finished"[^\n]*?"report":"([0-9a-f-]{36})"/g)].map((m) => m[1]);
 }
