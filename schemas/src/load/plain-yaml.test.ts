@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { LineCounter, parseAllDocuments, stringify } from 'yaml';
 import { generatePolicyRepo, mutatePolicyRepo } from '../../../bench/generate-policy.ts';
 import { readPlainYaml } from './plain-yaml.ts';
 
@@ -115,4 +115,39 @@ test('the plain block style is read as yaml reads it', () => {
 
 test('anything outside the plain block style is left to yaml', () => {
   for (const text of DECLINED) assert.equal(readPlainYaml(text), undefined, text);
+});
+
+/** Seeded, so a failure names a reproducible case. */
+function randomSource(seed: number): (max: number) => number {
+  let state = seed;
+  return (max) => {
+    state = (Math.imul(state, 1103515245) + 12345) & 0x7fffffff;
+    state ^= state >>> 13;
+    return state % max;
+  };
+}
+
+const ODD_STRINGS = ['true', 'null', '1', '-2', '0.5', '1e3', "it's", 'say "hi"', 'a: b', 'a #b', '#x', '', ' lead', 'trail ', '\ttab', '~', '0x1f', '0o7', '.inf', 'key:', '[x]', '- z', '|', '*a', '&b', '!t', '%p', '?t', '007', '+1', '1.'];
+const PLAIN_STRINGS = ['plain', 'two words', 'x-y', 'a.b/c', 'line1\nline2\n', 'l1\n\nl3', 'é ü', '1.5'];
+const KEYS = ['k', 'name', 'spec', 'os.family', 'a-b', 'x_y', 'null', 'on'];
+
+test('on random documents written in every style yaml writes, the fast reader agrees with yaml', () => {
+  const random = randomSource(7);
+  const scalar = () => [random(1000) - 500, random(2) === 0, null, random(8) === 0 ? ODD_STRINGS[random(ODD_STRINGS.length)] : PLAIN_STRINGS[random(PLAIN_STRINGS.length)]][random(4)];
+  const value = (depth: number): unknown => {
+    const shape = random(10);
+    if (depth > 3 || shape < 4) return scalar();
+    if (shape < 7) return Object.fromEntries(Array.from({ length: random(4) }, (_, i) => [KEYS[random(KEYS.length)] + (random(3) ? '' : i), value(depth + 1)]));
+    return Array.from({ length: random(4) }, () => value(depth + 1));
+  };
+  const edits = [(l: string[], i: number) => l.splice(i, 0, '# comment'), (l: string[], i: number) => l.splice(i, 0, ''), (l: string[], i: number) => (l[i] = ` ${l[i]}`), (l: string[], i: number) => (l[i] = l[i].replace(/^ /, '')), (l: string[], i: number) => (l[i] += ' # c'), (l: string[], i: number) => l.splice(i, 0, '---'), (l: string[], i: number) => (l[i] += '   ')];
+  let read = 0;
+  for (let n = 0; n < 4000; n++) {
+    const document = Object.fromEntries(Array.from({ length: 1 + random(4) }, (_, i) => [`key${i}`, value(0)]));
+    const styles = ['PLAIN', 'QUOTE_DOUBLE', 'QUOTE_SINGLE', 'BLOCK_LITERAL'] as const;
+    const lines = stringify(document, { indent: 1 + random(4), indentSeq: random(2) === 0, lineWidth: random(2) ? 0 : 20, collectionStyle: random(4) === 0 ? 'flow' : 'any', defaultStringType: styles[random(4)] }).split('\n');
+    for (let edit = random(3); edit > 0; edit--) edits[random(edits.length)](lines, random(lines.length));
+    if (assertAgrees(lines.join('\n'), `random case ${n}`)) read++;
+  }
+  assert.ok(read > 200, `the fast reader read only ${read} of the random documents`);
 });
