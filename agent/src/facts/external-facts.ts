@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { sha256Hex, type CompiledExternalFact, type Platform, type Shell } from '@pswm/schemas';
+import type { CompiledExternalFact, Platform, Shell } from '@pswm/schemas';
 import { runScript, type ScriptRunResult } from '../converge/scripts/run-script.ts';
 import { runProcess } from '../platform/run-process.ts';
 import { externalFactValue, type ExternalFactValue } from './external-result.ts';
@@ -58,7 +59,9 @@ export function documentFactJobs(facts: CompiledExternalFact[], platform: Platfo
   return facts
     .filter((fact) => fact.platforms.includes(platform))
     .map((fact): FactJob => {
-      const actual = sha256Hex(fact.content);
+      // node:crypto, not the schemas package's helper: importing that package's index loads ajv and
+      // isomorphic-git into the agent (~40 MB of resident memory)
+      const actual = createHash('sha256').update(fact.content, 'utf8').digest('hex');
       if (actual !== fact.sha256) return { name: fact.name, error: `content does not match its sha256 (expected ${fact.sha256}, got ${actual}); not run` };
       return { name: fact.name, shell: fact.shell, content: fact.content, limits: { timeout_seconds: fact.timeout_seconds, max_output_bytes: fact.max_output_bytes } };
     });
