@@ -28,13 +28,18 @@ export interface Fleet {
 }
 
 export async function startFleet(t: TestContext): Promise<Fleet> {
-  const db = await freshDatabase(t);
+  // not freshDatabase(t): the database must be dropped after the server stopped, or the server's
+  // shutdown waits on a connection to a database that is gone
+  const db = await freshDatabase();
   const dataDir = await makeTempDir(t, 'pswm-e2e-server-');
   const env = { DATABASE_URL: db.url, PSWM_LOG_LEVEL: 'info' };
   let server = await startServerProcess({ dataDir, env });
   // a restarted server must come back on the same port: the agents know its URL
   const port = new URL(server.url).port;
-  t.after(() => server.stop());
+  t.after(async () => {
+    await server.stop();
+    await db.drop();
+  });
   const adminToken = (await readFile(path.join(dataDir, 'initial-admin-token'), 'utf8')).trim();
   const fleet: Fleet = {
     get url() {
