@@ -3,6 +3,7 @@
 // returns, and the caller delivers it when the server can take it.
 import type { DesiredState } from '@pswm/schemas';
 import { fetchDesiredState, loadCachedDesiredState, type CachedDesiredState } from '../api/desired-state.ts';
+import { ServerError } from '../api/http.ts';
 import { isRevoked, type AgentSession } from '../api/session.ts';
 import { converge, type ConvergeResult } from '../converge/converge.ts';
 import type { DriftItem } from '../converge/drift.ts';
@@ -104,7 +105,8 @@ async function desiredStateOrCache(ctx: IterationContext, now: Date): Promise<{ 
   } catch (error) {
     if (isRevoked(error)) throw new AgentRevokedError((error as Error).message, { cause: error });
     const cached = await loadCachedDesiredState(ctx.desiredStateFile);
-    ctx.log.warn(cached ? 'server unreachable: converging the cached desired state' : 'server unreachable and no cached desired state', {
+    const why = error instanceof ServerError ? 'desired state refused by the server' : 'server unreachable';
+    ctx.log.warn(cached ? `${why}: converging the cached desired state` : `${why} and no cached desired state`, {
       error: (error as Error).message,
       ...(cached ? { revision: cached.revision } : {}),
     });
