@@ -1,6 +1,6 @@
 // pswm: the endpoint agent. Each subcommand lives in its own module; this file only dispatches and
 // turns errors into exit statuses.
-import { EXIT, UsageError, type Command } from '@pswm/schemas/cli-usage';
+import { EXIT, runTool, type Command } from '@pswm/schemas/cli-usage';
 import { ServerError } from '../api/http.ts';
 import { KeyError } from '../identity/key-pair.ts';
 import { agentCommand } from './agent.ts';
@@ -23,32 +23,17 @@ Run "pswm <command> --help" for a command's options. The data folder is $PSWM_HO
 Exit status: 0 success, 1 failure, 2 usage error, 3 revoked by the server.
 `;
 
-async function main(argv: string[]): Promise<number> {
-  const [name, ...args] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(TOOL_HELP);
-    return name === undefined ? EXIT.usage : EXIT.ok;
-  }
-  const command = COMMANDS.find((c) => c.name === name);
-  try {
-    if (!command) throw new UsageError(`unknown command "${name}"`);
-    return await command.run(args);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`pswm${command ? ` ${command.name}` : ''}: ${error.message}\nRun "pswm ${command ? `${command.name} ` : ''}--help" for usage.\n`);
-      return EXIT.usage;
-    }
-    if (error instanceof ServerError || error instanceof KeyError) {
-      process.stderr.write(`pswm ${name}: ${error.message}${error instanceof ServerError ? ` (${error.code})` : ''}\n`);
-      return EXIT.failed;
-    }
-    if ((error as { code?: string }).code?.startsWith('ECONN') || (error as { code?: string }).code?.startsWith('UND_ERR')) {
-      process.stderr.write(`pswm ${name}: cannot reach the server: ${(error as Error).message}\n`);
-      return EXIT.failed;
-    }
-    throw error;
-  }
+/** Failures a user can act on get one line, not a stack trace. */
+function onError(error: unknown, command: string): number | undefined {
+  const code = (error as { code?: unknown }).code;
+  let message: string | undefined;
+  if (error instanceof ServerError) message = `${error.message} (${error.code})`;
+  else if (error instanceof KeyError) message = error.message;
+  else if (typeof code === 'string' && (code.startsWith('ECONN') || code.startsWith('UND_ERR') || code === 'ENOTFOUND')) message = `cannot reach the server: ${(error as Error).message}`;
+  if (message === undefined) return undefined;
+  process.stderr.write(`pswm ${command}: ${message}\n`);
+  return EXIT.failed;
 }
 
 // Runs on import too: bin/pswm.js imports this module rather than executing it.
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await runTool({ name: 'pswm', help: TOOL_HELP, commands: COMMANDS, onError }, process.argv.slice(2));

@@ -35,3 +35,27 @@ export function parseCommandArgs<T extends ParseArgsOptionsConfig>(command: Pick
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
+
+/** A tool's entry point: `<tool> <command> [options]`. Prints the tool help for no command or
+ * `--help`, turns a UsageError into exit status 2 with a hint, and passes any other error to
+ * `onError` (an exit status, or undefined to rethrow). */
+export async function runTool(tool: { name: string; help: string; commands: Command[]; onError?: (error: unknown, command: string) => number | undefined }, argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(tool.help);
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  const command = tool.commands.find((c) => c.name === name);
+  try {
+    if (!command) throw new UsageError(`unknown command "${name}"`);
+    return await command.run(args);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`${tool.name}${command ? ` ${command.name}` : ''}: ${error.message}\nRun "${tool.name} ${command ? `${command.name} ` : ''}--help" for usage.\n`);
+      return EXIT.usage;
+    }
+    const status = tool.onError?.(error, name);
+    if (status === undefined) throw error;
+    return status;
+  }
+}
