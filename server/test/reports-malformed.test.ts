@@ -52,7 +52,7 @@ const CASES: Case[] = [
   { name: 'the same drift item twice', body: report({ drift: [{ kind: 'script', name: 'x', status: 'in_sync' }, { kind: 'script', name: 'x', status: 'failed' }] }), status: 400, code: 'VALIDATION_FAILED', message: /drift\/1 repeats/ },
   { name: 'the same run id twice', body: (() => { const run = scriptRun(); return report({ script_runs: [run, run] }); })(), status: 400, code: 'VALIDATION_FAILED', message: /script_runs\/1 repeats/ },
   { name: 'facts as a list', body: report({ facts: ['os'] }), status: 400, code: 'VALIDATION_FAILED', message: /body\/facts must be object/ },
-  { name: 'a fact key with spaces', body: report({ facts: { 'bad key': 1 } }), status: 400, code: 'VALIDATION_FAILED', message: /body\/facts/ },
+  { name: 'a fact key with a control character', body: report({ facts: { 'bad\nkey': 1 } }), status: 400, code: 'VALIDATION_FAILED', message: /body\/facts/ },
   { name: 'a fact PostgreSQL cannot store', body: report({ facts: { os: 'a\u0000b' } }), status: 400, code: 'VALIDATION_FAILED', message: /body\/facts\/os contains U\+0000/ },
   { name: 'a package without a version', body: report({ choco_packages: [{ name: 'git', pinned: false }] }), status: 400, code: 'VALIDATION_FAILED', message: /choco_packages\/0 is missing required property "version"/ },
   { name: 'a choco run with an unknown operation', body: report({ choco_runs: [{ ...(sampleReport().choco_runs as object[])[0], operation: 'reinstall' }] }), status: 400, code: 'VALIDATION_FAILED', message: /operation must be one of/ },
