@@ -78,7 +78,7 @@ try {
     const source = await openSource();
     const memory = createReconcileMemory();
     try {
-      full.push(expectApplied(await reconcileOnce({ sql: db.sql, source, log, trigger: 'bench', memory })));
+      full.push(expectApplied(await reconcileOnce({ sql: db.sql, source, log, trigger: 'bench', memory, insertMethod: 'copy' })));
       console.log(`full #${i + 1}: ${full.at(-1)!.durationMs} ms ${JSON.stringify(full.at(-1)!.stagesMs)}`);
       if (i < runs - 1) continue;
       // Incremental runs continue the last full run's process: same source, memory and database.
@@ -87,7 +87,7 @@ try {
         files = mutatePolicyRepo(files, 'one-location-setting');
         await writePolicyRepo(repoDir, files);
         git(['commit', '--quiet', '-am', `one location setting #${k + 1}`], repoDir);
-        incremental.push(expectApplied(await reconcileOnce({ sql: db.sql, source, log, trigger: 'bench', memory })));
+        incremental.push(expectApplied(await reconcileOnce({ sql: db.sql, source, log, trigger: 'bench', memory, insertMethod: 'copy' })));
         console.log(`incremental #${k + 1}: ${incremental.at(-1)!.durationMs} ms ${JSON.stringify(incremental.at(-1)!.stagesMs)}`);
       }
       await report({ full, incremental, files: files.length, volume: await storedVolume(db.sql) });

@@ -23,7 +23,7 @@ async function sourceOf(t: Hooks, repo: LocalRepo): Promise<PolicySource> {
 
 function reconciler(sql: postgres.Sql, source: PolicySource, memory?: ReconcileMemory) {
   return async (): Promise<ReconcileOutcome> => {
-    const outcome = await reconcileOnce({ sql, source, log: silentLog, trigger: 'test', memory });
+    const outcome = await reconcileOnce({ sql, source, log: silentLog, trigger: 'test', memory, insertMethod: 'copy' });
     assert.equal(outcome.status, 'applied', outcome.message);
     return outcome;
   };

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planWrites, storedAfter, type DesiredRows, type ObjectRow, type PartRow, type ScopeRow, type StoredInventory } from './plan-writes.ts';
+import { isEmptyPlan, planWrites, storedAfter, type DesiredRows, type ObjectRow, type PartRow, type ScopeRow, type StoredInventory } from './plan-writes.ts';
 import { checkDeletionBudget } from './deletion-budget.ts';
 
 const object = (kind: string, id: string, sha256: string, line = 1): ObjectRow => ({ kind, id, sha256, file: `${id}.yaml`, line, metadata: { name: id }, spec: {} });
@@ -41,7 +41,7 @@ const base = desiredOf(
 test('an unchanged revision plans no writes', () => {
   const plan = planWrites(storedOf(base), base);
   assert.deepEqual(plan.counts, { added: 0, changed: 0, removed: 0 });
-  assert.equal(plan.objects.upsert.length + plan.objects.delete.length + plan.scopes.upsert.length + plan.documents.insert.length, 0);
+  assert.ok(isEmptyPlan(plan));
   assert.deepEqual(plan.changedScopes, []);
 });
 
@@ -53,8 +53,10 @@ test('a changed object and a changed document are written; equal ones are not', 
   );
   const plan = planWrites(storedOf(base), head);
   assert.deepEqual(plan.counts, { added: 0, changed: 1, removed: 0 });
-  assert.deepEqual(plan.objects.upsert.map((o) => o.id), ['acme/paris']);
-  assert.deepEqual(plan.scopes.upsert.map((s) => s.scope), ['acme/paris']);
+  assert.deepEqual(plan.objects.update.map((o) => o.id), ['acme/paris']);
+  assert.deepEqual(plan.objects.insert, []);
+  assert.deepEqual(plan.scopes.update.map((s) => s.scope), ['acme/paris']);
+  assert.deepEqual(plan.scopes.insert, []);
   assert.deepEqual(plan.documents.insert.map((d) => d.sha256), ['d2']);
   assert.deepEqual(plan.documents.delete, [], 'd1 is still used by berlin');
   assert.deepEqual(plan.parts.insert.map((p) => p.sha256), ['d2-s'], 'the shared resources part is not written again');
@@ -67,7 +69,7 @@ test('a scope not recompiled keeps the document the applied state holds', () => 
   // Berlin was not recompiled: its row points at d1, which only the applied state knows.
   head.scopes.set('acme/berlin', scope('acme/berlin', 'd1'));
   const plan = planWrites(storedOf(base), head);
-  assert.deepEqual(plan.scopes.upsert.map((s) => s.scope), ['acme/paris']);
+  assert.deepEqual(plan.scopes.update.map((s) => s.scope), ['acme/paris']);
   assert.deepEqual(plan.documents.delete, []);
   assert.deepEqual(plan.parts.delete, []);
   const after = storedAfter(storedOf(base), head, plan, 'r2');
@@ -87,7 +89,8 @@ test('a moved object is rewritten for its position but not counted as changed', 
   const head = desiredOf([object('Organization', 'acme', 'o1', 7), ...[...base.objects.values()].slice(1)], [...base.scopes.values()], ['c1']);
   const plan = planWrites(storedOf(base), head);
   assert.deepEqual(plan.counts, { added: 0, changed: 0, removed: 0 });
-  assert.deepEqual(plan.objects.upsert.map((o) => o.line), [7]);
+  assert.deepEqual(plan.objects.update.map((o) => o.line), [7]);
+  assert.equal(isEmptyPlan(plan), false);
 });
 
 test('removed objects, scopes, documents and contents are deleted; ids with slashes survive the key', () => {
@@ -100,6 +103,16 @@ test('removed objects, scopes, documents and contents are deleted; ids with slas
   assert.deepEqual(plan.parts, { insert: [{ sha256: 'd3-s', kind: 'settings', body: '{"s":"d3"}' }], delete: ['d1-s'] });
   assert.deepEqual(plan.contents, { insert: [{ sha256: 'c2', content: 'content c2' }], delete: ['c1'] });
   assert.deepEqual(plan.changedScopes, ['acme/berlin', 'acme/paris']);
+});
+
+test('rows the applied state lacks are inserts, rows it holds with other values are updates', () => {
+  const head = desiredOf([...base.objects.values(), object('Location', 'acme/rome', 'l3')], [...base.scopes.values(), scope('acme/rome', 'd1')], ['c1']);
+  const plan = planWrites(storedOf(base), head);
+  assert.deepEqual(plan.objects.insert.map((o) => o.id), ['acme/rome']);
+  assert.deepEqual(plan.objects.update, []);
+  assert.deepEqual(plan.scopes.insert.map((s) => s.scope), ['acme/rome']);
+  assert.deepEqual(plan.documents.insert, [], 'rome shares d1');
+  assert.deepEqual(plan.counts, { added: 1, changed: 0, removed: 0 });
 });
 
 test('the deletion budget refuses removing more than its share unless mass deletion is allowed', () => {

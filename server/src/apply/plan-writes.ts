@@ -73,12 +73,13 @@ export interface WriteCounts {
   removed: number;
 }
 
+/** Inserts are rows the applied state lacks (bulk-copied), updates rows it holds with other values. */
 export interface WritePlan {
-  objects: { upsert: ObjectRow[]; delete: Array<{ kind: string; id: string }> };
+  objects: { insert: ObjectRow[]; update: ObjectRow[]; delete: Array<{ kind: string; id: string }> };
   contents: { insert: ContentRow[]; delete: string[] };
   parts: { insert: PartRow[]; delete: string[] };
   documents: { insert: DocumentRow[]; delete: string[] };
-  scopes: { upsert: ScopeRow[]; delete: string[] };
+  scopes: { insert: ScopeRow[]; update: ScopeRow[]; delete: string[] };
   /** Policy objects: added, content changed, removed. A row whose content is equal but whose file or
    * line moved is rewritten (listings show positions) but not counted as changed. */
   counts: WriteCounts;
@@ -91,14 +92,19 @@ export function emptyStoredInventory(): StoredInventory {
 }
 
 export function planWrites(stored: StoredInventory, desired: DesiredRows): WritePlan {
-  const upsertObjects: ObjectRow[] = [];
+  const insertObjects: ObjectRow[] = [];
+  const updateObjects: ObjectRow[] = [];
   const counts: WriteCounts = { added: 0, changed: 0, removed: 0 };
   for (const [key, row] of desired.objects) {
     const before = stored.objects.get(key);
-    if (!before) counts.added++;
-    else if (before.sha256 !== row.sha256) counts.changed++;
+    if (!before) {
+      counts.added++;
+      insertObjects.push(row);
+      continue;
+    }
+    if (before.sha256 !== row.sha256) counts.changed++;
     else if (before.file === row.file && before.line === row.line) continue;
-    upsertObjects.push(row);
+    updateObjects.push(row);
   }
   const deleteObjects: Array<{ kind: string; id: string }> = [];
   for (const key of stored.objects.keys()) {
@@ -107,9 +113,12 @@ export function planWrites(stored: StoredInventory, desired: DesiredRows): Write
     deleteObjects.push(splitObjectKey(key));
   }
 
-  const upsertScopes: ScopeRow[] = [];
+  const insertScopes: ScopeRow[] = [];
+  const updateScopes: ScopeRow[] = [];
   for (const [scope, row] of desired.scopes) {
-    if (stored.scopes.get(scope) !== row.documentSha256) upsertScopes.push(row);
+    const before = stored.scopes.get(scope);
+    if (before === undefined) insertScopes.push(row);
+    else if (before !== row.documentSha256) updateScopes.push(row);
   }
   const deleteScopes = [...stored.scopes.keys()].filter((scope) => !desired.scopes.has(scope));
 
@@ -123,7 +132,7 @@ export function planWrites(stored: StoredInventory, desired: DesiredRows): Write
 
   const insertDocuments: DocumentRow[] = [];
   for (const [sha256, document] of wantedDocuments) {
-    if (!stored.documents.has(sha256)) insertDocuments.push({ sha256, ...document });
+    if (!stored.documents.has(sha256)) insertDocuments.push({ sha256, settingsSha256: document.settingsSha256, resourcesSha256: document.resourcesSha256 });
   }
   const insertParts: PartRow[] = [];
   for (const sha256 of wantedParts) {
@@ -131,16 +140,16 @@ export function planWrites(stored: StoredInventory, desired: DesiredRows): Write
   }
 
   return {
-    objects: { upsert: upsertObjects, delete: deleteObjects },
+    objects: { insert: insertObjects, update: updateObjects, delete: deleteObjects },
     contents: {
       insert: [...desired.contents.values()].filter((row) => !stored.contentShas.has(row.sha256)),
       delete: [...stored.contentShas].filter((sha) => !desired.contents.has(sha)),
     },
     parts: { insert: insertParts, delete: [...stored.partShas].filter((sha) => !wantedParts.has(sha)) },
     documents: { insert: insertDocuments, delete: [...stored.documents.keys()].filter((sha) => !wantedDocuments.has(sha)) },
-    scopes: { upsert: upsertScopes, delete: deleteScopes },
+    scopes: { insert: insertScopes, update: updateScopes, delete: deleteScopes },
     counts,
-    changedScopes: [...upsertScopes.map((row) => row.scope), ...deleteScopes].sort(),
+    changedScopes: [...insertScopes, ...updateScopes].map((row) => row.scope).concat(deleteScopes).sort(),
   };
 }
 
@@ -161,9 +170,8 @@ export function storedAfter(stored: StoredInventory, desired: DesiredRows, plan:
 
 /** True when applying the plan would write nothing. */
 export function isEmptyPlan(plan: WritePlan): boolean {
-  return plan.objects.upsert.length + plan.objects.delete.length + plan.contents.insert.length + plan.contents.delete.length +
-    plan.parts.insert.length + plan.parts.delete.length + plan.documents.insert.length + plan.documents.delete.length +
-    plan.scopes.upsert.length + plan.scopes.delete.length === 0;
+  const lists = [plan.objects, plan.contents, plan.parts, plan.documents, plan.scopes].flatMap((table) => Object.values(table) as unknown[][]);
+  return lists.every((rows) => rows.length === 0);
 }
 
 export function objectKey(kind: string, id: string): string {
@@ -179,7 +187,7 @@ function splitObjectKey(key: string): { kind: string; id: string } {
 function documentOf(stored: StoredInventory, desired: DesiredRows, sha256: string): { settingsSha256: string; resourcesSha256: string } {
   const row = desired.documents.get(sha256) ?? stored.documents.get(sha256);
   if (!row) throw new Error(`planWrites: a scope refers to document ${sha256}, which neither the revision nor the applied state holds`);
-  return { settingsSha256: row.settingsSha256, resourcesSha256: row.resourcesSha256 };
+  return row;
 }
 
 function partOf(desired: DesiredRows, sha256: string): PartRow {

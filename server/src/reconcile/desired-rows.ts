@@ -2,12 +2,13 @@
 // policy object (with the inventory digest), the resolved script contents, and the scope documents.
 // With the previous applied revision at hand (`base`), only the scopes the changed objects can reach
 // are compiled; the others keep the document the applied state gives them.
-import { inventory, policyDocuments, type Inventory } from '../../../schemas/src/plan/inventory.ts';
+import { policyDocuments, type Inventory } from '../../../schemas/src/plan/inventory.ts';
 import { affectedScopes } from '../../../schemas/src/compile/affected-scopes.ts';
 import type { Compiler } from '../../../schemas/src/compile/compiler.ts';
 import type { Policy } from '../../../schemas/src/model.ts';
 import type { ContentRow, DesiredRows, ObjectRow, StoredInventory } from '../apply/plan-writes.ts';
 import { compileScopes, policyScopes } from './compile-scopes.ts';
+import { objectInventory } from './object-inventory.ts';
 
 /** The previous applied revision, as the reconciler remembers it. */
 export interface AppliedBase {
@@ -23,7 +24,7 @@ export interface DesiredResult {
 
 /** `stored` is the applied state the plan will diff against: base.stored, or read from the database. */
 export function desiredRows(policy: Policy, compiler: Compiler, stored: StoredInventory, base?: AppliedBase): DesiredResult {
-  const entries = inventory(policy);
+  const entries = objectInventory(policy);
   const objects = objectRows(policy, entries);
   const contents = new Map<string, ContentRow>();
   for (const resolved of policy.contents.values()) contents.set(resolved.sha256, { sha256: resolved.sha256, content: resolved.content });

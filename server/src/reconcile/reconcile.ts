@@ -20,6 +20,7 @@ import type { Policy, PolicyError } from '../../../schemas/src/model.ts';
 import { planWrites, storedAfter, type StoredInventory, type WriteCounts, type WritePlan } from '../apply/plan-writes.ts';
 import { readStoredInventory } from '../apply/stored-inventory.ts';
 import { applyWrites } from '../apply/apply-writes.ts';
+import type { InsertMethod } from '../apply/insert-rows.ts';
 import { checkDeletionBudget } from '../apply/deletion-budget.ts';
 import { desiredRows, type DesiredResult } from './desired-rows.ts';
 import { createReconcileMemory, currentApplied, type ReconcileMemory } from './memory.ts';
@@ -40,6 +41,8 @@ export interface ReconcileDeps {
   /** The instance's memory of what it applied (createReconcileMemory, one per process); without it
    * every run diffs against the database and compiles every scope. */
   memory?: ReconcileMemory;
+  /** How new rows are bulk-inserted: 'copy' (fastest; not over PGlite's socket) or 'json' (default). */
+  insertMethod?: InsertMethod;
 }
 
 export interface ReconcileOutcome {
@@ -149,7 +152,7 @@ export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileOutco
       if (!budget.ok) {
         return finishIn(tx, { revision, commit, status: 'rejected', reason: 'DeletionBudgetExceeded', message: budget.message, counts: plan.counts, errors: [] });
       }
-      stages.merge('write', await applyWrites(tx, plan, revision));
+      stages.merge('write', await applyWrites(tx, plan, revision, deps.insertMethod ?? 'json'));
       return finishIn(tx, {
         revision, commit, status: 'applied', message: appliedMessage(revision, plan), counts: plan.counts, errors: [],
         changedScopes: plan.changedScopes, compiledScopes: result.compiledScopes,

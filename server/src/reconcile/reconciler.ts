@@ -38,7 +38,7 @@ export async function startReconciler(deps: ReconcilerDeps): Promise<Reconciler>
   const memory = createReconcileMemory();
   const scheduler = createReconcileScheduler(async (reason) => {
     lastOutcome = undefined;
-    lastOutcome = await reconcileOnce({ sql: db.sql, source, log, trigger: reason, memory });
+    lastOutcome = await reconcileOnce({ sql: db.sql, source, log, trigger: reason, memory, insertMethod: db.embedded ? 'json' : 'copy' });
   }, log);
 
   // The scheduler resolves a request right after the run that served it, before the next run can
