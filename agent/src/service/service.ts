@@ -22,38 +22,35 @@ export interface ServiceOptions {
   log?: Logger;
 }
 
+const OPERATIONS = {
+  install_svc: { linux: installLinuxService, windows: installWindowsService },
+  uninstall_svc: { linux: uninstallLinuxService, windows: uninstallWindowsService },
+} as const;
+
+async function runOperation(operation: keyof typeof OPERATIONS, opts: ServiceOptions): Promise<ServiceReport> {
+  const recorder = createRecorder(operation, opts.log);
+  const root = opts.root ?? '/';
+  if (opts.platform === 'windows') {
+    // sc.exe and reg.exe exist only on Windows: anywhere else the Windows plan is reported for review
+    await OPERATIONS[operation].windows({ ...opts, execute: root === '/' && !opts.dryRun && process.platform === 'win32', recorder });
+  } else if (opts.platform === 'linux') {
+    await OPERATIONS[operation].linux({ ...opts, root, dryRun: opts.dryRun ?? false, recorder });
+  } else {
+    recorder.record({ step: operation, target: opts.platform, status: 'failed', detail: `no service installer for ${opts.platform}` });
+  }
+  return recorder.report();
+}
+
 /** `pswm install_svc`: data folder with restricted permissions, the service (automatic start,
  * restart on failure), the data folder on the system PATH if absent. Idempotent: a second run
  * reports every file 'unchanged'. */
-export async function installService(opts: ServiceOptions): Promise<ServiceReport> {
-  const recorder = createRecorder('install_svc', opts.log);
-  const root = opts.root ?? '/';
-  if (opts.platform === 'windows') {
-    await installWindowsService({ ...opts, execute: executesOnWindows(root, opts), recorder });
-  } else if (opts.platform === 'linux') {
-    await installLinuxService({ ...opts, root, dryRun: opts.dryRun ?? false, recorder });
-  } else {
-    recorder.record({ step: 'install the service', target: opts.platform, status: 'failed', detail: `no service installer for ${opts.platform}` });
-  }
-  return recorder.report();
+export function installService(opts: ServiceOptions): Promise<ServiceReport> {
+  return runOperation('install_svc', opts);
 }
 
 /** `pswm uninstall_svc`: stops and removes the service and the PATH entry; keeps the data folder. */
-export async function uninstallService(opts: ServiceOptions): Promise<ServiceReport> {
-  const recorder = createRecorder('uninstall_svc', opts.log);
-  const root = opts.root ?? '/';
-  if (opts.platform === 'windows') {
-    await uninstallWindowsService({ ...opts, execute: executesOnWindows(root, opts), recorder });
-  } else if (opts.platform === 'linux') {
-    await uninstallLinuxService({ ...opts, root, dryRun: opts.dryRun ?? false, recorder });
-  } else {
-    recorder.record({ step: 'remove the service', target: opts.platform, status: 'failed', detail: `no service installer for ${opts.platform}` });
-  }
-  return recorder.report();
-}
-
-function executesOnWindows(root: string, opts: ServiceOptions): boolean {
-  return root === '/' && !opts.dryRun && process.platform === 'win32';
+export function uninstallService(opts: ServiceOptions): Promise<ServiceReport> {
+  return runOperation('uninstall_svc', opts);
 }
 
 /** One line per action, for the CLI. */
