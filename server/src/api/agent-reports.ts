@@ -11,10 +11,10 @@ import { storeReport } from '../reports/store-report.ts';
 import { parseHeartbeat, parseReport } from '../reports/wire-format.ts';
 import { apiError } from './errors.ts';
 
-export const REPORT_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
-export const HEARTBEAT_BODY_LIMIT_BYTES = 64 * 1024;
+const REPORT_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
+const HEARTBEAT_BODY_LIMIT_BYTES = 64 * 1024;
 
-export interface AgentReportOptions {
+interface AgentReportOptions {
   sql: postgres.Sql;
   lastSeen: LastSeenBatcher;
   /** Heartbeats kept per agent (default 1,440: a day at one a minute). */

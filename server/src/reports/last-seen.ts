@@ -13,7 +13,7 @@ export interface LastSeenBatcher {
   close(): Promise<void>;
 }
 
-export const DEFAULT_LAST_SEEN_INTERVAL_MS = 5000;
+const DEFAULT_LAST_SEEN_INTERVAL_MS = 5000;
 
 export function createLastSeenBatcher(sql: postgres.Sql, log: Pick<Logger, 'warn'>, options: { intervalMs?: number } = {}): LastSeenBatcher {
   let seen = new Map<string, Date>();

@@ -3,10 +3,11 @@
 // cap cannot store more than its policy allows. Without a document (none applied yet, or the agent's
 // scope has none) the server's cap applies.
 import type postgres from 'postgres';
+import { assembleDocument } from '../../../schemas/src/compile/assemble.ts';
 import type { AgentPrincipal } from '../agents/access-token.ts';
 import type { Logger } from '../logger.ts';
 
-export const SERVER_OUTPUT_CAP_BYTES = 1024 * 1024;
+const SERVER_OUTPUT_CAP_BYTES = 1024 * 1024;
 
 export interface OutputCaps {
   /** Cap of a script run's stdout and stderr, each. */
@@ -20,17 +21,13 @@ export const SERVER_OUTPUT_CAPS: OutputCaps = { scriptBytes: () => SERVER_OUTPUT
 // Documents are content-addressed: the caps of a document id never change, so they are cached by id.
 const CACHED_DOCUMENTS = 1000;
 
-interface SettingsPart { settings?: { scripts?: { max_output_bytes?: number } } }
-interface ResourcesPart { scripts?: Array<{ name: string; max_output_bytes?: number }> }
-
-/** Caps from a document's two parts (the stored JSON texts of schemas' compileParts). */
-export function capsFromParts(settingsJson: string, resourcesJson: string): OutputCaps {
-  const settings = (JSON.parse(settingsJson) as SettingsPart).settings?.scripts?.max_output_bytes ?? SERVER_OUTPUT_CAP_BYTES;
-  const byScript = new Map<string, number>();
-  for (const script of (JSON.parse(resourcesJson) as ResourcesPart).scripts ?? []) {
-    if (script.max_output_bytes !== undefined) byScript.set(script.name, script.max_output_bytes);
-  }
-  return { scriptBytes: (name) => byScript.get(name) ?? settings, chocoBytes: settings };
+/** Caps from a document's two stored parts, filled in by the same assembleDocument that serves it. */
+function capsFromParts(settingsJson: string, resourcesJson: string): OutputCaps {
+  // Contents are not needed for the caps: an empty text stands in for each.
+  const { state } = assembleDocument(settingsJson, resourcesJson, () => '');
+  const byScript = new Map(state.scripts.map((script) => [script.name, script.max_output_bytes]));
+  const settingsCap = state.settings.scripts.max_output_bytes;
+  return { scriptBytes: (name) => byScript.get(name) ?? settingsCap, chocoBytes: settingsCap };
 }
 
 export function createOutputCapResolver(sql: postgres.Sql, log: Pick<Logger, 'warn'>): (agent: AgentPrincipal) => Promise<OutputCaps> {
@@ -65,7 +62,7 @@ export function createOutputCapResolver(sql: postgres.Sql, log: Pick<Logger, 'wa
 }
 
 /** The agent's scope: its own ("org/location/name", from an AgentOverride) else its location's. */
-export async function currentDocumentId(sql: postgres.Sql, agent: Pick<AgentPrincipal, 'name' | 'organization' | 'location'>): Promise<string | undefined> {
+async function currentDocumentId(sql: postgres.Sql, agent: Pick<AgentPrincipal, 'name' | 'organization' | 'location'>): Promise<string | undefined> {
   const location = `${agent.organization}/${agent.location}`;
   const [row] = await sql<Array<{ document_sha256: string }>>`
     select document_sha256 from scope_documents
