@@ -62,10 +62,10 @@ export async function initialSettings(paths: DataPaths): Promise<DesiredState['s
   return (await loadCachedDesiredState(desiredStateCacheFile(paths.cache)).catch(() => undefined))?.state.settings ?? loadDefaultSettings();
 }
 
-/** The schema's defaults, loaded only when no desired state was ever received: the policy package is
- * large, and an agent with a document never needs it. */
+/** The schema's defaults, loaded only when no desired state was ever received. Not through the
+ * package index: that loads ajv, yaml and isomorphic-git (~15 MB) into an agent that needs none. */
 async function loadDefaultSettings(): Promise<DesiredState['settings']> {
-  const { settingsDefaults } = await import('@pswm/schemas');
+  const { settingsDefaults } = await import('@pswm/schemas/json-schema');
   return settingsDefaults();
 }
 
