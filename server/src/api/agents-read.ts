@@ -8,7 +8,7 @@ import type { AgentStatus } from '../agents/agents.ts';
 import { POLICY_NAME_SCHEMA } from '../agents/scope.ts';
 import { agentMetrics, listDrift, listFacts, listPackages, listRuns, parseRunCursor } from '../reports/agent-history.ts';
 import { agentDetail, listAgentSummaries } from '../reports/agent-summary.ts';
-import type { DriftStatus } from '../reports/wire-format.ts';
+import type { DriftStatus } from '../../../schemas/src/agent-wire.ts';
 import { apiError } from './errors.ts';
 
 const DRIFT_STATUSES = ['in_sync', 'changed', 'failed', 'drifted', 'skipped'] as const;

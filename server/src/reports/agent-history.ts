@@ -1,7 +1,7 @@
 // One agent's reported data as the read API serves it: runs with their output, facts, package
 // inventory, metrics and drift. Pages are keyset cursors, so they never shift while reports arrive.
 import type postgres from 'postgres';
-import type { DriftStatus } from './wire-format.ts';
+import type { DriftStatus } from '../../../schemas/src/agent-wire.ts';
 
 export interface RunPage {
   runs: Array<ScriptRunView | ChocoRunView>;

@@ -3,7 +3,7 @@
 import type postgres from 'postgres';
 import type { AgentRecord, AgentRow, AgentStatus } from '../agents/agents.ts';
 import { toAgentRecord } from '../agents/agents.ts';
-import type { DriftStatus } from './wire-format.ts';
+import type { DriftStatus } from '../../../schemas/src/agent-wire.ts';
 
 export type DriftCounts = Record<DriftStatus, number>;
 

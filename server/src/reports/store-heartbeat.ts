@@ -2,7 +2,7 @@
 // sample number mod the history size, so the history holds the last N samples per agent by
 // construction (no pruning job, no deletes), in one statement.
 import type postgres from 'postgres';
-import type { Heartbeat } from './wire-format.ts';
+import type { Heartbeat } from '../../../schemas/src/agent-wire.ts';
 
 export const DEFAULT_METRICS_HISTORY = 1440; // a day at the default heartbeat of 60 s
 

@@ -5,7 +5,7 @@ import type postgres from 'postgres';
 import { apiError } from '../api/errors.ts';
 import type { OutputCaps } from './output-caps.ts';
 import { storableOutput, truncateUtf8 } from './stored-text.ts';
-import type { Report } from './wire-format.ts';
+import type { Report } from '../../../schemas/src/agent-wire.ts';
 
 export type StoreOutcome = { stored: true; duplicate: false } | { stored: false; duplicate: true };
 

@@ -8,77 +8,8 @@ import { fullFormats } from 'ajv-formats/dist/formats.js';
 import heartbeatSchema from '@pswm/schemas/json/heartbeat.schema.json' with { type: 'json' };
 import reportSchema from '@pswm/schemas/json/report.schema.json' with { type: 'json' };
 import { apiError } from '../api/errors.ts';
+import type { Heartbeat, Report } from '../../../schemas/src/agent-wire.ts';
 import { findUnstorableString } from './stored-text.ts';
-
-export type DriftStatus = 'in_sync' | 'changed' | 'failed' | 'drifted' | 'skipped';
-
-export interface ScriptRun {
-  id: string;
-  script: string;
-  sha256: string;
-  phase: 'check' | 'apply';
-  shell?: string;
-  exit_code: number | null;
-  signal?: string;
-  timed_out: boolean;
-  stdout: string;
-  stderr: string;
-  stdout_truncated: boolean;
-  stderr_truncated: boolean;
-  duration_ms: number;
-  started_at: string;
-}
-
-export interface ChocoRun {
-  id: string;
-  operation: string;
-  package: string;
-  version?: string;
-  exit_code: number | null;
-  timed_out?: boolean;
-  output: string;
-  output_truncated?: boolean;
-  reboot_required: boolean;
-  duration_ms: number;
-  started_at: string;
-}
-
-export interface DriftItem {
-  kind: 'script' | 'package' | 'external_fact';
-  name: string;
-  status: DriftStatus;
-  reason?: string;
-}
-
-export interface ChocoPackage {
-  name: string;
-  version: string;
-  pinned: boolean;
-}
-
-export interface Report {
-  id: string;
-  revision?: string;
-  document?: string;
-  started_at: string;
-  finished_at: string;
-  dry_run: boolean;
-  facts?: Record<string, unknown>;
-  script_runs?: ScriptRun[];
-  choco_runs?: ChocoRun[];
-  drift?: DriftItem[];
-  choco_packages?: ChocoPackage[];
-}
-
-export interface Heartbeat {
-  at: string;
-  metrics: {
-    cpu: { usage_percent: number; cores: number; model?: string };
-    memory: { total_bytes: number; used_bytes: number };
-    disks: Array<{ mount: string; total_bytes: number; used_bytes: number }>;
-    gpus?: Array<{ name: string; utilization_percent?: number; memory_total_bytes?: number; memory_used_bytes?: number; temperature_c?: number }>;
-  };
-}
 
 const MAX_MESSAGES = 10;
 
