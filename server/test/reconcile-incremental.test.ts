@@ -10,7 +10,7 @@ import { openPolicySource, type PolicySource } from '../src/git/source.ts';
 import { reconcileOnce, type ReconcileOutcome } from '../src/reconcile/reconcile.ts';
 import { createReconcileMemory, type ReconcileMemory } from '../src/reconcile/memory.ts';
 import { appliedState, repoOf, silentLog, templateRepo, type Hooks, type LocalRepo } from './reconcile-fixtures.ts';
-import { generatePolicyRepo, mutatePolicyRepo } from '../../bench/generate-policy.ts';
+import { generatePolicyRepo, mutatePolicyRepo, type MutationKind } from '../../bench/generate-policy.ts';
 import type { RepoFile } from '../../schemas/src/model.ts';
 
 const GENERATED = { organizations: 3, locations: 12, overrides: 60, scripts: 12, deployments: 6, seed: 7 };
@@ -82,20 +82,29 @@ test('after a one-file commit only the affected scopes are compiled and only the
   assert.deepEqual(await appliedState(db.sql, { revisions: false }), await fullReconcileState(t, source));
 });
 
-test('incremental reconciles of a generated repository end in the state a full reconcile writes', async (t) => {
+/** A clean database and a generated repository; `change` commits one mutation of it. */
+async function generatedSetup(t: Hooks) {
   const db = await freshDatabase(t);
   let files = generatePolicyRepo(GENERATED);
   const repo = await repoOf(t, files);
   const source = await sourceOf(t, repo);
+  const change = async (kind: MutationKind) => {
+    const next = mutatePolicyRepo(files, kind);
+    await commitChanged(repo, files, next, kind);
+    files = next;
+  };
+  return { db, source, change };
+}
+
+test('incremental reconciles of a generated repository end in the state a full reconcile writes', async (t) => {
+  const { db, source, change } = await generatedSetup(t);
   const reconcile = reconciler(db.sql, source, createReconcileMemory());
   const first = await reconcile();
   const [{ n: scopeCount }] = await db.sql`select count(*)::int as n from scope_documents`;
   assert.equal(first.compiledScopes, scopeCount);
 
   for (const kind of ['one-location-setting', 'one-organization-setting', 'one-script-content', 'add-script'] as const) {
-    const next = mutatePolicyRepo(files, kind);
-    await commitChanged(repo, files, next, kind);
-    files = next;
+    await change(kind);
     const outcome = await reconcile();
     if (kind === 'one-location-setting' || kind === 'one-organization-setting') {
       assert.ok(outcome.compiledScopes > 0 && outcome.compiledScopes < scopeCount, `${kind}: compiled ${outcome.compiledScopes} of ${scopeCount}`);
@@ -105,27 +114,19 @@ test('incremental reconciles of a generated repository end in the state a full r
 });
 
 test('an instance that did not apply the last revision rebuilds its memory and reconciles correctly', async (t) => {
-  const db = await freshDatabase(t);
-  let files = generatePolicyRepo(GENERATED);
-  const repo = await repoOf(t, files);
-  const source = await sourceOf(t, repo);
+  const { db, source, change } = await generatedSetup(t);
   const instanceA = reconciler(db.sql, source, createReconcileMemory());
   const instanceB = reconciler(db.sql, source, createReconcileMemory());
-  const change = async (message: string) => {
-    const next = mutatePolicyRepo(files, 'one-location-setting');
-    await commitChanged(repo, files, next, message);
-    files = next;
-  };
 
   const all = (await instanceB()).compiledScopes;
-  await change('applied by A');
+  await change('one-location-setting'); // applied by A
   assert.equal((await instanceA()).compiledScopes, all, 'A has no memory yet: a full compile');
-  await change('applied by B, whose memory is a revision behind');
+  await change('one-location-setting'); // applied by B, whose memory is a revision behind
   const rebuilt = await instanceB();
   assert.equal(rebuilt.compiledScopes, all, 'B notices the database moved on and compiles everything');
   assert.deepEqual(await appliedState(db.sql, { revisions: false }), await fullReconcileState(t, source));
 
-  await change('B again, now current');
+  await change('one-location-setting'); // B again, now current
   const incremental = await instanceB();
   assert.ok(incremental.compiledScopes < all, `compiled ${incremental.compiledScopes} of ${all}`);
   assert.deepEqual(await appliedState(db.sql, { revisions: false }), await fullReconcileState(t, source));

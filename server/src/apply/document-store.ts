@@ -10,6 +10,17 @@ export interface DocumentStore {
   read(id: string): Promise<string | undefined>;
 }
 
+/** The canonical JSON of a document's two parts, or undefined when no document has this id. */
+export async function readDocumentParts(sql: postgres.Sql | postgres.TransactionSql, id: string): Promise<{ settings: string; resources: string } | undefined> {
+  const [parts] = await sql<Array<{ settings: string; resources: string }>>`
+    select s.body as settings, r.body as resources
+    from desired_documents d
+    join document_parts s on s.sha256 = d.settings_sha256
+    join document_parts r on r.sha256 = d.resources_sha256
+    where d.sha256 = ${id}`;
+  return parts;
+}
+
 const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 
 export function createDocumentStore(sql: postgres.Sql, options: { cacheBytes?: number } = {}): DocumentStore {
@@ -37,12 +48,7 @@ export function createDocumentStore(sql: postgres.Sql, options: { cacheBytes?: n
       }
       // One snapshot for both reads: a reconcile committing in between could drop a content.
       const json = await sql.begin('isolation level repeatable read read only', async (tx) => {
-        const [parts] = await tx<Array<{ settings: string; resources: string }>>`
-          select s.body as settings, r.body as resources
-          from desired_documents d
-          join document_parts s on s.sha256 = d.settings_sha256
-          join document_parts r on r.sha256 = d.resources_sha256
-          where d.sha256 = ${id}`;
+        const parts = await readDocumentParts(tx, id);
         if (!parts) return undefined;
         // A first pass only learns which contents the resources part names; the second assembles.
         const wanted = new Set<string>();
