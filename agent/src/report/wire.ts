@@ -3,66 +3,17 @@
 // so the ids it creates are the ones every re-send carries.
 import { randomUUID } from 'node:crypto';
 import type { ChocoRunRecord } from '../converge/choco/converge-choco.ts';
-import type { AgentChocoPackage } from '../converge/choco/inventory.ts';
 import type { ConvergeResult } from '../converge/converge.ts';
 import type { DriftItem } from '../converge/drift.ts';
 import type { ScriptRunRecord } from '../converge/scripts/converge-scripts.ts';
+import type { ChocoRun, DriftItem as WireDriftItem, Report, ScriptRun } from '../../../schemas/src/agent-wire.ts';
 
-export interface WireScriptRun {
-  id: string;
-  script: string;
-  sha256: string;
-  phase: 'check' | 'apply';
-  shell: string;
-  exit_code: number | null;
-  signal?: string;
-  timed_out: boolean;
-  stdout: string;
-  stderr: string;
-  stdout_truncated: boolean;
-  stderr_truncated: boolean;
-  duration_ms: number;
-  started_at: string;
-}
-
-export interface WireChocoRun {
-  id: string;
-  operation: ChocoRunRecord['operation'];
-  package: string;
-  version?: string;
-  exit_code: number | null;
-  timed_out: boolean;
-  output: string;
-  reboot_required: boolean;
-  duration_ms: number;
-  started_at: string;
-}
-
-export interface WireDriftItem {
-  kind: 'script' | 'package' | 'external_fact';
-  name: string;
-  status: DriftItem['status'];
-  reason?: string;
-}
-
-export interface WireReport {
-  id: string;
-  revision?: string;
-  document?: string;
-  started_at: string;
-  finished_at: string;
-  dry_run: boolean;
-  facts?: Record<string, unknown>;
-  script_runs?: WireScriptRun[];
-  choco_runs?: WireChocoRun[];
-  drift?: WireDriftItem[];
-  choco_packages?: AgentChocoPackage[];
-}
+export type { ScriptRun as WireScriptRun, ChocoRun as WireChocoRun, WireDriftItem, Report as WireReport };
 
 const DURATION_LIMIT_MS = 2_147_483_647;
 const durationMs = (ms: number) => Math.min(DURATION_LIMIT_MS, Math.max(0, Math.round(ms)));
 
-export function toWireScriptRun(run: ScriptRunRecord, id: string = randomUUID()): WireScriptRun {
+export function toWireScriptRun(run: ScriptRunRecord, id: string = randomUUID()): ScriptRun {
   return {
     id,
     script: run.script,
@@ -82,7 +33,7 @@ export function toWireScriptRun(run: ScriptRunRecord, id: string = randomUUID())
   };
 }
 
-export function toWireChocoRun(run: ChocoRunRecord, id: string = randomUUID()): WireChocoRun {
+export function toWireChocoRun(run: ChocoRunRecord, id: string = randomUUID()): ChocoRun {
   return {
     id,
     operation: run.operation,
@@ -115,7 +66,7 @@ export interface ReportInput {
   extraDrift?: WireDriftItem[];
 }
 
-export function toWireReport(input: ReportInput): WireReport {
+export function toWireReport(input: ReportInput): Report {
   const c = input.converged;
   const drift = [...(c?.items.map(toWireDriftItem) ?? []), ...(input.extraDrift ?? [])];
   return {
