@@ -7,6 +7,9 @@ import { registerAgentApi } from './api/agent-api.ts';
 import { API_PREFIX, buildApp } from './api/app.ts';
 import { auditRoutes } from './api/audit.ts';
 import { signalRoutes } from './api/signal.ts';
+import { desiredStateRoutes } from './api/desired-state.ts';
+import { createDocumentStore } from './apply/document-store.ts';
+import { createDocumentMap } from './reconcile/document-map.ts';
 import { issueInitialAdminToken } from './auth/tokens.ts';
 import type { ServerConfig } from './config/config.ts';
 import { openDatabase } from './db/database.ts';
@@ -36,9 +39,12 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     await app.register(hub.plugin, { prefix: API_PREFIX });
     await app.register(signalRoutes, { prefix: API_PREFIX, sql: db.sql, signalAgents: hub.signalAgents });
     await app.register(auditRoutes, { prefix: API_PREFIX, sql: db.sql });
+    const documentMap = await createDocumentMap({ sql: db.sql, bus, log });
+    const documents = createDocumentStore(db.sql);
     const source = await openPolicySource(config, log);
-    const reconciler = await startReconciler({ db, source, config, log });
+    const reconciler = await startReconciler({ db, source, config, log, documentMap, documents });
     await app.register(reconciler.routes, { prefix: API_PREFIX });
+    await app.register(desiredStateRoutes, { prefix: API_PREFIX, documents, map: documentMap });
     await app.listen({ host: config.host, port: config.port });
     const url = listeningUrl(config, app.server.address() as AddressInfo);
     log.info(`pswm-server listening on ${url}`);
@@ -46,6 +52,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       url,
       async close() {
         await reconciler.stop();
+        documentMap.close();
         await hub.close();
         await app.close();
         authority.close();

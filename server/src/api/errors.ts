@@ -23,6 +23,7 @@ export const API_ERRORS = {
   ASSERTION_REPLAYED: { status: 401, message: 'The assertion was already used; sign a new one with a fresh jti.' },
   FORBIDDEN: { status: 403, message: 'The token\'s role does not allow this request.' },
   NOT_FOUND: { status: 404, message: 'No such resource.' },
+  NO_DESIRED_STATE: { status: 404, message: 'No desired state has been compiled for this agent yet.' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'The method is not allowed on this resource.' },
   CONFLICT: { status: 409, message: 'The request conflicts with the current state.' },
   REPORT_ID_CONFLICT: { status: 409, message: 'The report id was already used by another agent; generate a new id.' },

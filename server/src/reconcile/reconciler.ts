@@ -13,6 +13,8 @@ import { revisionRoutes } from '../api/revision.ts';
 import { policyRoutes } from '../api/policy.ts';
 import { reconcileOnce, type ReconcileOutcome } from './reconcile.ts';
 import { createReconcileMemory } from './memory.ts';
+import type { DocumentMap } from './document-map.ts';
+import type { DocumentStore } from '../apply/document-store.ts';
 
 export interface Reconciler {
   /** Requests a reconcile and resolves with the outcome of a run that started after the request
@@ -28,6 +30,10 @@ export interface ReconcilerDeps {
   source: PolicySource;
   config: Pick<ServerConfig, 'pollIntervalSeconds' | 'webhookSecret' | 'policyBranch'>;
   log: Logger;
+  /** Told when the applied documents changed, so every instance reloads its agent → document map. */
+  documentMap?: Pick<DocumentMap, 'changed'>;
+  /** Shared with the desired-state route, so both serve from one cache. */
+  documents?: DocumentStore;
 }
 
 export async function startReconciler(deps: ReconcilerDeps): Promise<Reconciler> {
@@ -39,7 +45,17 @@ export async function startReconciler(deps: ReconcilerDeps): Promise<Reconciler>
   const scheduler = createReconcileScheduler(async (reason) => {
     lastOutcome = undefined;
     lastOutcome = await reconcileOnce({ sql: db.sql, source, log, trigger: reason, memory, insertMethod: db.embedded ? 'json' : 'copy' });
+    if (lastOutcome.status === 'applied') await announceDocuments();
   }, log);
+
+  const announceDocuments = async () => {
+    try {
+      await deps.documentMap?.changed();
+    } catch (error) {
+      // The maps still reload within a minute; the applied revision stands.
+      log.warn({ err: error }, 'cannot announce the new documents to the other instances');
+    }
+  };
 
   // The scheduler resolves a request right after the run that served it, before the next run can
   // finish, so lastOutcome is that run's outcome.
@@ -55,7 +71,7 @@ export async function startReconciler(deps: ReconcilerDeps): Promise<Reconciler>
     async routes(app) {
       await app.register(reconciliationRoutes, { sql: db.sql, reconciler: { trigger } });
       await app.register(revisionRoutes, { sql: db.sql });
-      await app.register(policyRoutes, { sql: db.sql });
+      await app.register(policyRoutes, { sql: db.sql, documents: deps.documents });
       await app.register(gitWebhookRoutes, {
         secret: config.webhookSecret,
         branch: config.policyBranch,

@@ -5,6 +5,8 @@
 import type postgres from 'postgres';
 import { assembleDocument } from '../../../schemas/src/compile/assemble.ts';
 import type { AgentPrincipal } from '../agents/access-token.ts';
+import { readAgentDocument } from '../apply/agent-documents.ts';
+import { readDocumentParts } from '../apply/document-store.ts';
 import type { Logger } from '../logger.ts';
 
 const SERVER_OUTPUT_CAP_BYTES = 1024 * 1024;
@@ -36,12 +38,7 @@ export function createOutputCapResolver(sql: postgres.Sql, log: Pick<Logger, 'wa
   const capsOfDocument = async (id: string): Promise<OutputCaps> => {
     const cached = cache.get(id);
     if (cached) return cached;
-    const [parts] = await sql<Array<{ settings: string; resources: string }>>`
-      select s.body as settings, r.body as resources
-      from desired_documents d
-      join document_parts s on s.sha256 = d.settings_sha256
-      join document_parts r on r.sha256 = d.resources_sha256
-      where d.sha256 = ${id}`;
+    const parts = await readDocumentParts(sql, id);
     if (!parts) return SERVER_OUTPUT_CAPS;
     const caps = capsFromParts(parts.settings, parts.resources);
     if (cache.size >= CACHED_DOCUMENTS) cache.delete(cache.keys().next().value!);
@@ -51,7 +48,7 @@ export function createOutputCapResolver(sql: postgres.Sql, log: Pick<Logger, 'wa
 
   return async (agent) => {
     try {
-      const id = await currentDocumentId(sql, agent);
+      const id = (await readAgentDocument(sql, agent.agentId))?.document;
       return id ? await capsOfDocument(id) : SERVER_OUTPUT_CAPS;
     } catch (error) {
       // The server cap is a safe answer; refusing the report over it would lose results.
@@ -59,15 +56,4 @@ export function createOutputCapResolver(sql: postgres.Sql, log: Pick<Logger, 'wa
       return SERVER_OUTPUT_CAPS;
     }
   };
-}
-
-/** The agent's scope: its own ("org/location/name", from an AgentOverride) else its location's. */
-async function currentDocumentId(sql: postgres.Sql, agent: Pick<AgentPrincipal, 'name' | 'organization' | 'location'>): Promise<string | undefined> {
-  const location = `${agent.organization}/${agent.location}`;
-  const [row] = await sql<Array<{ document_sha256: string }>>`
-    select document_sha256 from scope_documents
-    where scope in (${`${location}/${agent.name}`}, ${location})
-    order by agent nulls last
-    limit 1`;
-  return row?.document_sha256;
 }

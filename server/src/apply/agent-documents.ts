@@ -1,0 +1,47 @@
+// Which document each enrolled agent receives, read from the applied state: its own scope
+// ("org/location/name": an AgentOverride pins it, or its facts or a `targets.agents` entry make its
+// document differ from its location's) if it has one, else its location's scope ("org/location").
+// The map is derived from scope_documents rather than stored beside it, so it cannot disagree with
+// the documents the reconcile wrote, and every instance loads it with one query.
+import type postgres from 'postgres';
+
+type Queryable = postgres.Sql | postgres.TransactionSql;
+
+export interface AgentDocuments {
+  /** The applied policy revision (null before the first apply). */
+  revision: string | null;
+  /** agent id → document id, for active agents that have a document. */
+  documents: Map<string, string>;
+}
+
+/** Every active agent's document. */
+export async function readAgentDocuments(sql: Queryable): Promise<AgentDocuments> {
+  const [state] = await sql<Array<{ applied_revision: string | null }>>`select applied_revision from policy_state`;
+  const rows = await sql<Array<{ id: string; document: string }>>`${agentDocumentSelect(sql)}`;
+  return { revision: state?.applied_revision ?? null, documents: new Map(rows.map((row) => [row.id, row.document])) };
+}
+
+/** One agent's document and the applied revision, in one query; undefined when it has none. */
+export async function readAgentDocument(sql: Queryable, agentId: string): Promise<{ document: string; revision: string | null } | undefined> {
+  const [row] = await sql<Array<{ document: string; revision: string | null }>>`
+    select document, (select applied_revision from policy_state) as revision
+    from (${agentDocumentSelect(sql)} and a.id = ${agentId}) agent`;
+  return row;
+}
+
+function agentDocumentSelect(sql: Queryable) {
+  return sql`
+    select a.id, coalesce(own.document_sha256, location.document_sha256) as document
+    from agents a
+    left join scope_documents own on own.scope = a.organization || '/' || a.location || '/' || a.name
+    left join scope_documents location on location.scope = a.organization || '/' || a.location
+    where a.status = 'active' and coalesce(own.document_sha256, location.document_sha256) is not null`;
+}
+
+/** The agents whose document differs between two maps (changed, gained or lost one). */
+export function changedAgents(before: Map<string, string>, after: Map<string, string>): string[] {
+  const changed = new Set<string>();
+  for (const [id, document] of after) if (before.get(id) !== document) changed.add(id);
+  for (const id of before.keys()) if (!after.has(id)) changed.add(id);
+  return [...changed].sort();
+}

@@ -1,0 +1,87 @@
+// Shared by the desired-state tests: one agent API instance in this process serving desired states
+// from a database the test reconciles into, with every query it sends counted (postgres.js `debug`),
+// and real agents enrolled through the API with their own keys.
+import type { AddressInfo } from 'node:net';
+import postgres from 'postgres';
+import { createAgentAuthority } from '../src/agents/access-token.ts';
+import { registerAgentApi } from '../src/api/agent-api.ts';
+import { API_PREFIX, buildApp } from '../src/api/app.ts';
+import { desiredStateRoutes } from '../src/api/desired-state.ts';
+import { createDocumentStore } from '../src/apply/document-store.ts';
+import { createToken } from '../src/auth/tokens.ts';
+import { loadConfig } from '../src/config/config.ts';
+import { createBus } from '../src/hub/bus.ts';
+import { createDocumentMap, type DocumentMap } from '../src/reconcile/document-map.ts';
+import { enrollmentClient, generateAgentIdentity } from './support/agent-identity.ts';
+import type { TestDatabase } from './support/database.ts';
+import { silentLog } from './reconcile-fixtures.ts';
+
+export interface Answer {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+export interface DesiredStateInstance {
+  url: string;
+  map: DocumentMap;
+  /** Queries this instance has sent to PostgreSQL so far. */
+  queries(): number;
+  adminToken: string;
+  enrol(name: string, placement: { organization: string; location: string }): Promise<{ id: string; name: string; accessToken: string }>;
+  desiredState(accessToken: string, etag?: string): Promise<Answer>;
+}
+
+export async function startDesiredStateInstance(db: TestDatabase, t: { after(fn: () => Promise<void>): void }): Promise<DesiredStateInstance> {
+  let queries = 0;
+  const sql = postgres(db.url, { max: 4, onnotice: () => {}, debug: () => void queries++ });
+  const app = await buildApp({ db: { sql, embedded: false, close: async () => {} }, config: loadConfig([], {}), log: silentLog });
+  const bus = await createBus({ sql, embedded: false }, silentLog);
+  const authority = await createAgentAuthority(sql, bus);
+  // last_seen_at is flushed only on close: its batch UPDATE must not count as a poll's query.
+  await registerAgentApi(app, { sql, authority, lastSeenIntervalMs: 3_600_000 });
+  const map = await createDocumentMap({ sql, bus, log: silentLog });
+  await app.register(desiredStateRoutes, { prefix: API_PREFIX, documents: createDocumentStore(sql), map });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  t.after(async () => {
+    await app.close();
+    map.close();
+    authority.close();
+    await bus.close();
+    await sql.end({ timeout: 5 });
+  });
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const { token: adminToken } = await db.sql.begin((tx) => createToken(tx, { role: 'admin', name: 'desired-test', actor: 'test' }));
+  const client = enrollmentClient(url);
+
+  return {
+    url,
+    map,
+    queries: () => queries,
+    adminToken,
+    async enrol(name, placement) {
+      const created = await client.call('POST', '/api/v1/agents', { body: { name, ...placement }, headers: { authorization: `Bearer ${adminToken}` } });
+      if (created.status !== 201) throw new Error(`agent create: ${created.status} ${JSON.stringify(created.body)}`);
+      const identity = generateAgentIdentity();
+      const enrolled = await client.enroll(identity, { method: 'token', token: created.body.token, name });
+      if (enrolled.status !== 201) throw new Error(`enroll: ${enrolled.status} ${JSON.stringify(enrolled.body)}`);
+      const id: string = enrolled.body.agent_id;
+      const access = await client.accessToken(id, identity.assertion(id));
+      return { id, name, accessToken: access.body.access_token };
+    },
+    desiredState: (accessToken, etag) => getDesiredState(url, accessToken, etag),
+  };
+}
+
+export async function getDesiredState(url: string, accessToken: string, etag?: string): Promise<Answer> {
+  const response = await fetch(`${url}/api/v1/agent/desired-state`, {
+    headers: { authorization: `Bearer ${accessToken}`, ...(etag ? { 'if-none-match': etag } : {}) },
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+export async function scopeDocument(sql: postgres.Sql, scope: string): Promise<string | undefined> {
+  const [row] = await sql<Array<{ document_sha256: string }>>`select document_sha256 from scope_documents where scope = ${scope}`;
+  return row?.document_sha256;
+}
