@@ -1,6 +1,6 @@
 // Canonical JSON: the byte-exact text that desired-state documents and inventory entries are hashed
 // over. Two equal values must always produce the same text, whatever order their keys were built in.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** JSON with object keys sorted (by UTF-16 code unit, like JSON Canonicalization Scheme), no
  * whitespace, arrays in order, and `undefined` properties dropped (as JSON.stringify does). */
@@ -26,7 +26,8 @@ function canonicalOrUndefined(value: unknown): string | undefined {
   return `{${members.join(',')}}`;
 }
 
-/** Lower-case hex sha256 of the UTF-8 encoding of `text`. */
+/** Lower-case hex sha256 of the UTF-8 encoding of `text`. The one-shot crypto.hash gives the same
+ * digest two to three times faster than a Hash object for the many small texts hashed here. */
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return hash('sha256', text, 'hex');
 }

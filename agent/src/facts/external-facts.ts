@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '@pswm/schemas/canonical-json';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { CompiledExternalFact, Platform, Shell } from '@pswm/schemas';
@@ -61,7 +61,7 @@ export function documentFactJobs(facts: CompiledExternalFact[], platform: Platfo
     .map((fact): FactJob => {
       // node:crypto, not the schemas package's helper: importing that package's index loads ajv and
       // isomorphic-git into the agent (~40 MB of resident memory)
-      const actual = createHash('sha256').update(fact.content, 'utf8').digest('hex');
+      const actual = sha256Hex(fact.content);
       if (actual !== fact.sha256) return { name: fact.name, error: `content does not match its sha256 (expected ${fact.sha256}, got ${actual}); not run` };
       return { name: fact.name, shell: fact.shell, content: fact.content, limits: { timeout_seconds: fact.timeout_seconds, max_output_bytes: fact.max_output_bytes } };
     });

@@ -4,8 +4,8 @@
 // (and caches the result); compileGroup does it too, so there is one way to build a document.
 import type { CompiledDocument, CompiledExternalFact, CompiledScript, DesiredState } from '../model.ts';
 import { API_VERSION } from '../model.ts';
-import { canonicalJson } from '../canonical-json.ts';
-import { sha256Of, type ResourcesPart, type SettingsPart } from './parts.ts';
+import { canonicalJson, sha256Hex } from '../canonical-json.ts';
+import type { ResourcesPart, SettingsPart } from './parts.ts';
 import { normalizePackage } from './packages.ts';
 import type { ExternalFactResource, ScriptResource } from './scripts.ts';
 
@@ -16,7 +16,7 @@ const DOCUMENT_DIGEST_PREFIX = 'pswm-desired-state/v1\n';
  * resources part), so it is still strong and content-addressed, and the server can tell whether a
  * scope's document changed without assembling it. */
 export function documentDigest(settingsSha256: string, resourcesSha256: string): string {
-  return sha256Of(`${DOCUMENT_DIGEST_PREFIX}${settingsSha256}\n${resourcesSha256}`);
+  return sha256Hex(`${DOCUMENT_DIGEST_PREFIX}${settingsSha256}\n${resourcesSha256}`);
 }
 
 /** `contentOf` returns the text whose sha256 is given (policy contents, or the server's content
@@ -39,7 +39,7 @@ export function assembleDocument(settingsJson: string, resourcesJson: string, co
     external_facts: resources.external_facts.map((fact) => fillExternalFact(fact, settings, content)),
     conflicts: resources.conflicts,
   };
-  return { state, json: canonicalJson(state), sha256: documentDigest(sha256Of(settingsJson), sha256Of(resourcesJson)) };
+  return { state, json: canonicalJson(state), sha256: documentDigest(sha256Hex(settingsJson), sha256Hex(resourcesJson)) };
 }
 
 type ContentLookup = (sha256: string, owner: string) => string;

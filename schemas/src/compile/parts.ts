@@ -3,8 +3,7 @@
 // target tells apart (all agents of a location, often all locations of an organization). Keeping
 // them apart is what lets 11,000 scopes store a few hundred resources parts instead of 11,000 full
 // documents (see bench/compile.ts).
-import { hash } from 'node:crypto';
-import { canonicalJson } from '../canonical-json.ts';
+import { canonicalJson, sha256Hex } from '../canonical-json.ts';
 import type { ExternalFactResource, ScriptResource } from './scripts.ts';
 import type { PreparedPackage } from './packages.ts';
 import type { DesiredState, DocumentPart, SettingsBlock } from '../model.ts';
@@ -20,14 +19,9 @@ export interface Prepared<T> {
 }
 
 export function documentPart(json: string): DocumentPart {
-  return { json, sha256: sha256Of(json) };
+  return { json, sha256: sha256Hex(json) };
 }
 
-/** sha256Hex by the one-shot crypto.hash: the same digest, two to three times faster than a Hash
- * object for the 11,000 small parts of a fleet. */
-export function sha256Of(text: string): string {
-  return hash('sha256', text, 'hex');
-}
 
 /** A merge with the canonical text of its settings part, and where in that text each provenance
  * entry and each settings leaf's value sit, so a layer on top of it can be spliced in. */

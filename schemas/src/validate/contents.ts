@@ -1,6 +1,6 @@
 // Script, check and fact contents: exactly one of `file` or `content`, the file inside the
 // repository and within the size limit; resolved here so nothing after validation does I/O.
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../canonical-json.ts';
 import { policyError } from '../errors.ts';
 import { didYouMean } from '../load/closest-name.ts';
 import type { PolicyDocument, PolicyError, RepoFile, ResolvedContent, ScriptSource } from '../model.ts';
@@ -46,7 +46,7 @@ function resolveSlot(document: PolicyDocument, slot: SourceSlot, context: CheckC
   if (file !== undefined && content !== undefined) {
     return fail('SCRIPT_SOURCE', `${slot.what} gives both file and content; keep one of them`, document.positionOf([...slot.path, 'content']));
   }
-  if (content !== undefined) return { content: { content, sha256: sha256(content) } };
+  if (content !== undefined) return { content: { content, sha256: sha256Hex(content) } };
   if (file === undefined) {
     return fail('SCRIPT_SOURCE', `${slot.what} needs a script: add file (a path in the repository) or content (the script text)`, document.positionOf(slot.path));
   }
@@ -73,7 +73,7 @@ function resolveSlot(document: PolicyDocument, slot: SourceSlot, context: CheckC
   if (found.text === undefined || found.size > context.limits.maxScriptBytes) {
     return fail('FILE_TOO_LARGE', `${slot.what}: file ${resolution.path} is ${found.size} bytes; script files may be at most ${context.limits.maxScriptBytes} bytes`, at());
   }
-  return { content: { content: found.text, sha256: sha256(found.text), file: resolution.path } };
+  return { content: { content: found.text, sha256: sha256Hex(found.text), file: resolution.path } };
 }
 
 function fail(code: Parameters<typeof policyError>[0], message: string, at: ReturnType<PolicyDocument['positionOf']>): { error: PolicyError } {
@@ -102,6 +102,3 @@ function folder(path: string): string {
   return path.split('/').slice(0, -1).join('/');
 }
 
-function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}

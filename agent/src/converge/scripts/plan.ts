@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '@pswm/schemas/canonical-json';
 import type { CompiledScript, Platform } from '@pswm/schemas';
 import type { ScriptMemory, ScriptsState } from './state.ts';
 
@@ -58,8 +58,8 @@ function whyNotDue(script: CompiledScript, memory: ScriptMemory, input: ScriptPl
 /** The server computed each digest from the content; checking it here catches a document damaged
  * or altered between the repository and this machine. */
 function verifyDigests(script: CompiledScript): string | undefined {
-  if (sha256(script.content) !== script.sha256) return 'content does not match its sha256; not run';
-  if (script.check && sha256(script.check.content) !== script.check.sha256) return 'check content does not match its sha256; not run';
+  if (sha256Hex(script.content) !== script.sha256) return 'content does not match its sha256; not run';
+  if (script.check && sha256Hex(script.check.content) !== script.check.sha256) return 'check content does not match its sha256; not run';
   return undefined;
 }
 
@@ -67,6 +67,3 @@ function byRunOrder(a: CompiledScript, b: CompiledScript): number {
   return a.order - b.order || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 }
 
-function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
