@@ -34,17 +34,19 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     const app = await buildApp({ db, config, log });
     const bus = await createBus(db, log);
     const authority = await createAgentAuthority(db.sql, bus);
-    await registerAgentApi(app, { sql: db.sql, authority });
     const hub = createHub({ bus, authority, log });
-    await app.register(hub.plugin, { prefix: API_PREFIX });
-    await app.register(signalRoutes, { prefix: API_PREFIX, sql: db.sql, signalAgents: hub.signalAgents });
-    await app.register(auditRoutes, { prefix: API_PREFIX, sql: db.sql });
     const documentMap = await createDocumentMap({ sql: db.sql, bus, log });
     const documents = createDocumentStore(db.sql);
     const source = await openPolicySource(config, log);
-    const reconciler = await startReconciler({ db, source, config, log, documentMap, documents });
+    const reconciler = await startReconciler({ db, source, config, log, documentMap, documents, signalAgents: hub.signalAgents });
+    await registerAgentApi(app, { sql: db.sql, authority, onAgentFacts: reconciler.agentReported });
+    await app.register(hub.plugin, { prefix: API_PREFIX });
+    await app.register(signalRoutes, { prefix: API_PREFIX, sql: db.sql, signalAgents: hub.signalAgents });
+    await app.register(auditRoutes, { prefix: API_PREFIX, sql: db.sql });
     await app.register(reconciler.routes, { prefix: API_PREFIX });
-    await app.register(desiredStateRoutes, { prefix: API_PREFIX, documents, map: documentMap });
+    await app.register(desiredStateRoutes, {
+      prefix: API_PREFIX, documents, map: documentMap, onUnknownAgent: (agentId) => reconciler.refreshAgents([agentId]),
+    });
     await app.listen({ host: config.host, port: config.port });
     const url = listeningUrl(config, app.server.address() as AddressInfo);
     log.info(`pswm-server listening on ${url}`);

@@ -28,6 +28,9 @@ export interface AgentApiOptions {
   lastSeenIntervalMs?: number;
   /** Heartbeats kept per agent (default 1,440). */
   metricsHistory?: number;
+  /** Called after a stored report that carried facts, with their keys (the reconciler checks whether
+   * the agent's document changes). */
+  onAgentFacts?: (agentId: string, factKeys: string[]) => void;
 }
 
 export async function registerAgentApi(app: FastifyInstance, opts: AgentApiOptions): Promise<void> {
@@ -35,6 +38,14 @@ export async function registerAgentApi(app: FastifyInstance, opts: AgentApiOptio
   const lastSeen: LastSeenBatcher = createLastSeenBatcher(sql, app.log, { intervalMs: opts.lastSeenIntervalMs });
   app.decorate('markAgentSeen', lastSeen.markSeen);
   app.addHook('onClose', () => lastSeen.close());
+  const { onAgentFacts } = opts;
+  if (onAgentFacts) {
+    app.addHook('onResponse', async (request, reply) => {
+      if (reply.statusCode !== 201 || request.routeOptions.url !== `${API_PREFIX}/agent/reports` || !request.agent) return;
+      const facts = (request.body as { facts?: Record<string, unknown> } | undefined)?.facts;
+      if (facts) onAgentFacts(request.agent.agentId, Object.keys(facts));
+    });
+  }
   await app.register(agentAuth, { authority });
   await app.register(enrollRoutes, { prefix: API_PREFIX, sql, authority });
   await app.register(agentsAdminRoutes, { prefix: API_PREFIX, sql, authority });

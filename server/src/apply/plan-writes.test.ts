@@ -24,6 +24,7 @@ function desiredOf(objects: ObjectRow[], scopes: ScopeRow[], contents: string[] 
 function storedOf(desired: DesiredRows, revision = 'r1'): StoredInventory {
   return {
     revision,
+    documentsVersion: 0,
     objects: new Map([...desired.objects].map(([key, o]) => [key, { sha256: o.sha256, file: o.file, line: o.line }])),
     contentShas: new Set(desired.contents.keys()),
     scopes: new Map([...desired.scopes].map(([key, s]) => [key, s.documentSha256])),
@@ -72,7 +73,7 @@ test('a scope not recompiled keeps the document the applied state holds', () => 
   assert.deepEqual(plan.scopes.update.map((s) => s.scope), ['acme/paris']);
   assert.deepEqual(plan.documents.delete, []);
   assert.deepEqual(plan.parts.delete, []);
-  const after = storedAfter(storedOf(base), head, plan, 'r2');
+  const after = storedAfter(storedOf(base), head, plan, 'r2', 1);
   assert.deepEqual([...after.documents.keys()].sort(), ['d1', 'd2']);
   assert.deepEqual([...after.partShas].sort(), ['d1-s', 'd2-s', 'r']);
   assert.equal(after.scopes.get('acme/paris'), 'd2');

@@ -58,6 +58,9 @@ export interface DesiredRows {
 /** The applied state: only what the diff needs (digests and positions, no bodies). */
 export interface StoredInventory {
   revision: string | null;
+  /** policy_state.documents_version when this was read or written: agents' own scopes change
+   * between reconciles, and a copy whose version is behind the database's is stale. */
+  documentsVersion: number;
   objects: Map<string, { sha256: string; file: string; line: number }>;
   contentShas: Set<string>;
   /** scope → document id */
@@ -88,7 +91,7 @@ export interface WritePlan {
 }
 
 export function emptyStoredInventory(): StoredInventory {
-  return { revision: null, objects: new Map(), contentShas: new Set(), scopes: new Map(), documents: new Map(), partShas: new Set() };
+  return { revision: null, documentsVersion: 0, objects: new Map(), contentShas: new Set(), scopes: new Map(), documents: new Map(), partShas: new Set() };
 }
 
 export function planWrites(stored: StoredInventory, desired: DesiredRows): WritePlan {
@@ -154,7 +157,7 @@ export function planWrites(stored: StoredInventory, desired: DesiredRows): Write
 }
 
 /** The applied state once `plan` has committed: what the next reconcile diffs against. */
-export function storedAfter(stored: StoredInventory, desired: DesiredRows, plan: WritePlan, revision: string): StoredInventory {
+export function storedAfter(stored: StoredInventory, desired: DesiredRows, plan: WritePlan, revision: string, documentsVersion: number): StoredInventory {
   const objects = new Map<string, { sha256: string; file: string; line: number }>();
   for (const [key, row] of desired.objects) objects.set(key, { sha256: row.sha256, file: row.file, line: row.line });
   const scopes = new Map<string, string>();
@@ -165,7 +168,7 @@ export function storedAfter(stored: StoredInventory, desired: DesiredRows, plan:
   const partShas = new Set(stored.partShas);
   for (const sha256 of plan.parts.delete) partShas.delete(sha256);
   for (const row of plan.parts.insert) partShas.add(row.sha256);
-  return { revision, objects, contentShas: new Set(desired.contents.keys()), scopes, documents, partShas };
+  return { revision, documentsVersion, objects, contentShas: new Set(desired.contents.keys()), scopes, documents, partShas };
 }
 
 /** True when applying the plan would write nothing. */

@@ -5,7 +5,7 @@ import type postgres from 'postgres';
 import { objectKey, type StoredInventory } from './plan-writes.ts';
 
 export async function readStoredInventory(sql: postgres.Sql | postgres.TransactionSql): Promise<StoredInventory> {
-  const [state] = await sql<Array<{ applied_revision: string | null }>>`select applied_revision from policy_state`;
+  const [state] = await sql<Array<{ applied_revision: string | null; documents_version: string }>>`select applied_revision, documents_version from policy_state`;
   const objects = await sql<Array<{ kind: string; id: string; sha256: string; file: string; line: number }>>`
     select kind, id, sha256, file, line from policy_objects`;
   const contents = await sql<Array<{ sha256: string }>>`select sha256 from policy_contents`;
@@ -15,6 +15,7 @@ export async function readStoredInventory(sql: postgres.Sql | postgres.Transacti
   const parts = await sql<Array<{ sha256: string }>>`select sha256 from document_parts`;
   return {
     revision: state?.applied_revision ?? null,
+    documentsVersion: Number(state?.documents_version ?? 0),
     objects: new Map(objects.map((o) => [objectKey(o.kind, o.id), { sha256: o.sha256, file: o.file, line: o.line }])),
     contentShas: new Set(contents.map((c) => c.sha256)),
     scopes: new Map(scopes.map((s) => [s.scope, s.document_sha256])),

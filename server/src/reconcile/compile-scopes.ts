@@ -1,10 +1,10 @@
 // Compile stage of the reconcile: the scopes a revision defines and the document each receives.
 // A scope is every location ("org/location") and every agent an AgentOverride pins to a location
-// ("org/location/agent"). Enrolled agents ([3/7]) resolve to their most specific scope, or get a
-// scope of their own when their facts or a `targets.agents` entry make their document differ.
+// ("org/location/agent"). Enrolled agents resolve to their most specific scope, or get a scope of
+// their own when their facts or a `targets.agents` entry make their document differ (agent-scopes.ts).
 // A document is two content-addressed parts (settings, resources); scopes that compile to the same
 // parts share them, and most scopes of a fleet share a resources part.
-import type { AgentIdentity, Policy } from '../../../schemas/src/model.ts';
+import type { AgentIdentity, CompiledParts, Policy } from '../../../schemas/src/model.ts';
 import type { Compiler } from '../../../schemas/src/compile/compiler.ts';
 import type { DocumentRow, PartRow, ScopeRow } from '../apply/plan-writes.ts';
 
@@ -52,13 +52,17 @@ export function compileScopes(compiler: Compiler, scopes: Map<string, AgentIdent
       const document = compiler.compileParts(agent);
       compiled++;
       documentSha256 = document.sha256;
-      if (!documents.has(documentSha256)) {
-        documents.set(documentSha256, { sha256: documentSha256, settingsSha256: document.settings.sha256, resourcesSha256: document.resources.sha256 });
-        if (!parts.has(document.settings.sha256)) parts.set(document.settings.sha256, { sha256: document.settings.sha256, kind: 'settings', body: document.settings.json });
-        if (!parts.has(document.resources.sha256)) parts.set(document.resources.sha256, { sha256: document.resources.sha256, kind: 'resources', body: document.resources.json });
-      }
+      keepCompiled(documents, parts, document);
     }
     rows.set(scope, { scope, organization: agent.organization, location: agent.location, agent: agent.name === '' ? null : agent.name, documentSha256 });
   }
   return { scopes: rows, documents, parts, compiled };
+}
+
+/** Adds a compiled document and its two parts to the rows to write (once per digest). */
+export function keepCompiled(documents: Map<string, DocumentRow>, parts: Map<string, PartRow>, document: CompiledParts): void {
+  if (documents.has(document.sha256)) return;
+  documents.set(document.sha256, { sha256: document.sha256, settingsSha256: document.settings.sha256, resourcesSha256: document.resources.sha256 });
+  if (!parts.has(document.settings.sha256)) parts.set(document.settings.sha256, { sha256: document.settings.sha256, kind: 'settings', body: document.settings.json });
+  if (!parts.has(document.resources.sha256)) parts.set(document.resources.sha256, { sha256: document.resources.sha256, kind: 'resources', body: document.resources.json });
 }

@@ -8,6 +8,8 @@ import type { Compiler } from '../../../schemas/src/compile/compiler.ts';
 import type { Policy } from '../../../schemas/src/model.ts';
 import type { ContentRow, DesiredRows, ObjectRow, StoredInventory } from '../apply/plan-writes.ts';
 import { compileScopes, policyScopes } from './compile-scopes.ts';
+import { agentScopes } from './agent-scopes.ts';
+import type { EnrolledAgent } from './enrolled-agents.ts';
 import { objectInventory } from './object-inventory.ts';
 
 /** The previous applied revision, as the reconciler remembers it. */
@@ -22,8 +24,10 @@ export interface DesiredResult {
   compiledScopes: number;
 }
 
-/** `stored` is the applied state the plan will diff against: base.stored, or read from the database. */
-export function desiredRows(policy: Policy, compiler: Compiler, stored: StoredInventory, base?: AppliedBase): DesiredResult {
+/** `stored` is the applied state the plan will diff against: base.stored, or read from the database.
+ * Enrolled agents' own scopes are decided afresh every time (cheap: one compile per distinct group),
+ * since their facts may have changed whatever the commit touched. */
+export function desiredRows(policy: Policy, compiler: Compiler, stored: StoredInventory, agents: EnrolledAgent[], base?: AppliedBase): DesiredResult {
   const entries = objectInventory(policy);
   const objects = objectRows(policy, entries);
   const contents = new Map<string, ContentRow>();
@@ -34,9 +38,13 @@ export function desiredRows(policy: Policy, compiler: Compiler, stored: StoredIn
     ? affectedScopes(base.policy, policy, changedKeys(base.stored, entries), [...scopes].map(([key, agent]) => ({ key, agent })))
     : 'all';
   const compiled = compileScopes(compiler, scopes, recompile, stored.scopes);
+  const own = agentScopes(compiler, agents, (scope) => compiled.scopes.get(scope)?.documentSha256);
+  for (const row of own.scopes) compiled.scopes.set(row.scope, row);
+  for (const [sha256, row] of own.documents) compiled.documents.set(sha256, row);
+  for (const [sha256, row] of own.parts) compiled.parts.set(sha256, row);
   return {
     desired: { objects, contents, scopes: compiled.scopes, documents: compiled.documents, parts: compiled.parts },
-    compiledScopes: compiled.compiled,
+    compiledScopes: compiled.compiled + own.compiled,
   };
 }
 

@@ -2,7 +2,9 @@
 // re-parses and re-compiles only what it touches. Everything here is a cache of state that lives in
 // PostgreSQL and the policy repository: losing it (a restart) or finding it stale (another instance
 // applied since) costs one full compile, never correctness.
+import type postgres from 'postgres';
 import { createParseCache, type ParseCache } from '../../../schemas/src/validate/parse-cache.ts';
+import { readStoredInventory } from '../apply/stored-inventory.ts';
 import type { Compiler } from '../../../schemas/src/compile/compiler.ts';
 import type { AppliedBase } from './desired-rows.ts';
 
@@ -22,8 +24,13 @@ export function createReconcileMemory(): ReconcileMemory {
   return { parseCache: createParseCache() };
 }
 
-/** The remembered applied state if it is still the database's, else undefined (and forgotten). */
-export function currentApplied(memory: ReconcileMemory, appliedRevision: string | null): AppliedMemory | undefined {
-  if (memory.applied && memory.applied.stored.revision !== appliedRevision) memory.applied = undefined;
+/** The remembered applied state if it is still the database's, else undefined (and forgotten). When
+ * only agents' own scopes moved since (documents_version), the policy and compiler still hold and
+ * the stored inventory is read again. */
+export async function currentApplied(memory: ReconcileMemory, sql: postgres.Sql | postgres.TransactionSql, state: { appliedRevision: string | null; documentsVersion: number }): Promise<AppliedMemory | undefined> {
+  if (memory.applied && memory.applied.stored.revision !== state.appliedRevision) memory.applied = undefined;
+  if (memory.applied && memory.applied.stored.documentsVersion !== state.documentsVersion) {
+    memory.applied = { ...memory.applied, stored: await readStoredInventory(sql) };
+  }
   return memory.applied;
 }

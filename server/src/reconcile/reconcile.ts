@@ -24,8 +24,11 @@ import type { InsertMethod } from '../apply/insert-rows.ts';
 import { checkDeletionBudget } from '../apply/deletion-budget.ts';
 import { desiredRows, type DesiredResult } from './desired-rows.ts';
 import { createReconcileMemory, currentApplied, type ReconcileMemory } from './memory.ts';
+import { readEnrolledAgents, type EnrolledAgent } from './enrolled-agents.ts';
+import { changedAgents, readAgentDocuments } from '../apply/agent-documents.ts';
+import { referencedFactPaths } from '../../../schemas/src/compile/selectors.ts';
 import { createStageTimer } from './stage-timer.ts';
-import { markAttemptStarted, readPolicyState, recordReconciliation } from './status.ts';
+import { bumpDocumentsVersion, markAttemptStarted, readPolicyState, recordReconciliation, type PolicyState } from './status.ts';
 import type { ReconcileReason, ReconcileStatus, ReconciliationRecord } from './status.ts';
 
 /** Key of the transaction-level advisory lock that makes one apply at a time across instances. */
@@ -53,8 +56,10 @@ export interface ReconcileOutcome {
   message: string;
   revision: string | null;
   counts: WriteCounts;
-  /** Scopes whose document changed, appeared or disappeared; [3/7] signals their agents. */
+  /** Scopes whose document changed, appeared or disappeared. */
   changedScopes: string[];
+  /** Enrolled agents whose document changed (or that gained or lost one): the agents to signal. */
+  changedAgents: string[];
   errors: PolicyError[];
   durationMs: number;
   /** Milliseconds per stage (sync, state, read, load, stored, compile, lock, plan, write:<table>, record). */
@@ -63,7 +68,7 @@ export interface ReconcileOutcome {
   compiledScopes: number;
 }
 
-type Stop = Omit<ReconciliationRecord, 'trigger' | 'startedAt' | 'finishedAt'> & { changedScopes?: string[]; compiledScopes?: number };
+type Stop = Omit<ReconciliationRecord, 'trigger' | 'startedAt' | 'finishedAt'> & { changedScopes?: string[]; changedAgents?: string[]; compiledScopes?: number };
 
 const NO_COUNTS: WriteCounts = { added: 0, changed: 0, removed: 0 };
 
@@ -84,10 +89,9 @@ export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileOutco
   stages.mark('sync');
 
   let snapshot: PolicySnapshot;
-  let appliedRevision: string | null;
+  let state: PolicyState;
   try {
-    const state = await readPolicyState(sql);
-    appliedRevision = state.appliedRevision;
+    state = await readPolicyState(sql);
     if (revision === state.appliedRevision && revision === state.lastAttemptedRevision) {
       return finish({ revision, status: 'no-op', message: `revision ${revision} is already applied`, counts: NO_COUNTS, errors: [] });
     }
@@ -117,33 +121,41 @@ export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileOutco
   // diff runs against the database instead.
   let stored: StoredInventory;
   let compiler: Compiler;
+  let agents: EnrolledAgent[];
   let result: DesiredResult;
   let plan: WritePlan | undefined;
+  let agentsChanged: string[] = [];
+  const factPaths = referencedFactPaths(policy);
   try {
-    const base = currentApplied(memory, appliedRevision);
+    const base = await currentApplied(memory, sql, state);
     stored = base?.stored ?? await readStoredInventory(sql);
     stages.mark('stored');
+    agents = await readEnrolledAgents(sql, factPaths);
+    stages.mark('agents');
     compiler = createCompiler(policy);
-    result = desiredRows(policy, compiler, stored, base);
+    result = desiredRows(policy, compiler, stored, agents, base);
     stages.mark('compile');
   } catch (error) {
     return finish(failure(revision, 'ApplyFailed', `cannot compile revision ${revision}`, error, log, commit));
   }
 
+  let documentsVersion = stored.documentsVersion;
   try {
     const outcome = await sql.begin(async (tx) => {
       // Serialises applies across instances; checking the applied revision under the lock means two
       // instances that both compiled the same revision cannot both apply it.
       await tx`select pg_advisory_xact_lock(${RECONCILE_LOCK_KEY})`;
-      const [{ applied_revision: lockedRevision }] = await tx<Array<{ applied_revision: string | null }>>`select applied_revision from policy_state`;
+      const [locked] = await tx<Array<{ applied_revision: string | null; documents_version: string }>>`select applied_revision, documents_version from policy_state`;
       stages.mark('lock');
-      if (lockedRevision === revision) {
+      if (locked.applied_revision === revision) {
         return finishIn(tx, { revision, commit, status: 'no-op', message: `revision ${revision} was applied by another reconcile`, counts: NO_COUNTS, errors: [] });
       }
-      if (lockedRevision !== stored.revision) {
-        // Applied by another instance between our read and the lock: diff against what it wrote.
+      if (locked.applied_revision !== stored.revision || Number(locked.documents_version) !== stored.documentsVersion) {
+        // Another instance wrote between our read and the lock (a revision, or agents' own scopes):
+        // diff against what it wrote, with the agents as they are now.
         stored = await readStoredInventory(tx);
-        result = desiredRows(policy, compiler, stored);
+        agents = await readEnrolledAgents(tx, factPaths);
+        result = desiredRows(policy, compiler, stored, agents);
         stages.mark('stored');
       }
       plan = planWrites(stored, result.desired);
@@ -152,14 +164,18 @@ export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileOutco
       if (!budget.ok) {
         return finishIn(tx, { revision, commit, status: 'rejected', reason: 'DeletionBudgetExceeded', message: budget.message, counts: plan.counts, errors: [] });
       }
+      const before = await readAgentDocuments(tx);
       stages.merge('write', await applyWrites(tx, plan, revision, deps.insertMethod ?? 'json'));
+      documentsVersion = await bumpDocumentsVersion(tx);
+      agentsChanged = changedAgents(before.documents, (await readAgentDocuments(tx)).documents);
+      stages.mark('agents-diff');
       return finishIn(tx, {
         revision, commit, status: 'applied', message: appliedMessage(revision, plan), counts: plan.counts, errors: [],
-        changedScopes: plan.changedScopes, compiledScopes: result.compiledScopes,
+        changedScopes: plan.changedScopes, changedAgents: agentsChanged, compiledScopes: result.compiledScopes,
       });
     });
     // Committed: from now on this revision is the base of the next diff.
-    if (outcome.status === 'applied' && plan) memory.applied = { policy, compiler, stored: storedAfter(stored, result.desired, plan, revision) };
+    if (outcome.status === 'applied' && plan) memory.applied = { policy, compiler, stored: storedAfter(stored, result.desired, plan, revision, documentsVersion) };
     else if (outcome.status === 'no-op') memory.applied = undefined;
     if (outcome.status === 'applied') await auditApplied(sql, deps.trigger, outcome, policy, log);
     return outcome;
@@ -193,6 +209,7 @@ async function finishAttempt(deps: ReconcileDeps, startedAt: Date, finishedAt: D
     revision: stop.revision,
     counts: stop.counts,
     changedScopes: stop.changedScopes ?? [],
+    changedAgents: stop.changedAgents ?? [],
     errors: stop.errors,
     durationMs: finishedAt.getTime() - startedAt.getTime(),
     stagesMs,

@@ -13,6 +13,10 @@ import { revisionRoutes } from '../api/revision.ts';
 import { policyRoutes } from '../api/policy.ts';
 import { reconcileOnce, type ReconcileOutcome } from './reconcile.ts';
 import { createReconcileMemory } from './memory.ts';
+import { refreshAgentScopes } from './agent-refresh.ts';
+import { factKeysFor } from './enrolled-agents.ts';
+import { referencedFactPaths } from '../../../schemas/src/compile/selectors.ts';
+import type { Policy } from '../../../schemas/src/model.ts';
 import type { DocumentMap } from './document-map.ts';
 import type { DocumentStore } from '../apply/document-store.ts';
 
@@ -22,6 +26,11 @@ export interface Reconciler {
   trigger(reason: string): Promise<ReconcileOutcome | undefined>;
   /** Route plugin for /api/v1: reconcile trigger and history, revision, policy listings, git webhook. */
   routes(app: FastifyInstance): Promise<void>;
+  /** Re-decides these agents' own scopes (newly enrolled, say) in the background; signals the ones
+   * whose document changed. */
+  refreshAgents(agentIds: string[] | 'all'): void;
+  /** An agent reported facts under these keys: refreshed only if a selector reads one of them. */
+  agentReported(agentId: string, factKeys: string[]): void;
   stop(): Promise<void>;
 }
 
@@ -34,7 +43,12 @@ export interface ReconcilerDeps {
   documentMap?: Pick<DocumentMap, 'changed'>;
   /** Shared with the desired-state route, so both serve from one cache. */
   documents?: DocumentStore;
+  /** Wakes agents (the hub's signalAgents): after an apply, those whose document changed. */
+  signalAgents?: (agentIds: string[], reason: string) => Promise<void>;
 }
+
+/** The scheduler reason of a run that only refreshes agents' own scopes (no policy fetch). */
+const AGENTS_ONLY = 'agents';
 
 export async function startReconciler(deps: ReconcilerDeps): Promise<Reconciler> {
   const { db, source, config } = deps;
@@ -42,18 +56,40 @@ export async function startReconciler(deps: ReconcilerDeps): Promise<Reconciler>
   let lastOutcome: ReconcileOutcome | undefined;
   // One memory per process: the scheduler runs one reconcile at a time, so nothing races on it.
   const memory = createReconcileMemory();
+  // Agents waiting for their own scopes to be re-decided; drained after every run.
+  const pendingAgents = { all: false, ids: new Set<string>() };
   const scheduler = createReconcileScheduler(async (reason) => {
-    lastOutcome = undefined;
-    lastOutcome = await reconcileOnce({ sql: db.sql, source, log, trigger: reason, memory, insertMethod: db.embedded ? 'json' : 'copy' });
-    if (lastOutcome.status === 'applied') await announceDocuments();
+    if (reason.split(', ').some((one) => one !== AGENTS_ONLY)) {
+      lastOutcome = undefined;
+      lastOutcome = await reconcileOnce({ sql: db.sql, source, log, trigger: reason, memory, insertMethod: db.embedded ? 'json' : 'copy' });
+      if (lastOutcome.status === 'applied') await announce(lastOutcome.changedAgents, `policy revision ${lastOutcome.revision}`);
+    }
+    if (pendingAgents.all || pendingAgents.ids.size) {
+      const agentIds = pendingAgents.all ? 'all' : [...pendingAgents.ids];
+      pendingAgents.all = false;
+      pendingAgents.ids.clear();
+      const refreshed = await refreshAgentScopes({ sql: db.sql, source, memory, log }, agentIds);
+      if (refreshed.changedAgents.length) {
+        log.info({ agents: refreshed.changedAgents.length, revision: refreshed.revision }, 'agents\' own documents changed');
+        await announce(refreshed.changedAgents, `desired state changed (policy revision ${refreshed.revision})`);
+      }
+    }
   }, log);
+  const refreshAgents = (agentIds: string[] | 'all') => {
+    if (agentIds === 'all') pendingAgents.all = true;
+    else for (const id of agentIds) pendingAgents.ids.add(id);
+    void scheduler.request(AGENTS_ONLY);
+  };
 
-  const announceDocuments = async () => {
+  // Every instance reloads its agent → document map before any agent is woken, so a woken agent
+  // is never answered 304 for its old document (document-map.ts).
+  const announce = async (changedAgents: string[], reason: string) => {
     try {
       await deps.documentMap?.changed();
+      if (changedAgents.length) await deps.signalAgents?.(changedAgents, reason);
     } catch (error) {
-      // The maps still reload within a minute; the applied revision stands.
-      log.warn({ err: error }, 'cannot announce the new documents to the other instances');
+      // The maps still reload within a minute and agents poll on their interval; the apply stands.
+      log.warn({ err: error, agents: changedAgents.length }, 'cannot announce the new documents or signal their agents');
     }
   };
 
@@ -64,10 +100,18 @@ export async function startReconciler(deps: ReconcilerDeps): Promise<Reconciler>
   const stopWatching = source.local ? await source.watch(() => void trigger('watch')) : async () => {};
   scheduler.startPolling(config.pollIntervalSeconds);
   void trigger('start');
+  // Agents enrolled or moved while no instance was running reach their own scopes here.
+  refreshAgents('all');
   log.info({ source: source.description, pollIntervalSeconds: config.pollIntervalSeconds }, 'reconciler started');
 
   return {
     trigger,
+    refreshAgents,
+    agentReported(agentId, factKeys) {
+      const policy = memory.applied?.policy;
+      if (policy && !factKeys.some((key) => selectedFactKeys(policy).has(key))) return;
+      refreshAgents([agentId]);
+    },
     async routes(app) {
       await app.register(reconciliationRoutes, { sql: db.sql, reconciler: { trigger } });
       await app.register(revisionRoutes, { sql: db.sql });
@@ -83,4 +127,13 @@ export async function startReconciler(deps: ReconcilerDeps): Promise<Reconciler>
       await scheduler.stop();
     },
   };
+}
+
+const factKeysByPolicy = new WeakMap<Policy, Set<string>>();
+
+/** The fact keys a selector of `policy` can read (indexed once per policy: reports arrive often). */
+function selectedFactKeys(policy: Policy): Set<string> {
+  let keys = factKeysByPolicy.get(policy);
+  if (!keys) factKeysByPolicy.set(policy, (keys = new Set(factKeysFor(referencedFactPaths(policy)))));
+  return keys;
 }

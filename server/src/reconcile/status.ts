@@ -17,6 +17,8 @@ export interface PolicyState {
   lastAttemptedAt: Date | null;
   lastAttemptedStatus: ReconcileStatus | null;
   conditions: Condition[];
+  /** Moves with every write to the applied documents (reconciles and agents' own scopes). */
+  documentsVersion: number;
 }
 
 /** One finished attempt, as recorded. */
@@ -36,7 +38,7 @@ export interface ReconciliationRecord {
 export async function readPolicyState(sql: Queryable): Promise<PolicyState> {
   const [row] = await sql<Array<{
     applied_revision: string | null; applied_at: Date | null; last_attempted_revision: string | null;
-    last_attempted_at: Date | null; last_attempted_status: ReconcileStatus | null; conditions: Condition[];
+    last_attempted_at: Date | null; last_attempted_status: ReconcileStatus | null; conditions: Condition[]; documents_version: string;
   }>>`select * from policy_state`;
   return {
     appliedRevision: row.applied_revision,
@@ -45,7 +47,14 @@ export async function readPolicyState(sql: Queryable): Promise<PolicyState> {
     lastAttemptedAt: row.last_attempted_at,
     lastAttemptedStatus: row.last_attempted_status,
     conditions: row.conditions,
+    documentsVersion: Number(row.documents_version),
   };
+}
+
+/** Marks a write to the applied documents (inside its transaction); returns the new version. */
+export async function bumpDocumentsVersion(tx: postgres.TransactionSql): Promise<number> {
+  const [row] = await tx<Array<{ documents_version: string }>>`update policy_state set documents_version = documents_version + 1 returning documents_version`;
+  return Number(row.documents_version);
 }
 
 /** Sets lastAttemptedRevision before any work, so a crash mid-reconcile is visible. */

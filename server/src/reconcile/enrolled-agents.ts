@@ -1,0 +1,66 @@
+// The enrolled agents as the compiler sees them: name, organization, location and only the facts the
+// policy's selectors read. Facts come from enrollment (agents.facts) and, newer, from reports
+// (agent_facts, one row per top-level fact_key); reading only the keys a selector path can start
+// with keeps this one small query for the whole fleet.
+import type postgres from 'postgres';
+import type { AgentIdentity } from '../../../schemas/src/model.ts';
+
+export interface EnrolledAgent {
+  id: string;
+  identity: AgentIdentity;
+}
+
+type Queryable = postgres.Sql | postgres.TransactionSql;
+
+/** Active agents (every one, or those of `agentIds`), with the facts under `factPaths`. */
+export async function readEnrolledAgents(sql: Queryable, factPaths: string[], agentIds?: string[]): Promise<EnrolledAgent[]> {
+  const keys = factKeysFor(factPaths);
+  const only = agentIds ? sql`and a.id = any(${agentIds}::uuid[])` : sql``;
+  const facts = keys.length
+    ? sql`
+      coalesce((select jsonb_agg(jsonb_build_array(e.key, e.value)) from jsonb_each(a.facts) e where e.key = any(${keys}::text[])), '[]') as enrolled,
+      coalesce((select jsonb_agg(jsonb_build_array(f.fact_key, f.value)) from agent_facts f where f.agent_id = a.id and f.fact_key = any(${keys}::text[])), '[]') as reported`
+    : sql`'[]'::jsonb as enrolled, '[]'::jsonb as reported`;
+  const rows = await sql<Array<{ id: string; name: string; organization: string; location: string; enrolled: FactEntry[]; reported: FactEntry[] }>>`
+    select a.id, a.name, a.organization, a.location, ${facts}
+    from agents a where a.status = 'active' ${only}
+    order by a.id`;
+  return rows.map((row) => ({
+    id: row.id,
+    identity: { name: row.name, organization: row.organization, location: row.location, facts: nestFacts(row.enrolled, row.reported) },
+  }));
+}
+
+type FactEntry = [string, unknown];
+
+/** Every key a fact path can be stored under: "os.family" is the key "os" (nested) or "os.family". */
+export function factKeysFor(factPaths: string[]): string[] {
+  const keys = new Set<string>();
+  for (const path of factPaths) {
+    const parts = path.split('.');
+    for (let i = 1; i <= parts.length; i++) keys.add(parts.slice(0, i).join('.'));
+  }
+  return [...keys].sort();
+}
+
+/** Nested facts from fact_key → value entries: a dotted key ("external.inventory") is placed at its
+ * path, so a selector on "external.inventory.site" finds it. Reported facts are newer than the ones
+ * sent at enrollment and win; shorter keys go first, so "os.family" refines "os" rather than being
+ * replaced by it. */
+export function nestFacts(...sources: FactEntry[][]): Record<string, unknown> {
+  const facts: Record<string, unknown> = {};
+  for (const entries of sources) {
+    for (const [key, value] of [...entries].sort((a, b) => a[0].length - b[0].length)) setPath(facts, key.split('.'), value);
+  }
+  return facts;
+}
+
+function setPath(root: Record<string, unknown>, parts: string[], value: unknown): void {
+  let node = root;
+  for (const part of parts.slice(0, -1)) {
+    const next = node[part];
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) node[part] = {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1]] = value;
+}

@@ -1,0 +1,168 @@
+// Signals after a reconcile and after a fact change, with real `pswm-server` processes on real
+// PostgreSQL, real agents enrolled with their own keys and real WebSockets: only the agents whose
+// document changed are woken, and every instance serves the new document once they are.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createToken } from '../src/auth/tokens.ts';
+import { connectAgentSocket, type AgentSocket } from './support/agent-socket.ts';
+import { enrollmentClient, generateAgentIdentity } from './support/agent-identity.ts';
+import { freshDatabase, type TestDatabase } from './support/database.ts';
+import { commitFiles, runGit } from './support/git-http-server.ts';
+import { startServerProcess, type ServerProcess } from './support/server-process.ts';
+import { appliedRevision, tempDir, templateRepo, until, type Hooks } from './reconcile-fixtures.ts';
+import { getDesiredState } from './desired-fixtures.ts';
+
+/** Long enough for a signal that was going to come to have come (they take milliseconds). */
+const QUIET_MS = 3000;
+
+interface Agent {
+  id: string;
+  name: string;
+  accessToken: string;
+  socket: AgentSocket;
+  etag: string;
+}
+
+async function startServer(t: Hooks, db: TestDatabase, repoDir: string): Promise<ServerProcess> {
+  const server = await startServerProcess({ dataDir: await tempDir(t), args: ['--policy-repo', repoDir, '--poll-interval', '3600'], env: { DATABASE_URL: db.url, PSWM_LOG_LEVEL: 'info' } });
+  t.after(() => server.stop());
+  return server;
+}
+
+async function adminToken(db: TestDatabase): Promise<string> {
+  return (await db.sql.begin((tx) => createToken(tx, { role: 'admin', name: `admin-${randomUUID()}`, actor: 'test' }))).token;
+}
+
+/** Creates and enrols `name` through `server`, connects its WebSocket to `socketServer`, and fetches
+ * its desired state once (as an agent does after enrolling). */
+async function enrolAgent(server: ServerProcess, admin: string, name: string, placement: { organization: string; location: string }, socketServer = server): Promise<Agent> {
+  const client = enrollmentClient(server.url);
+  const created = await client.call('POST', '/api/v1/agents', { body: { name, ...placement }, headers: { authorization: `Bearer ${admin}` } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const identity = generateAgentIdentity();
+  const enrolled = await client.enroll(identity, { method: 'token', token: created.body.token, name });
+  assert.equal(enrolled.status, 201, JSON.stringify(enrolled.body));
+  const id: string = enrolled.body.agent_id;
+  const accessToken: string = (await client.accessToken(id, identity.assertion(id))).body.access_token;
+  const socket = await connectAgentSocket(socketServer.url, accessToken);
+  const first = await getDesiredState(socketServer.url, accessToken);
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+  return { id, name, accessToken, socket, etag: first.headers.get('etag')! };
+}
+
+/** Commits a new Paris interval and has `server` apply it (its ref watcher may be first). */
+async function applyParisInterval(server: ServerProcess, admin: string, db: TestDatabase, repoDir: string, seconds: number): Promise<string> {
+  const revision = await setParisInterval(repoDir, seconds);
+  const response = await fetch(`${server.url}/api/v1/reconcile`, { method: 'POST', headers: { authorization: `Bearer ${admin}` } });
+  assert.ok(response.ok, await response.text());
+  await until(`revision ${revision} to be applied`, async () => (await appliedRevision(db.sql)) === revision, 60_000);
+  return revision;
+}
+
+async function setParisInterval(repoDir: string, seconds: number): Promise<string> {
+  const file = path.join(repoDir, 'organizations/contoso/paris.yaml');
+  const text = await readFile(file, 'utf8');
+  const changed = text.replace(/interval_seconds: \d+/, `interval_seconds: ${seconds}`);
+  assert.notEqual(changed, text);
+  return commitFiles(repoDir, { 'organizations/contoso/paris.yaml': changed }, `paris converges every ${seconds} s`);
+}
+
+function quiet(...agents: Agent[]): Promise<void> {
+  return new Promise((resolve) => setTimeout(() => {
+    for (const agent of agents) assert.deepEqual(agent.socket.messages, [], `${agent.name} must not be signalled`);
+    resolve();
+  }, QUIET_MS));
+}
+
+test('a commit changing one location\'s settings signals exactly that location\'s agents whose document changed', { timeout: 180_000 }, async (t) => {
+  const db = await freshDatabase(t);
+  const repo = await templateRepo(t);
+  const server = await startServer(t, db, repo.dir);
+  await until('the template to be applied', () => appliedRevision(db.sql).then((revision) => revision ?? undefined), 120_000);
+  const admin = await adminToken(db);
+
+  const paris = [await enrolAgent(server, admin, 'paris-1', { organization: 'contoso', location: 'paris' }), await enrolAgent(server, admin, 'paris-2', { organization: 'contoso', location: 'paris' })];
+  // The kiosk's AgentOverride sets its own interval, which masks the change below.
+  const kiosk = await enrolAgent(server, admin, 'PARIS-KIOSK-01', { organization: 'contoso', location: 'paris' });
+  const berlin = await enrolAgent(server, admin, 'berlin-1', { organization: 'contoso', location: 'berlin' });
+  const nyc = await enrolAgent(server, admin, 'nyc-1', { organization: 'fabrikam', location: 'nyc' });
+  assert.notEqual(kiosk.etag, paris[0].etag, 'the kiosk has a document of its own');
+  await quiet(...paris, kiosk, berlin, nyc);
+
+  const revision = await applyParisInterval(server, admin, db, repo.dir, 600);
+  for (const agent of paris) {
+    assert.deepEqual(await agent.socket.message(1), { type: 'reconcile', reason: `policy revision ${revision}` });
+    const fresh = await getDesiredState(server.url, agent.accessToken, agent.etag);
+    assert.equal(fresh.status, 200);
+    assert.equal(fresh.body.settings.agent.interval_seconds, 600);
+    assert.equal(fresh.headers.get('x-pswm-revision'), revision);
+  }
+  await quiet(kiosk, berlin, nyc);
+  const kioskAfter = await getDesiredState(server.url, kiosk.accessToken, kiosk.etag);
+  assert.equal(kioskAfter.status, 304, 'the override masks the change: the kiosk\'s document is the same');
+  assert.equal(kioskAfter.headers.get('x-pswm-revision'), revision);
+  assert.equal((await getDesiredState(server.url, berlin.accessToken, berlin.etag)).status, 304);
+});
+
+test('a fact change that flips a fact-selected script changes that agent\'s document and signals it, and only it', { timeout: 180_000 }, async (t) => {
+  const db = await freshDatabase(t);
+  const repo = await templateRepo(t);
+  const server = await startServer(t, db, repo.dir);
+  await until('the template to be applied', () => appliedRevision(db.sql).then((revision) => revision ?? undefined), 120_000);
+  const admin = await adminToken(db);
+  const flipping = await enrolAgent(server, admin, 'desk-1', { organization: 'contoso', location: 'paris' });
+  const neighbour = await enrolAgent(server, admin, 'desk-2', { organization: 'contoso', location: 'paris' });
+  assert.equal(flipping.etag, neighbour.etag);
+
+  const report = async (agent: Agent, family: string) => {
+    const now = new Date().toISOString();
+    const response = await fetch(`${server.url}/api/v1/agent/reports`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${agent.accessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: randomUUID(), started_at: now, finished_at: now, dry_run: false, facts: { os: { family, version: '10' }, uptime_seconds: 5 } }),
+    });
+    assert.equal(response.status, 201, await response.text());
+  };
+
+  await report(flipping, 'windows');
+  assert.deepEqual(await flipping.socket.message(1), { type: 'reconcile', reason: `desired state changed (policy revision ${await appliedRevision(db.sql)})` });
+  const windows = await getDesiredState(server.url, flipping.accessToken, flipping.etag);
+  assert.equal(windows.status, 200);
+  assert.ok(windows.body.scripts.some((script: { name: string }) => script.name === 'disable-smbv1'), 'the windows-only script now applies');
+  await quiet(neighbour);
+
+  // Facts that selectors do not read (uptime) change nothing and wake nobody.
+  await report(flipping, 'windows');
+  await quiet(neighbour);
+  assert.equal(flipping.socket.messages.length, 1);
+
+  await report(flipping, 'linux');
+  assert.equal(((await flipping.socket.message(2)) as { type: string }).type, 'reconcile');
+  const linux = await getDesiredState(server.url, flipping.accessToken);
+  assert.equal(linux.headers.get('etag'), neighbour.etag, 'back to the location\'s document');
+});
+
+test('two servers on one database: a reconcile applied by A makes B serve the new document and wakes B\'s agent', { timeout: 180_000 }, async (t) => {
+  const db = await freshDatabase(t);
+  const repo = await templateRepo(t);
+  // B reads a clone that never gets the commit, so only A can apply it.
+  const cloneDir = path.join(await tempDir(t), 'clone');
+  await runGit(['clone', '--quiet', repo.dir, cloneDir]);
+  const a = await startServer(t, db, repo.dir);
+  await until('the template to be applied', () => appliedRevision(db.sql).then((revision) => revision ?? undefined), 120_000);
+  const b = await startServer(t, db, cloneDir);
+  const admin = await adminToken(db);
+  const onB = await enrolAgent(a, admin, 'paris-b', { organization: 'contoso', location: 'paris' }, b);
+
+  const revision = await applyParisInterval(a, admin, db, repo.dir, 450);
+  assert.deepEqual(await onB.socket.message(1), { type: 'reconcile', reason: `policy revision ${revision}` });
+  const fromB = await getDesiredState(b.url, onB.accessToken, onB.etag);
+  assert.equal(fromB.status, 200, 'B knows the document changed');
+  assert.equal(fromB.body.settings.agent.interval_seconds, 450);
+  assert.equal(fromB.headers.get('x-pswm-revision'), revision);
+  const again = await getDesiredState(b.url, onB.accessToken, fromB.headers.get('etag')!);
+  assert.equal(again.status, 304);
+});
