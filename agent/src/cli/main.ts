@@ -1,7 +1,7 @@
 // pswm: the endpoint agent. Each subcommand lives in its own module; this file only dispatches and
 // turns errors into exit statuses.
 import { EXIT, runTool, type Command } from '@pswm/schemas/cli-usage';
-import { ServerError } from '../api/http.ts';
+import { isNetworkError, ServerError } from '../api/http.ts';
 import { KeyError } from '../identity/key-pair.ts';
 import { agentCommand } from './agent.ts';
 import { enrollCommand } from './enroll.ts';
@@ -25,11 +25,10 @@ Exit status: 0 success, 1 failure, 2 usage error, 3 revoked by the server.
 
 /** Failures a user can act on get one line, not a stack trace. */
 function onError(error: unknown, command: string): number | undefined {
-  const code = (error as { code?: unknown }).code;
   let message: string | undefined;
   if (error instanceof ServerError) message = `${error.message} (${error.code})`;
   else if (error instanceof KeyError) message = error.message;
-  else if (typeof code === 'string' && (code.startsWith('ECONN') || code.startsWith('UND_ERR') || code === 'ENOTFOUND')) message = `cannot reach the server: ${(error as Error).message}`;
+  else if (isNetworkError(error)) message = `cannot reach the server: ${(error as Error).message}`;
   if (message === undefined) return undefined;
   process.stderr.write(`pswm ${command}: ${message}\n`);
   return EXIT.failed;
