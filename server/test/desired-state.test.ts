@@ -106,3 +106,16 @@ test('before any policy is applied the answer is 404 NO_DESIRED_STATE; after the
   assert.equal(later.status, 200);
   assert.equal(later.body.settings.agent.interval_seconds, 900);
 });
+
+test('a revoked agent is refused at once, although its token verified before', async (t) => {
+  const { instance, reconcile } = await setup(t);
+  await reconcile();
+  const agent = await instance.enrol('web-1', { organization: 'contoso', location: 'paris' });
+  const before = await instance.desiredState(agent.accessToken);
+  assert.equal(before.status, 200);
+  const revoked = await fetch(`${instance.url}/api/v1/agents/web-1`, { method: 'DELETE', headers: { authorization: `Bearer ${instance.adminToken}` } });
+  assert.equal(revoked.status, 200, await revoked.text());
+  const after = await instance.desiredState(agent.accessToken, before.headers.get('etag')!);
+  assert.equal(after.status, 401);
+  assert.equal(after.body.error.code, 'AGENT_REVOKED');
+});
