@@ -18,9 +18,8 @@ ${DATA_DIR_HELP}  --help           Show this help.
 Exit status: 0 ok, 1 not enrolled or the iteration failed, 2 usage error, 3 revoked by the server.
 `;
 
-export const agentCommand: Command = {
+export const agentCommand: Omit<Command, 'summary'> = {
   name: 'agent',
-  summary: 'Run the agent in the foreground (--once, --dry-run)',
   help: HELP,
   async run(args) {
     const parsed = parseCommandArgs(this, args, { once: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, ...DATA_DIR_OPTION }, 0);

@@ -55,9 +55,8 @@ function positiveSeconds(text: string | undefined, flag: string, fallback: numbe
   return value;
 }
 
-export const enrollCommand: Command = {
+export const enrollCommand: Omit<Command, 'summary'> = {
   name: 'enroll',
-  summary: 'Enrol with a server by token, OTP code or the approval queue',
   help: HELP,
   async run(args) {
     const parsed = parseCommandArgs(this, args, OPTIONS, 0);

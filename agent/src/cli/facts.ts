@@ -16,9 +16,8 @@ Options:
 ${DATA_DIR_HELP}  --help           Show this help.
 `;
 
-export const factsCommand: Command = {
+export const factsCommand: Omit<Command, 'summary'> = {
   name: 'facts',
-  summary: 'Print the collected facts as JSON',
   help: HELP,
   async run(args) {
     const parsed = parseCommandArgs(this, args, DATA_DIR_OPTION, 0);

@@ -20,9 +20,8 @@ Exit status: 0 written, 1 key exists or unreadable, 2 usage error.
 
 const exists = (file: string) => access(file).then(() => true, () => false);
 
-export const gencertCommand: Command = {
+export const gencertCommand: Omit<Command, 'summary'> = {
   name: 'gencert',
-  summary: 'Create (or import with --key) the agent key pair',
   help: HELP,
   async run(args) {
     const parsed = parseCommandArgs(this, args, { key: { type: 'string' }, force: { type: 'boolean' }, ...DATA_DIR_OPTION }, 0);

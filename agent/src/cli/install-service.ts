@@ -5,15 +5,14 @@ import { openLogger } from '../logs/logger.ts';
 import { initialSettings } from '../loop/agent-setup.ts';
 import { dataPaths } from '../paths.ts';
 import { currentPlatform } from '../platform/platform.ts';
-import { currentCommandLine, formatServiceReport, installService, uninstallService } from '../service/service.ts';
+import { formatServiceReport, installService, serviceCommandLine, uninstallService } from '../service/service.ts';
 import { DATA_DIR_HELP, DATA_DIR_OPTION, dataDirFrom } from './data-dir.ts';
 
 const OPTIONS = { root: { type: 'string' }, 'dry-run': { type: 'boolean' }, ...DATA_DIR_OPTION } as const;
 
-function serviceCommand(name: 'install_svc' | 'uninstall_svc', summary: string, description: string, operation: typeof installService): Command {
+function serviceCommand(name: 'install_svc' | 'uninstall_svc', description: string, operation: typeof installService): Omit<Command, 'summary'> {
   return {
     name,
-    summary,
     help: `Usage: pswm ${name} [--dry-run] [--root DIR] [--data-dir DIR]
 
 ${description}
@@ -34,7 +33,12 @@ Exit status: 0 done, 1 an action failed, 2 usage error.
       // with --root the data folder is under the prefix too, so nothing outside it is touched
       const log = root || parsed.values['dry-run'] ? undefined : openLogger({ dir: paths.logs, settings: (await initialSettings(paths)).logging });
       try {
-        const report = await operation({ root, platform: currentPlatform(), dataDir: paths.root, ...currentCommandLine(), dryRun: parsed.values['dry-run'], log });
+        const { note, ...commandLine } = await serviceCommandLine();
+        if (note && name === 'install_svc') {
+          process.stderr.write(`pswm ${name}: note: ${note}\n`);
+          log?.warn(note);
+        }
+        const report = await operation({ root, platform: currentPlatform(), dataDir: paths.root, ...commandLine, dryRun: parsed.values['dry-run'], log });
         process.stdout.write(formatServiceReport(report));
         return report.ok ? EXIT.ok : EXIT.failed;
       } finally {
@@ -44,8 +48,8 @@ Exit status: 0 done, 1 an action failed, 2 usage error.
   };
 }
 
-export const installServiceCommand = serviceCommand('install_svc', 'Install and start the agent service (idempotent)',
+export const installServiceCommand = serviceCommand('install_svc',
   'Create the data folder (owner/admin-only write), install the service (systemd unit on Linux, Windows\nservice) with automatic start and restart on failure, and add the data folder to the system PATH\nif it is absent.', installService);
 
-export const uninstallServiceCommand = serviceCommand('uninstall_svc', 'Stop and remove the agent service and its PATH entry',
+export const uninstallServiceCommand = serviceCommand('uninstall_svc',
   'Stop and remove the service and remove the data folder from the system PATH. The data folder\n(identity, logs, outbox) is kept.', uninstallService);

@@ -3,15 +3,26 @@
 import { EXIT, runTool, type Command } from '@pswm/schemas/cli-usage';
 import { isNetworkError, ServerError } from '../api/http.ts';
 import { KeyError } from '../identity/key-pair.ts';
-import { agentCommand } from './agent.ts';
-import { enrollCommand } from './enroll.ts';
-import { factsCommand } from './facts.ts';
-import { gencertCommand } from './gencert.ts';
-import { installServiceCommand, uninstallServiceCommand } from './install-service.ts';
-import { serviceCommand } from './service.ts';
-import { statusCommand } from './status.ts';
 
-const COMMANDS: Command[] = [gencertCommand, enrollCommand, agentCommand, serviceCommand, statusCommand, factsCommand, installServiceCommand, uninstallServiceCommand];
+type Loaded = Omit<Command, 'summary'>;
+
+/** A subcommand whose module loads when it runs: the long-running `pswm agent`/`service` should not
+ * keep enrollment, status and the service installer resident (each module costs memory for its
+ * code for the life of the process). Its --help text lives with its code. */
+function lazyCommand(name: string, summary: string, load: () => Promise<Loaded>): Command {
+  return { name, summary, help: '', run: async (args) => (await load()).run(args) };
+}
+
+const COMMANDS: Command[] = [
+  lazyCommand('gencert', 'Create (or import with --key) the agent key pair', async () => (await import('./gencert.ts')).gencertCommand),
+  lazyCommand('enroll', 'Enrol with a server by token, OTP code or the approval queue', async () => (await import('./enroll.ts')).enrollCommand),
+  lazyCommand('agent', 'Run the agent in the foreground (--once, --dry-run)', async () => (await import('./agent.ts')).agentCommand),
+  lazyCommand('service', 'Run the agent loop as the installed service does (file logging)', async () => (await import('./service.ts')).serviceCommand),
+  lazyCommand('status', 'Show enrollment, last iteration, applied revision, pending reports', async () => (await import('./status.ts')).statusCommand),
+  lazyCommand('facts', 'Print the collected facts as JSON', async () => (await import('./facts.ts')).factsCommand),
+  lazyCommand('install_svc', 'Install and start the agent service (idempotent)', async () => (await import('./install-service.ts')).installServiceCommand),
+  lazyCommand('uninstall_svc', 'Stop and remove the agent service and its PATH entry', async () => (await import('./install-service.ts')).uninstallServiceCommand),
+];
 
 const TOOL_HELP = `Usage: pswm <command> [options]
 

@@ -14,9 +14,8 @@ ${DATA_DIR_HELP}  --help           Show this help.
 Exit status: 0 stopped, 1 not enrolled, 2 usage error, 3 revoked by the server.
 `;
 
-export const serviceCommand: Command = {
+export const serviceCommand: Omit<Command, 'summary'> = {
   name: 'service',
-  summary: 'Run the agent loop as the installed service does (file logging)',
   help: HELP,
   async run(args) {
     const parsed = parseCommandArgs(this, args, DATA_DIR_OPTION, 0);

@@ -63,9 +63,8 @@ export function formatAgentStatus(status: AgentStatus): string {
   return lines.map(([label, value]) => `${`${label}:`.padEnd(18)}${value}\n`).join('');
 }
 
-export const statusCommand: Command = {
+export const statusCommand: Omit<Command, 'summary'> = {
   name: 'status',
-  summary: 'Show enrollment, last iteration, applied revision, pending reports',
   help: HELP,
   async run(args) {
     const parsed = parseCommandArgs(this, args, { json: { type: 'boolean' }, ...DATA_DIR_OPTION }, 0);

@@ -3,7 +3,7 @@
 // (~30 MB of resident WebAssembly memory in a running agent, docs/BENCHMARKS.md "Agent").
 // build-info.json records the digest of every source it was built from: a copy older than the
 // sources is never used.
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sha256Hex } from '@pswm/schemas/canonical-json';
@@ -18,13 +18,23 @@ export interface BuildInfo {
   sources: Record<string, string>;
 }
 
-/** The repository this module runs from (sources) — agent/src/service/ is three levels down. */
+/** The root this module runs from: the repository (sources) or a compiled copy's directory — both
+ * hold agent/src/service/ three levels down. */
 export const SOURCE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const DEFAULT_COMPILED_DIR = path.join(SOURCE_ROOT, 'agent', 'dist');
 
 export async function sourceDigests(root: string, files: readonly string[]): Promise<Record<string, string>> {
   const entries = await Promise.all(files.map(async (file) => [file, sha256Hex(await readFile(path.join(root, file), 'utf8'))] as const));
   return Object.fromEntries(entries.sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** This module runs from a compiled copy (its root holds build-info.json), not from the sources. */
+export async function isCompiledCopy(): Promise<boolean> {
+  return access(path.join(SOURCE_ROOT, BUILD_INFO_FILE)).then(() => true, () => false);
+}
+
+export function runningCopyMain(): string {
+  return path.join(SOURCE_ROOT, COMPILED_MAIN);
 }
 
 export type CompiledCopy = { usable: true; main: string } | { usable: false; reason: string };

@@ -4,9 +4,10 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { makeTempDir } from '../../test/support/temp-dir.ts';
 import { installService, uninstallService, type ServiceOptions, type ServiceReport } from './service.ts';
+import { SERVICE_NODE_FLAGS } from './unit-files.ts';
 
 const posixOnly = { skip: process.platform === 'win32' ? 'POSIX file modes' : false };
-const command = { execPath: '/usr/local/bin/node', entry: '/opt/pswm agent/bin/pswm.js' };
+const command = { execPath: '/usr/local/bin/node', entry: '/opt/pswm agent/bin/pswm.js', nodeFlags: SERVICE_NODE_FLAGS };
 
 async function options(t: import('node:test').TestContext, over: Partial<ServiceOptions> = {}): Promise<ServiceOptions> {
   return { root: await makeTempDir(t, 'pswm-root-'), platform: 'linux', dataDir: '/var/lib/pswm', ...command, ...over };

@@ -2,7 +2,9 @@ import path from 'node:path';
 import type { Platform } from '@pswm/schemas';
 import type { Logger } from '../logs/logger.ts';
 import { installLinuxService, uninstallLinuxService } from './linux-service.ts';
+import { findCompiledCopy, isCompiledCopy, runningCopyMain } from './compiled-copy.ts';
 import { createRecorder, type ServiceReport } from './report.ts';
+import { SERVICE_NODE_FLAGS } from './unit-files.ts';
 import { installWindowsService, uninstallWindowsService } from './windows-service.ts';
 
 export type { ServiceAction, ServiceReport } from './report.ts';
@@ -17,6 +19,8 @@ export interface ServiceOptions {
   execPath: string;
   /** The entry script passed to execPath (agent/bin/pswm.js); omit for a packaged executable. */
   entry?: string;
+  /** Node options for the service, before the entry script (SERVICE_NODE_FLAGS). */
+  nodeFlags?: readonly string[];
   /** Report what would change and change nothing. */
   dryRun?: boolean;
   log?: Logger;
@@ -59,8 +63,14 @@ export function formatServiceReport(report: ServiceReport): string {
   return report.actions.map((a) => `${a.status.padEnd(width)}  ${a.step}: ${a.target}${a.detail ? ` (${a.detail})` : ''}`).join('\n') + (report.actions.length ? '\n' : '');
 }
 
-/** The service's ExecStart for this very process: the running Node and the CLI entry script. */
-export function currentCommandLine(): { execPath: string; entry?: string } {
-  const entry = process.argv[1];
-  return { execPath: process.execPath, ...(entry ? { entry: path.resolve(entry) } : {}) };
+/** What the service runs: this Node with SERVICE_NODE_FLAGS and the compiled copy of the agent
+ * (this very copy, or agent/dist/ when it was built from the current sources); else the running
+ * entry script (the TypeScript sources), with the reason in `note`. */
+export async function serviceCommandLine(): Promise<{ execPath: string; entry?: string; nodeFlags: readonly string[]; note?: string }> {
+  const running = process.argv[1] ? path.resolve(process.argv[1]) : undefined;
+  const base = { execPath: process.execPath, nodeFlags: SERVICE_NODE_FLAGS };
+  if (await isCompiledCopy()) return { ...base, entry: runningCopyMain() };
+  const copy = await findCompiledCopy();
+  if (copy.usable) return { ...base, entry: copy.main };
+  return { ...base, ...(running ? { entry: running } : {}), note: `the service will run the TypeScript sources (~30 MB more memory): ${copy.reason}` };
 }

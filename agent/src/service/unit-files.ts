@@ -12,7 +12,20 @@ export interface ServiceCommandLine {
   execPath: string;
   /** Arguments before the subcommand: the agent's entry script; empty for a packaged executable. */
   entry?: string;
+  /** Node options for the service only (SERVICE_NODE_FLAGS), before the entry script. */
+  nodeFlags?: readonly string[];
   dataDir: string;
+}
+
+/** The Node options the service runs with: an idle agent waits on timers and sockets, so V8's
+ * optimizing compilers buy nothing but their memory (--lite-mode: interpreter only, feedback
+ * allocated lazily), and a 1 MB young generation is plenty for its allocation rate. Measured in
+ * docs/BENCHMARKS.md "Agent". No --max-old-space-size: a large desired state must not crash it. */
+export const SERVICE_NODE_FLAGS: readonly string[] = ['--lite-mode', '--max-semi-space-size=1'];
+
+/** The service's command line as argv: program, node flags, entry, `service`. */
+export function serviceArgv(opts: ServiceCommandLine): string[] {
+  return [opts.execPath, ...(opts.entry ? [...(opts.nodeFlags ?? []), opts.entry] : []), 'service'];
 }
 
 /** systemd quoting: an argument with spaces, quotes or backslashes goes in double quotes with
@@ -29,7 +42,7 @@ function shellQuote(arg: string): string {
 
 /** The systemd unit: started at boot, restarted when it fails (not when stopped on purpose). */
 export function systemdUnit(opts: ServiceCommandLine): string {
-  const exec = [opts.execPath, ...(opts.entry ? [opts.entry] : []), 'service'].map(systemdQuote).join(' ');
+  const exec = serviceArgv(opts).map(systemdQuote).join(' ');
   return [
     MANAGED_MARKER,
     '[Unit]',

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { addPathEntry, pathHasEntry, removePathEntry } from './path-entry.ts';
 import { formatCommand } from './report.ts';
 import { installService } from './service.ts';
+import { SERVICE_NODE_FLAGS } from './unit-files.ts';
 import { parseRegQueryValue, windowsInstallPlan, windowsUninstallPlan } from './windows-plan.ts';
 
 const opts = { execPath: 'C:\\Program Files\\nodejs\\node.exe', entry: 'C:\\Program Files\\pswm\\agent\\bin\\pswm.js', dataDir: 'C:\\ProgramData\\pswm-reborn' };
@@ -30,8 +31,10 @@ test('install again: the existing service is reconfigured and a PATH that has th
   assert.equal(plan.some((cmd) => cmd.command === 'reg.exe'), false);
 });
 
-test('a packaged executable needs no entry script in binPath', () => {
-  const plan = windowsInstallPlan({ execPath: 'C:\\Program Files\\pswm\\pswm.exe', dataDir: opts.dataDir }, { serviceExists: false, systemPath: undefined });
+test('node options go between node.exe and the entry script; a packaged executable needs neither in binPath', () => {
+  const withFlags = windowsInstallPlan({ ...opts, nodeFlags: SERVICE_NODE_FLAGS }, { serviceExists: true, systemPath: SYSTEM_PATH });
+  assert.equal(withFlags.find((cmd) => cmd.args[0] === 'config')?.args[3], '"C:\\Program Files\\nodejs\\node.exe" --lite-mode --max-semi-space-size=1 "C:\\Program Files\\pswm\\agent\\bin\\pswm.js" service');
+  const plan = windowsInstallPlan({ execPath: 'C:\\Program Files\\pswm\\pswm.exe', nodeFlags: SERVICE_NODE_FLAGS, dataDir: opts.dataDir }, { serviceExists: false, systemPath: undefined });
   assert.equal(plan[2].args[3], '"C:\\Program Files\\pswm\\pswm.exe" service');
   assert.deepEqual(plan.find((cmd) => cmd.command === 'reg.exe')?.args.slice(-2), ['C:\\ProgramData\\pswm-reborn', '/f']);
 });

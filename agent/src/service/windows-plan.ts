@@ -1,5 +1,5 @@
 import { addPathEntry, pathHasEntry, removePathEntry } from './path-entry.ts';
-import { SERVICE_NAME, type ServiceCommandLine } from './unit-files.ts';
+import { SERVICE_NAME, serviceArgv, type ServiceCommandLine } from './unit-files.ts';
 
 export interface PlannedCommand {
   /** What the step does, for the log and the report. */
@@ -25,7 +25,7 @@ export interface WindowsState {
 
 /** sc.exe takes binPath as one string holding the whole command line. */
 function binPath(opts: ServiceCommandLine): string {
-  return [opts.execPath, ...(opts.entry ? [opts.entry] : []), 'service'].map((a) => (/[\s"]/.test(a) ? `"${a}"` : a)).join(' ');
+  return serviceArgv(opts).map((a) => (/[\s"]/.test(a) ? `"${a}"` : a)).join(' ');
 }
 
 function setSystemPath(value: string): PlannedCommand['args'] {
