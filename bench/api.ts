@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createToken } from '../server/src/auth/tokens.ts';
-import { enrollmentClient, generateAgentIdentity } from '../server/test/support/agent-identity.ts';
+import { enrolAgent } from '../server/test/desired-fixtures.ts';
 import { freshDatabase } from '../server/test/support/database.ts';
 import { startServerProcess } from '../server/test/support/server-process.ts';
 import { appliedRevision, templateRepo, until } from '../server/test/reconcile-fixtures.ts';
@@ -55,7 +55,7 @@ try {
   const { token: admin } = await db.sql.begin((tx) => createToken(tx, { role: 'admin', name: 'bench-api', actor: 'bench' }));
   const agents: Agent[] = [];
   for (let first = 0; first < AGENTS; first += 10) {
-    const batch = Array.from({ length: Math.min(10, AGENTS - first) }, (_, i) => enrolAgent(server.url, admin, `bench-${first + i}`));
+    const batch = Array.from({ length: Math.min(10, AGENTS - first) }, (_, i) => enrolPollingAgent(server.url, admin, `bench-${first + i}`));
     agents.push(...await Promise.all(batch));
   }
   const baseline = await startBaseline();
@@ -154,15 +154,9 @@ function medianRun(runs: Measured[]): Measured {
   return [...runs].sort((a, b) => a.perSecond - b.perSecond)[Math.floor(runs.length / 2)];
 }
 
-async function enrolAgent(url: string, admin: string, name: string): Promise<Agent> {
-  const client = enrollmentClient(url);
-  const created = await client.call('POST', '/api/v1/agents', { body: { name, organization: 'contoso', location: 'paris' }, headers: { authorization: `Bearer ${admin}` } });
-  if (created.status !== 201) throw new Error(`agent create: ${created.status} ${JSON.stringify(created.body)}`);
-  const identity = generateAgentIdentity();
-  const enrolled = await client.enroll(identity, { method: 'token', token: created.body.token, name });
-  if (enrolled.status !== 201) throw new Error(`enroll: ${enrolled.status} ${JSON.stringify(enrolled.body)}`);
-  const id: string = enrolled.body.agent_id;
-  const accessToken: string = (await client.accessToken(id, identity.assertion(id))).body.access_token;
+/** Enrols an agent in contoso/paris and fetches its desired state once, as an agent does. */
+async function enrolPollingAgent(url: string, admin: string, name: string): Promise<Agent> {
+  const { accessToken } = await enrolAgent(url, admin, name, { organization: 'contoso', location: 'paris' });
   const first = await fetch(`${url}/api/v1/agent/desired-state`, { headers: { authorization: `Bearer ${accessToken}` } });
   if (first.status !== 200) throw new Error(`desired state: ${first.status} ${await first.text()}`);
   const documentBytes = (await first.arrayBuffer()).byteLength;

@@ -52,25 +52,29 @@ export async function startDesiredStateInstance(db: TestDatabase, t: { after(fn:
   });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   const { token: adminToken } = await db.sql.begin((tx) => createToken(tx, { role: 'admin', name: 'desired-test', actor: 'test' }));
-  const client = enrollmentClient(url);
 
   return {
     url,
     map,
     queries: () => queries,
     adminToken,
-    async enrol(name, placement) {
-      const created = await client.call('POST', '/api/v1/agents', { body: { name, ...placement }, headers: { authorization: `Bearer ${adminToken}` } });
-      if (created.status !== 201) throw new Error(`agent create: ${created.status} ${JSON.stringify(created.body)}`);
-      const identity = generateAgentIdentity();
-      const enrolled = await client.enroll(identity, { method: 'token', token: created.body.token, name });
-      if (enrolled.status !== 201) throw new Error(`enroll: ${enrolled.status} ${JSON.stringify(enrolled.body)}`);
-      const id: string = enrolled.body.agent_id;
-      const access = await client.accessToken(id, identity.assertion(id));
-      return { id, name, accessToken: access.body.access_token };
-    },
+    enrol: (name, placement) => enrolAgent(url, adminToken, name, placement),
     desiredState: (accessToken, etag) => getDesiredState(url, accessToken, etag),
   };
+}
+
+/** Creates `name` as an admin would, then enrols it with a fresh key and logs it in, as an agent does. */
+export async function enrolAgent(url: string, adminToken: string, name: string, placement: { organization: string; location: string }): Promise<{ id: string; name: string; accessToken: string }> {
+  const client = enrollmentClient(url);
+  const created = await client.call('POST', '/api/v1/agents', { body: { name, ...placement }, headers: { authorization: `Bearer ${adminToken}` } });
+  if (created.status !== 201) throw new Error(`agent create: ${created.status} ${JSON.stringify(created.body)}`);
+  const identity = generateAgentIdentity();
+  const enrolled = await client.enroll(identity, { method: 'token', token: created.body.token, name });
+  if (enrolled.status !== 201) throw new Error(`enroll: ${enrolled.status} ${JSON.stringify(enrolled.body)}`);
+  const id: string = enrolled.body.agent_id;
+  const access = await client.accessToken(id, identity.assertion(id));
+  if (access.status !== 200) throw new Error(`access token: ${access.status} ${JSON.stringify(access.body)}`);
+  return { id, name, accessToken: access.body.access_token };
 }
 
 export async function getDesiredState(url: string, accessToken: string, etag?: string): Promise<Answer> {

@@ -8,12 +8,11 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createToken } from '../src/auth/tokens.ts';
 import { connectAgentSocket, type AgentSocket } from './support/agent-socket.ts';
-import { enrollmentClient, generateAgentIdentity } from './support/agent-identity.ts';
 import { freshDatabase, type TestDatabase } from './support/database.ts';
 import { commitFiles, runGit } from './support/git-http-server.ts';
 import { startServerProcess, type ServerProcess } from './support/server-process.ts';
 import { appliedRevision, tempDir, templateRepo, until, type Hooks } from './reconcile-fixtures.ts';
-import { getDesiredState } from './desired-fixtures.ts';
+import { enrolAgent, getDesiredState } from './desired-fixtures.ts';
 
 /** Long enough for a signal that was going to come to have come (they take milliseconds). */
 const QUIET_MS = 3000;
@@ -36,21 +35,24 @@ async function adminToken(db: TestDatabase): Promise<string> {
   return (await db.sql.begin((tx) => createToken(tx, { role: 'admin', name: `admin-${randomUUID()}`, actor: 'test' }))).token;
 }
 
-/** Creates and enrols `name` through `server`, connects its WebSocket to `socketServer`, and fetches
- * its desired state once (as an agent does after enrolling). */
-async function enrolAgent(server: ServerProcess, admin: string, name: string, placement: { organization: string; location: string }, socketServer = server): Promise<Agent> {
-  const client = enrollmentClient(server.url);
-  const created = await client.call('POST', '/api/v1/agents', { body: { name, ...placement }, headers: { authorization: `Bearer ${admin}` } });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  const identity = generateAgentIdentity();
-  const enrolled = await client.enroll(identity, { method: 'token', token: created.body.token, name });
-  assert.equal(enrolled.status, 201, JSON.stringify(enrolled.body));
-  const id: string = enrolled.body.agent_id;
-  const accessToken: string = (await client.accessToken(id, identity.assertion(id))).body.access_token;
+/** Enrols `name` through `server`, connects its WebSocket to `socketServer`, and fetches its desired
+ * state once (as an agent does after enrolling). */
+async function enrolConnected(server: ServerProcess, admin: string, name: string, placement: { organization: string; location: string }, socketServer = server): Promise<Agent> {
+  const { id, accessToken } = await enrolAgent(server.url, admin, name, placement);
   const socket = await connectAgentSocket(socketServer.url, accessToken);
   const first = await getDesiredState(socketServer.url, accessToken);
   assert.equal(first.status, 200, JSON.stringify(first.body));
   return { id, name, accessToken, socket, etag: first.headers.get('etag')! };
+}
+
+/** A server process on a fresh database, reading `repoDir` (the template unless given), once the
+ * template is applied; and an admin token. */
+async function templateServer(t: Hooks, repoDir?: string) {
+  const db = await freshDatabase(t);
+  const repo = await templateRepo(t);
+  const server = await startServer(t, db, repoDir ?? repo.dir);
+  await until('the template to be applied', () => appliedRevision(db.sql).then((revision) => revision ?? undefined), 120_000);
+  return { db, repo, server, admin: await adminToken(db) };
 }
 
 /** Commits a new Paris interval and has `server` apply it (its ref watcher may be first). */
@@ -78,17 +80,13 @@ function quiet(...agents: Agent[]): Promise<void> {
 }
 
 test('a commit changing one location\'s settings signals exactly that location\'s agents whose document changed', { timeout: 180_000 }, async (t) => {
-  const db = await freshDatabase(t);
-  const repo = await templateRepo(t);
-  const server = await startServer(t, db, repo.dir);
-  await until('the template to be applied', () => appliedRevision(db.sql).then((revision) => revision ?? undefined), 120_000);
-  const admin = await adminToken(db);
+  const { db, repo, server, admin } = await templateServer(t);
 
-  const paris = [await enrolAgent(server, admin, 'paris-1', { organization: 'contoso', location: 'paris' }), await enrolAgent(server, admin, 'paris-2', { organization: 'contoso', location: 'paris' })];
+  const paris = [await enrolConnected(server, admin, 'paris-1', { organization: 'contoso', location: 'paris' }), await enrolConnected(server, admin, 'paris-2', { organization: 'contoso', location: 'paris' })];
   // The kiosk's AgentOverride sets its own interval, which masks the change below.
-  const kiosk = await enrolAgent(server, admin, 'PARIS-KIOSK-01', { organization: 'contoso', location: 'paris' });
-  const berlin = await enrolAgent(server, admin, 'berlin-1', { organization: 'contoso', location: 'berlin' });
-  const nyc = await enrolAgent(server, admin, 'nyc-1', { organization: 'fabrikam', location: 'nyc' });
+  const kiosk = await enrolConnected(server, admin, 'PARIS-KIOSK-01', { organization: 'contoso', location: 'paris' });
+  const berlin = await enrolConnected(server, admin, 'berlin-1', { organization: 'contoso', location: 'berlin' });
+  const nyc = await enrolConnected(server, admin, 'nyc-1', { organization: 'fabrikam', location: 'nyc' });
   assert.notEqual(kiosk.etag, paris[0].etag, 'the kiosk has a document of its own');
   await quiet(...paris, kiosk, berlin, nyc);
 
@@ -108,13 +106,9 @@ test('a commit changing one location\'s settings signals exactly that location\'
 });
 
 test('a fact change that flips a fact-selected script changes that agent\'s document and signals it, and only it', { timeout: 180_000 }, async (t) => {
-  const db = await freshDatabase(t);
-  const repo = await templateRepo(t);
-  const server = await startServer(t, db, repo.dir);
-  await until('the template to be applied', () => appliedRevision(db.sql).then((revision) => revision ?? undefined), 120_000);
-  const admin = await adminToken(db);
-  const flipping = await enrolAgent(server, admin, 'desk-1', { organization: 'contoso', location: 'paris' });
-  const neighbour = await enrolAgent(server, admin, 'desk-2', { organization: 'contoso', location: 'paris' });
+  const { db, repo, server, admin } = await templateServer(t);
+  const flipping = await enrolConnected(server, admin, 'desk-1', { organization: 'contoso', location: 'paris' });
+  const neighbour = await enrolConnected(server, admin, 'desk-2', { organization: 'contoso', location: 'paris' });
   assert.equal(flipping.etag, neighbour.etag);
 
   const report = async (agent: Agent, family: string) => {
@@ -146,16 +140,12 @@ test('a fact change that flips a fact-selected script changes that agent\'s docu
 });
 
 test('two servers on one database: a reconcile applied by A makes B serve the new document and wakes B\'s agent', { timeout: 180_000 }, async (t) => {
-  const db = await freshDatabase(t);
-  const repo = await templateRepo(t);
+  const { db, repo, server: a, admin } = await templateServer(t);
   // B reads a clone that never gets the commit, so only A can apply it.
   const cloneDir = path.join(await tempDir(t), 'clone');
   await runGit(['clone', '--quiet', repo.dir, cloneDir]);
-  const a = await startServer(t, db, repo.dir);
-  await until('the template to be applied', () => appliedRevision(db.sql).then((revision) => revision ?? undefined), 120_000);
   const b = await startServer(t, db, cloneDir);
-  const admin = await adminToken(db);
-  const onB = await enrolAgent(a, admin, 'paris-b', { organization: 'contoso', location: 'paris' }, b);
+  const onB = await enrolConnected(a, admin, 'paris-b', { organization: 'contoso', location: 'paris' }, b);
 
   const revision = await applyParisInterval(a, admin, db, repo.dir, 450);
   assert.deepEqual(await onB.socket.message(1), { type: 'reconcile', reason: `policy revision ${revision}` });
