@@ -63,14 +63,15 @@ export function formatServiceReport(report: ServiceReport): string {
   return report.actions.map((a) => `${a.status.padEnd(width)}  ${a.step}: ${a.target}${a.detail ? ` (${a.detail})` : ''}`).join('\n') + (report.actions.length ? '\n' : '');
 }
 
-/** What the service runs: this Node with SERVICE_NODE_FLAGS and the compiled copy of the agent
- * (this very copy, or agent/dist/ when it was built from the current sources); else the running
- * entry script (the TypeScript sources), with the reason in `note`. */
+/** What the service runs: the compiled copy of the agent (this very copy, or agent/dist/ when it
+ * was built from the current sources) with SERVICE_NODE_FLAGS; else the running entry script (the
+ * TypeScript sources) without them — --lite-mode has no WebAssembly, which Node's type stripper
+ * needs — and the reason in `note`. */
 export async function serviceCommandLine(): Promise<{ execPath: string; entry?: string; nodeFlags: readonly string[]; note?: string }> {
   const running = process.argv[1] ? path.resolve(process.argv[1]) : undefined;
-  const base = { execPath: process.execPath, nodeFlags: SERVICE_NODE_FLAGS };
-  if (await isCompiledCopy()) return { ...base, entry: runningCopyMain() };
+  const compiled = { execPath: process.execPath, nodeFlags: SERVICE_NODE_FLAGS };
+  if (await isCompiledCopy()) return { ...compiled, entry: runningCopyMain() };
   const copy = await findCompiledCopy();
-  if (copy.usable) return { ...base, entry: copy.main };
-  return { ...base, ...(running ? { entry: running } : {}), note: `the service will run the TypeScript sources (~30 MB more memory): ${copy.reason}` };
+  if (copy.usable) return { ...compiled, entry: copy.main };
+  return { execPath: process.execPath, nodeFlags: [], ...(running ? { entry: running } : {}), note: `the service will run the TypeScript sources (~40 MB more memory): ${copy.reason}` };
 }

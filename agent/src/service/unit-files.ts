@@ -17,10 +17,11 @@ export interface ServiceCommandLine {
   dataDir: string;
 }
 
-/** The Node options the service runs with: an idle agent waits on timers and sockets, so V8's
- * optimizing compilers buy nothing but their memory (--lite-mode: interpreter only, feedback
- * allocated lazily), and a 1 MB young generation is plenty for its allocation rate. Measured in
- * docs/BENCHMARKS.md "Agent". No --max-old-space-size: a large desired state must not crash it. */
+/** The Node options the compiled copy runs with as a service: an idle agent waits on timers and
+ * sockets, so V8's optimizing compilers buy nothing but their memory (--lite-mode: interpreter
+ * only, feedback allocated lazily; it also drops WebAssembly, so never for the TypeScript sources),
+ * and a 1 MB young generation is plenty for its allocation rate. Measured in docs/BENCHMARKS.md
+ * "Agent". No --max-old-space-size: a large desired state must not crash it. */
 export const SERVICE_NODE_FLAGS: readonly string[] = ['--lite-mode', '--max-semi-space-size=1'];
 
 /** The service's command line as argv: program, node flags, entry, `service`. */
