@@ -19,6 +19,7 @@ import { createBus } from './hub/bus.ts';
 import { createHub } from './hub/hub.ts';
 import type { Logger } from './logger.ts';
 import { openPolicySource } from './git/source.ts';
+import { fleetMetrics } from './api/fleet-metrics.ts';
 import { startReconciler } from './reconcile/reconciler.ts';
 
 export interface RunningServer {
@@ -38,7 +39,8 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     const documentMap = await createDocumentMap({ sql: db.sql, bus, log });
     const documents = createDocumentStore(db.sql);
     const source = await openPolicySource(config, log);
-    const reconciler = await startReconciler({ db, source, config, log, documentMap, documents, signalAgents: hub.signalAgents });
+    const reconciler = await startReconciler({ db, source, config, log, documentMap, documents, signalAgents: hub.signalAgents, metrics: app.metrics });
+    fleetMetrics(app.metrics, db.sql);
     await registerAgentApi(app, { sql: db.sql, authority, onAgentFacts: reconciler.agentReported });
     await app.register(hub.plugin, { prefix: API_PREFIX });
     await app.register(signalRoutes, { prefix: API_PREFIX, sql: db.sql, signalAgents: hub.signalAgents });

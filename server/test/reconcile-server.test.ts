@@ -10,8 +10,9 @@ import { readPolicyDir } from '../../schemas/src/source/dir.ts';
 import { compileGroup } from '../../schemas/src/compile/compile-group.ts';
 
 function client(server: ServerProcess, token: string) {
-  return async (method: string, url: string): Promise<{ status: number; body: any }> => {
-    const response = await fetch(new URL(url, server.url), { method, headers: { authorization: `Bearer ${token}` } });
+  return async (method: string, url: string, body?: object): Promise<{ status: number; body: any }> => {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) };
+    const response = await fetch(new URL(url, server.url), { method, headers, body: body ? JSON.stringify(body) : undefined });
     const text = await response.text();
     return { status: response.status, body: text ? JSON.parse(text) : undefined };
   };
@@ -123,4 +124,23 @@ test('embedded PostgreSQL: pswm-server start with no configuration reconciles th
   assert.equal(again.body.status, 'no-op');
   const organizations = (await admin('GET', '/api/v1/policy/organizations')).body;
   assert.deepEqual(organizations.items.map((o: any) => o.name).sort(), ['contoso', 'fabrikam']);
+});
+
+test('/metrics counts reconciles by status and agents by status', async (t) => {
+  const { repo, server, admin } = await startReconcileServer(t);
+  assert.equal((await admin('POST', '/api/v1/reconcile')).status, 200);
+  await repo.commit({ 'organizations/contoso/berlin.yaml': 'kind: [' }, 'broken yaml');
+  assert.equal((await admin('POST', '/api/v1/reconcile')).body.status, 'rejected');
+  const created = await admin('POST', '/api/v1/agents', { name: 'metrics-pc', organization: 'contoso', location: 'paris' });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+
+  const text = await (await fetch(new URL('/metrics', server.url))).text();
+  const value = (series: string) => Number(text.match(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm'))?.[1]);
+  assert.ok(value('pswm_reconciliations_total{status="applied"}') >= 1, text);
+  // The local ref watcher may have rejected the broken commit too, before the API asked.
+  const rejected = value('pswm_reconciliations_total{status="rejected"}');
+  assert.ok(rejected >= 1);
+  assert.equal(value('pswm_reconcile_duration_seconds_count{status="rejected"}'), rejected);
+  assert.ok(value('pswm_reconcile_last_applied_timestamp_seconds') > 0);
+  assert.equal(value('pswm_agents{status="pending"}'), 1);
 });

@@ -2,6 +2,7 @@
 // goes through one coalescing scheduler into reconcileOnce. Across instances the apply transaction's
 // advisory lock keeps applies one at a time; within an instance the scheduler does.
 import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import type { ServerConfig } from '../config/config.ts';
 import type { Database } from '../db/database.ts';
 import type { PolicySource } from '../git/source.ts';
@@ -13,6 +14,7 @@ import { revisionRoutes } from '../api/revision.ts';
 import { policyRoutes } from '../api/policy.ts';
 import { reconcileOnce, type ReconcileOutcome } from './reconcile.ts';
 import { createReconcileMemory } from './memory.ts';
+import { reconcileMetrics } from './reconcile-metrics.ts';
 import { refreshAgentScopes } from './agent-refresh.ts';
 import { factKeysFor } from './enrolled-agents.ts';
 import { referencedFactPaths } from '../../../schemas/src/compile/selectors.ts';
@@ -45,6 +47,8 @@ export interface ReconcilerDeps {
   documents?: DocumentStore;
   /** Wakes agents (the hub's signalAgents): after an apply, those whose document changed. */
   signalAgents?: (agentIds: string[], reason: string) => Promise<void>;
+  /** Registry the reconcile metrics are registered on (the app's /metrics). */
+  metrics?: Registry;
 }
 
 /** The scheduler reason of a run that only refreshes agents' own scopes (no policy fetch). */
@@ -56,12 +60,14 @@ export async function startReconciler(deps: ReconcilerDeps): Promise<Reconciler>
   let lastOutcome: ReconcileOutcome | undefined;
   // One memory per process: the scheduler runs one reconcile at a time, so nothing races on it.
   const memory = createReconcileMemory();
+  const recordMetrics = deps.metrics ? reconcileMetrics(deps.metrics) : () => {};
   // Agents waiting for their own scopes to be re-decided; drained after every run.
   const pendingAgents = { all: false, ids: new Set<string>() };
   const scheduler = createReconcileScheduler(async (reason) => {
     if (reason.split(', ').some((one) => one !== AGENTS_ONLY)) {
       lastOutcome = undefined;
       lastOutcome = await reconcileOnce({ sql: db.sql, source, log, trigger: reason, memory, insertMethod: db.embedded ? 'json' : 'copy' });
+      recordMetrics(lastOutcome);
       if (lastOutcome.status === 'applied') await announce(lastOutcome.changedAgents, `policy revision ${lastOutcome.revision}`);
     }
     if (pendingAgents.all || pendingAgents.ids.size) {
