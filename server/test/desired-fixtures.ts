@@ -12,7 +12,9 @@ import { createToken } from '../src/auth/tokens.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { createBus } from '../src/hub/bus.ts';
 import { createDocumentMap, type DocumentMap } from '../src/reconcile/document-map.ts';
-import { enrollmentClient, generateAgentIdentity } from './support/agent-identity.ts';
+import { enrolAgent } from './support/agent-identity.ts';
+
+export { enrolAgent };
 import type { TestDatabase } from './support/database.ts';
 import { silentLog } from './reconcile-fixtures.ts';
 
@@ -63,19 +65,6 @@ export async function startDesiredStateInstance(db: TestDatabase, t: { after(fn:
   };
 }
 
-/** Creates `name` as an admin would, then enrols it with a fresh key and logs it in, as an agent does. */
-export async function enrolAgent(url: string, adminToken: string, name: string, placement: { organization: string; location: string }): Promise<{ id: string; name: string; accessToken: string }> {
-  const client = enrollmentClient(url);
-  const created = await client.call('POST', '/api/v1/agents', { body: { name, ...placement }, headers: { authorization: `Bearer ${adminToken}` } });
-  if (created.status !== 201) throw new Error(`agent create: ${created.status} ${JSON.stringify(created.body)}`);
-  const identity = generateAgentIdentity();
-  const enrolled = await client.enroll(identity, { method: 'token', token: created.body.token, name });
-  if (enrolled.status !== 201) throw new Error(`enroll: ${enrolled.status} ${JSON.stringify(enrolled.body)}`);
-  const id: string = enrolled.body.agent_id;
-  const access = await client.accessToken(id, identity.assertion(id));
-  if (access.status !== 200) throw new Error(`access token: ${access.status} ${JSON.stringify(access.body)}`);
-  return { id, name, accessToken: access.body.access_token };
-}
 
 export async function getDesiredState(url: string, accessToken: string, etag?: string): Promise<Answer> {
   const response = await fetch(`${url}/api/v1/agent/desired-state`, {

@@ -76,3 +76,17 @@ export function enrollmentClient(baseUrl: string) {
     whoami: (accessToken: string) => call('GET', '/api/v1/agent/whoami', { headers: { authorization: `Bearer ${accessToken}` } }),
   };
 }
+
+/** Creates `name` as an admin would, then enrols it with a fresh key and logs it in, as an agent does. */
+export async function enrolAgent(url: string, adminToken: string, name: string, placement: { organization: string; location: string }): Promise<{ id: string; name: string; accessToken: string }> {
+  const client = enrollmentClient(url);
+  const created = await client.call('POST', '/api/v1/agents', { body: { name, ...placement }, headers: { authorization: `Bearer ${adminToken}` } });
+  if (created.status !== 201) throw new Error(`agent create: ${created.status} ${JSON.stringify(created.body)}`);
+  const identity = generateAgentIdentity();
+  const enrolled = await client.enroll(identity, { method: 'token', token: created.body.token, name });
+  if (enrolled.status !== 201) throw new Error(`enroll: ${enrolled.status} ${JSON.stringify(enrolled.body)}`);
+  const id: string = enrolled.body.agent_id;
+  const access = await client.accessToken(id, identity.assertion(id));
+  if (access.status !== 200) throw new Error(`access token: ${access.status} ${JSON.stringify(access.body)}`);
+  return { id, name, accessToken: access.body.access_token };
+}

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import type { AgentApiOptions } from '../../src/api/agent-api.ts';
 import { createToken } from '../../src/auth/tokens.ts';
-import { enrollmentClient, generateAgentIdentity } from './agent-identity.ts';
+import { enrolAgent as enrolAgentAs, enrollmentClient } from './agent-identity.ts';
 import { startAgentApiInstance } from './agent-api-instance.ts';
 import { freshDatabase } from './database.ts';
 
@@ -49,15 +49,8 @@ export async function reportsSetup(t: TestContext, options: Omit<AgentApiOptions
 
   /** Creates, enrols and logs in an agent the way a real one does (token enrollment, signed assertion). */
   const enrolAgent = async (name: string, placement = { organization: 'contoso', location: 'paris' }): Promise<TestAgent> => {
-    const created = await admin('POST', '/api/v1/agents', { name, ...placement });
-    if (created.status !== 201) throw new Error(`agent create: ${created.status} ${JSON.stringify(created.body)}`);
-    const identity = generateAgentIdentity();
-    const enrolled = await client.enroll(identity, { method: 'token', token: created.body.token, name });
-    if (enrolled.status !== 201) throw new Error(`enroll: ${enrolled.status} ${JSON.stringify(enrolled.body)}`);
-    const id: string = enrolled.body.agent_id;
-    const access = await client.accessToken(id, identity.assertion(id));
-    const accessToken: string = access.body.access_token;
-    return { id, name, accessToken, post: (path, body) => postJson(path, body, accessToken) };
+    const agent = await enrolAgentAs(server.url, adminToken, name, placement);
+    return { ...agent, post: (path, body) => postJson(path, body, agent.accessToken) };
   };
 
   const rowCounts = async (): Promise<Record<string, number>> => {
