@@ -109,3 +109,34 @@ export async function measurePuppetApply(count: number, runs: number): Promise<P
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/** The same measurement against the compiled copy's converge.js in a child Node started with
+ * `nodeFlags` (the service's: --lite-mode cannot run TypeScript, it has no WebAssembly for the
+ * stripper), so the figures are those of the interpreter the installed agent runs on. */
+export async function measureNoopConvergeWith(nodeFlags: readonly string[], compiledConverge: string, count: number, runs: number): Promise<ConvergeSample[]> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'pswm-bench-agent-'));
+  try {
+    const documentFile = path.join(dir, 'desired.json');
+    await writeFile(documentFile, JSON.stringify(noopDocument(count)));
+    const child = `
+      import { readFileSync } from 'node:fs';
+      const { converge } = await import(process.argv[1]);
+      const desired = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+      const cpu = () => { const f = readFileSync('/proc/self/stat', 'utf8'); const x = f.slice(f.lastIndexOf(')') + 2).split(' '); return (Number(x[13]) + Number(x[14])) * 10; };
+      const once = async () => {
+        const before = cpu(); const start = performance.now();
+        const result = await converge({ desired, dataDir: process.argv[3], dryRun: false, now: new Date() });
+        const wallMs = performance.now() - start;
+        if (result.items.some((i) => i.status !== 'in_sync')) throw new Error('not in sync');
+        return { wallMs, checksWallMs: result.scriptRuns.reduce((s, r) => s + r.durationMs, 0), checksCpuMs: cpu() - before };
+      };
+      await once();
+      const samples = [];
+      for (let i = 0; i < Number(process.argv[4]); i++) samples.push(await once());
+      process.stdout.write(JSON.stringify(samples));`;
+    const output = execFileSync(process.execPath, [...nodeFlags, '--input-type=module', '-e', child, compiledConverge, documentFile, dir, String(runs)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    return JSON.parse(output);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -10,7 +10,14 @@ import { fileURLToPath } from 'node:url';
 import { freshDatabase } from '../server/test/support/database.ts';
 import { runServerCommand, startServerProcess } from '../server/test/support/server-process.ts';
 
-const AGENT_MAIN = fileURLToPath(new URL('../agent/src/cli/main.ts', import.meta.url));
+export const AGENT_SOURCES_MAIN = fileURLToPath(new URL('../agent/src/cli/main.ts', import.meta.url));
+const BUILD_DIST = fileURLToPath(new URL('../agent/scripts/build-dist.ts', import.meta.url));
+
+/** Preload (a data: URL, so it adds no TypeScript): on SIGUSR2, writes the process's own view of its
+ * memory to $PSWM_BENCH_MEMORY — V8's heap, external memory, array buffers. */
+const MEMORY_PROBE = `data:text/javascript,${encodeURIComponent(
+  "process.on('SIGUSR2', () => process.getBuiltinModule('node:fs').writeFileSync(process.env.PSWM_BENCH_MEMORY, JSON.stringify(process.memoryUsage())));",
+)}`;
 
 export interface MemorySample {
   rssMb: number;
@@ -20,8 +27,18 @@ export interface MemorySample {
   pssMb: number;
 }
 
+/** process.memoryUsage() of the agent, in MB. */
+export interface MemoryBreakdown {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
+
 export interface IdleMeasurement {
   samples: MemorySample[];
+  breakdown?: MemoryBreakdown;
   note: string;
 }
 
@@ -33,7 +50,7 @@ async function memoryOf(pid: number): Promise<MemorySample> {
 }
 
 function runAgentCli(args: string[]): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [AGENT_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [AGENT_SOURCES_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c));
   child.stderr.on('data', (c: Buffer) => (output += c));
@@ -49,9 +66,41 @@ async function waitForLogLine(file: string, pattern: RegExp, timeoutMs: number):
   throw new Error(`timed out waiting for ${pattern} in ${file}`);
 }
 
-/** Starts `pswm agent` (with extra Node flags, if any), waits for its first delivered report and
- * `settleMs`, then samples its memory once a second. */
-export async function measureIdleAgent(opts: { samples: number; settleMs: number; nodeFlags?: string[] }): Promise<IdleMeasurement> {
+async function waitForFile(file: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await readFile(file).then(() => true, () => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${file}`);
+    await delay(100);
+  }
+}
+
+/** The compiled copy of the agent (what the installed service runs), built into `dir`. */
+export async function buildCompiledAgent(dir: string): Promise<string> {
+  const build = spawn(process.execPath, [BUILD_DIST, '--out', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const code = await new Promise((resolve) => build.once('close', resolve));
+  if (code !== 0) throw new Error(`agent/scripts/build-dist.ts exited with ${code}`);
+  return path.join(dir, 'agent', 'src', 'cli', 'main.js');
+}
+
+/** A Node process doing nothing, for the baseline. */
+export async function measureBareNode(samples: number, settleMs: number): Promise<MemorySample[]> {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 60_000)'], { stdio: 'ignore' });
+  try {
+    await delay(settleMs);
+    const result: MemorySample[] = [];
+    for (let i = 0; i < samples; i++) {
+      result.push(await memoryOf(child.pid!));
+      await delay(1000);
+    }
+    return result;
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+/** Starts `pswm agent` from `entry` (with extra Node flags, if any), waits for its first delivered
+ * report and `settleMs`, then samples its memory once a second and asks it for its own breakdown. */
+export async function measureIdleAgent(opts: { entry: string; samples: number; settleMs: number; nodeFlags?: readonly string[] }): Promise<IdleMeasurement> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'pswm-bench-idle-'));
   const db = await freshDatabase(undefined, { migrate: false });
   const serverDir = path.join(work, 'server');
@@ -65,7 +114,11 @@ export async function measureIdleAgent(opts: { samples: number; settleMs: number
     if (created.code !== 0 || !token) throw new Error(`agent create failed: ${created.stderr}`);
     const enrolled = await runAgentCli(['enroll', '--server', server.url, '--token', token, '--name', 'bench-idle', '--data-dir', agentDir]);
     if (enrolled.code !== 0) throw new Error(`enroll failed: ${enrolled.output}`);
-    agent = spawn(process.execPath, [...(opts.nodeFlags ?? []), AGENT_MAIN, 'agent', '--data-dir', agentDir], { stdio: 'ignore' });
+    const breakdownFile = path.join(work, 'memory.json');
+    agent = spawn(process.execPath, ['--import', MEMORY_PROBE, ...(opts.nodeFlags ?? []), opts.entry, 'agent', '--data-dir', agentDir], {
+      stdio: 'ignore',
+      env: { ...process.env, PSWM_BENCH_MEMORY: breakdownFile, PSWM_STATE_DIR: path.join(work, 'demo-state') },
+    });
     await waitForLogLine(path.join(agentDir, 'logs', 'agent.log'), /"msg":"reports delivered"/, 60_000);
     await delay(opts.settleMs);
     const samples: MemorySample[] = [];
@@ -73,9 +126,13 @@ export async function measureIdleAgent(opts: { samples: number; settleMs: number
       samples.push(await memoryOf(agent.pid!));
       await delay(1000);
     }
+    agent.kill('SIGUSR2');
+    await waitForFile(breakdownFile, 10_000);
+    const usage = JSON.parse(await readFile(breakdownFile, 'utf8')) as Record<keyof MemoryBreakdown, number>;
+    const breakdown = Object.fromEntries(Object.entries(usage).map(([key, bytes]) => [key, bytes / 2 ** 20])) as unknown as MemoryBreakdown;
     const log = await readFile(path.join(agentDir, 'logs', 'agent.log'), 'utf8');
     const outcome = /"msg":"iteration finished","result":"([^"]+)"/.exec(log)?.[1] ?? 'unknown';
-    return { samples, note: `first iteration result: ${outcome}; WebSocket ${/WebSocket connected/.test(log) ? 'connected' : 'not connected'}` };
+    return { samples, breakdown, note: `first iteration result: ${outcome}; WebSocket ${/WebSocket connected/.test(log) ? 'connected' : 'not connected'}` };
   } finally {
     agent?.kill('SIGTERM');
     await server.stop('SIGKILL');
