@@ -56,3 +56,22 @@ test('a real server process on PostgreSQL: create, enrol, get tokens, revoke thr
 test('a real server process on the embedded database: the same, with the in-process bus', async (t) => {
   await enrolAndRevokeThroughServer(t, {});
 });
+
+test('agent list --server follows the read API pages to the last agent', async (t) => {
+  const db = await freshDatabase(t);
+  const dataDir = await mkdtemp(join(tmpdir(), 'pswm-enroll-'));
+  const server = await startServerProcess({ dataDir, env: { DATABASE_URL: db.url } });
+  t.after(async () => {
+    await server.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  // One more than the API's default page (500).
+  await db.sql`insert into agents (name, organization, location, status)
+    select 'pc-' || lpad(i::text, 4, '0'), 'contoso', 'paris', 'pending' from generate_series(1, 501) as i`;
+  const adminToken = (await readFile(join(dataDir, 'initial-admin-token'), 'utf8')).trim();
+  const listed = await runServerCommand(['agent', 'list', '--server', server.url], { PSWM_ADMIN_TOKEN: adminToken });
+  assert.equal(listed.code, 0, listed.stderr);
+  const names = listed.stdout.split('\n').filter((line) => line.startsWith('pc-'));
+  assert.equal(names.length, 501);
+  assert.match(names.at(-1)!, /^pc-0501\s/);
+});

@@ -49,7 +49,7 @@ const list: LeafCommand = {
   async run(ctx) {
     const agents = await serverOrDatabase(
       ctx,
-      async () => (await callServer<{ agents: AgentRecord[] }>(ctx, 'GET', '/api/v1/agents')).agents,
+      () => listAgentsFromServer(ctx),
       (db) => listAgents(db.sql),
     );
     ctx.stdout(formatTable(
@@ -59,6 +59,19 @@ const list: LeafCommand = {
     return EXIT_OK;
   },
 };
+
+/** Every agent, following the read API's pages (it answers at most a page per request). */
+async function listAgentsFromServer(ctx: CommandContext): Promise<AgentRecord[]> {
+  const agents: AgentRecord[] = [];
+  for (let after: string | undefined; ;) {
+    const page = await callServer<{ agents: AgentRecord[]; nextAfter?: string }>(
+      ctx, 'GET', `/api/v1/agents${after === undefined ? '' : `?after=${encodeURIComponent(after)}`}`,
+    );
+    agents.push(...page.agents);
+    if (page.nextAfter === undefined) return agents;
+    after = page.nextAfter;
+  }
+}
 
 /** A command on one agent by name: through the server (`method` on /agents/:name) or the database. */
 function oneAgentCommand(
