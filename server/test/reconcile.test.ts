@@ -46,6 +46,13 @@ test('the template applies, and the same revision again is a no-op', async (t) =
   assert.equal(second.revision, first.revision);
   const rows = await sql`select status from reconciliations order by id`;
   assert.deepEqual(rows.map((r) => r.status), ['applied', 'no-op']);
+
+  // Polling the same revision again does not grow the history: consecutive no-ops share a row.
+  const third = await reconcile();
+  assert.equal(third.status, 'no-op');
+  assert.equal(third.id, second.id);
+  const history = await sql`select status, repeats from reconciliations order by id`;
+  assert.deepEqual(history.map((r) => [r.status, r.repeats]), [['applied', 1], ['no-op', 2]]);
 });
 
 test('a broken commit is rejected with file:line errors and the applied revision stays', async (t) => {

@@ -38,7 +38,7 @@ export async function reconciliationRoutes(app: FastifyInstance, opts: { sql: po
       const { limit, status, before } = request.query;
       const rows = await sql`
         select id::int, revision, author, message, trigger, status, reason, detail, added, changed, removed,
-               duration_ms as "durationMs", errors, started_at as "startedAt", finished_at as "finishedAt"
+               duration_ms as "durationMs", errors, repeats, started_at as "startedAt", finished_at as "finishedAt"
         from reconciliations
         where ${status ? sql`status = ${status}` : sql`true`} and ${before ? sql`id < ${before}` : sql`true`}
         order by id desc

@@ -78,6 +78,10 @@ export async function recordReconciliation(sql: Queryable, record: Reconciliatio
       last_attempted_revision = coalesce(${record.revision}, last_attempted_revision),
       last_attempted_at = ${record.finishedAt}, last_attempted_status = ${record.status},
       conditions = ${sql.json(next as unknown as postgres.JSONValue)}`;
+  if (record.status === 'no-op') {
+    const repeated = await foldRepeatedNoOp(sql, record);
+    if (repeated !== undefined) return repeated;
+  }
   const author = record.commit ? `${record.commit.author}${record.commit.email ? ` <${record.commit.email}>` : ''}` : null;
   const [row] = await sql<Array<{ id: string }>>`
     insert into reconciliations (revision, author, message, trigger, status, reason, detail, added, changed, removed,
@@ -88,4 +92,15 @@ export async function recordReconciliation(sql: Queryable, record: Reconciliatio
       ${record.startedAt}, ${record.finishedAt})
     returning id`;
   return Number(row.id);
+}
+
+/** When the newest reconciliation is already a no-op of this revision, counts this one into it
+ * (repeats, last trigger and finish time) so polling does not grow the history. */
+async function foldRepeatedNoOp(sql: Queryable, record: ReconciliationRecord): Promise<number | undefined> {
+  const [row] = await sql<Array<{ id: string }>>`
+    update reconciliations set repeats = repeats + 1, trigger = ${record.trigger}, finished_at = ${record.finishedAt},
+      duration_ms = ${record.finishedAt.getTime() - record.startedAt.getTime()}
+    where id = (select max(id) from reconciliations) and status = 'no-op' and revision is not distinct from ${record.revision}
+    returning id`;
+  return row ? Number(row.id) : undefined;
 }
