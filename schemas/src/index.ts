@@ -15,5 +15,5 @@ export { explainSettings, type ExplainedSetting, type SettingSource } from './co
 export { inventory, type Inventory, type InventoryEntry } from './plan/inventory.ts';
 export { planChanges, type Plan, type GroupChange, type ObjectRef } from './plan/plan.ts';
 export { renderPlanText } from './plan/render-text.ts';
-export { readPolicyRevision, type PolicyRevision } from './source/git.ts';
+export { findGitdir, readPolicyRevision, type PolicyRevision } from './source/git.ts';
 export { readPolicyDir } from './source/dir.ts';

@@ -29,6 +29,7 @@ const BLOB_READS_AT_ONCE = 64;
  */
 export async function readPolicyRevision(repoDir: string, ref: string, cache: object = {}, blobTexts?: Map<string, string>): Promise<PolicyRevision> {
   const gitdir = await findGitdir(repoDir);
+  if (!gitdir) throw new Error(`${repoDir} is not a git repository (no .git and no bare repository layout)`);
   const oid = await resolveRevision(gitdir, ref, cache);
   const { commit } = await git.readCommit({ fs, gitdir, oid, cache });
   const files = await readTreeFiles(gitdir, commit.tree, cache, blobTexts);
@@ -44,8 +45,9 @@ export async function readPolicyRevision(repoDir: string, ref: string, cache: ob
   };
 }
 
-/** A working tree's `.git` directory (or the `gitdir:` a `.git` file points to), else a bare repository. */
-async function findGitdir(repoDir: string): Promise<string> {
+/** A working tree's `.git` directory (or the `gitdir:` a `.git` file points to, as in linked worktrees
+ * and submodules), else the repository itself when it is bare; undefined when it is neither. */
+export async function findGitdir(repoDir: string): Promise<string | undefined> {
   const dotGit = path.join(repoDir, '.git');
   const stat = await fs.promises.stat(dotGit).catch(() => null);
   if (stat?.isDirectory()) return dotGit;
@@ -53,9 +55,11 @@ async function findGitdir(repoDir: string): Promise<string> {
     const pointer = /^gitdir:\s*(.+)$/m.exec(await fs.promises.readFile(dotGit, 'utf8'));
     if (pointer) return path.resolve(repoDir, pointer[1].trim());
   }
-  const bare = await fs.promises.stat(path.join(repoDir, 'HEAD')).catch(() => null);
-  if (bare?.isFile()) return repoDir;
-  throw new Error(`${repoDir} is not a git repository (no .git and no bare repository layout)`);
+  const [head, objects] = await Promise.all([
+    fs.promises.stat(path.join(repoDir, 'HEAD')).catch(() => null),
+    fs.promises.stat(path.join(repoDir, 'objects')).catch(() => null),
+  ]);
+  return head?.isFile() && objects?.isDirectory() ? repoDir : undefined;
 }
 
 async function resolveRevision(gitdir: string, ref: string, cache: object): Promise<string> {

@@ -1,15 +1,18 @@
 // A local repository (working tree or bare) read in place: sync() only resolves the branch ref.
 import fs from 'node:fs';
+import path from 'node:path';
 import git from 'isomorphic-git';
 import type { Logger } from '../logger.ts';
 import { GitSourceError } from './errors.ts';
-import { findGitDir } from './git-dir.ts';
+import { findGitdir } from '@pswm/schemas';
 import { createRevisionReader } from './snapshot.ts';
 import type { PolicySource } from './source.ts';
 import { watchBranchRefs } from './watch-refs.ts';
 
 export async function openLocalSource(repoPath: string, branch: string, log: Logger): Promise<PolicySource> {
-  const { dir, gitdir } = await findGitDir(repoPath);
+  const dir = path.resolve(repoPath);
+  const gitdir = await findGitdir(dir);
+  if (!gitdir) throw new GitSourceError('GIT_NOT_A_REPOSITORY', dir);
   const reader = createRevisionReader(dir);
   const watchers = new Set<() => Promise<void>>();
   return {
