@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError, loadConfig } from '../src/config/config.ts';
@@ -73,7 +73,19 @@ test('every subcommand answers --help, and unknown commands exit with usage stat
     assert.equal(code, 0, args.join(' '));
     assert.match(stdout, /^Usage: pswm-server/, args.join(' '));
   }
+  const short = await runServerCommand(['start', '-h']);
+  assert.equal(short.code, 0);
+  assert.match(short.stdout, /^Usage: pswm-server start/);
   const unknown = await runServerCommand(['frobnicate']);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown command "frobnicate"/);
+});
+
+test('--version and -V print the server package version and the Node version', async () => {
+  const { version } = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  for (const flag of ['--version', '-V']) {
+    const { code, stdout } = await runServerCommand([flag]);
+    assert.equal(code, 0);
+    assert.equal(stdout.trim(), `pswm-server ${version} (node ${process.versions.node})`);
+  }
 });

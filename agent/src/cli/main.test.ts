@@ -19,7 +19,16 @@ test('every subcommand answers --help with its usage and exit status 0', async (
     const help = pswm([command, '--help'], home);
     assert.equal(help.status, 0, `${command}: ${help.stderr}`);
     assert.match(help.stdout, new RegExp(`^Usage: pswm ${command}`), command);
+    assert.equal(pswm([command, '-h'], home).stdout, help.stdout, `${command} -h`);
   }
+});
+
+test('--version prints the agent package version', async (t) => {
+  const home = await makeTempDir(t);
+  const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const result = pswm(['--version'], home);
+  assert.equal(result.status, 0);
+  assert.equal(result.stdout.trim(), `pswm ${version} (node ${process.versions.node})`);
 });
 
 test('usage mistakes exit 2 with a hint; an unenrolled agent exits 1 and says what to do', async (t) => {

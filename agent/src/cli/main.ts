@@ -29,7 +29,7 @@ const TOOL_HELP = `Usage: pswm <command> [options]
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(14)}${c.summary}`).join('\n')}
 
-Run "pswm <command> --help" for a command's options. The data folder is $PSWM_HOME, else
+Run "pswm <command> --help" for a command's options; --version prints the version. The data folder is $PSWM_HOME, else
 /var/lib/pswm (Linux) or C:\\ProgramData\\pswm-reborn (Windows).
 Exit status: 0 success, 1 failure, 2 usage error, 3 revoked by the server.
 `;
@@ -46,4 +46,4 @@ function onError(error: unknown, command: string): number | undefined {
 }
 
 // Runs on import too: bin/pswm.js imports this module rather than executing it.
-process.exitCode = await runTool({ name: 'pswm', help: TOOL_HELP, commands: COMMANDS, onError }, process.argv.slice(2));
+process.exitCode = await runTool({ name: 'pswm', help: TOOL_HELP, version: async () => (await import('../facts/agent-version.ts')).agentVersion(), commands: COMMANDS, onError }, process.argv.slice(2));

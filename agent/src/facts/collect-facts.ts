@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import type { CompiledExternalFact, DesiredState, Platform } from '@pswm/schemas';
 import { dataPaths } from '../paths.ts';
 import { currentPlatform } from '../platform/platform.ts';
+import { agentVersion } from './agent-version.ts';
 import { sampleCpu } from './cpu.ts';
 import { listDisks } from './disks.ts';
 import { documentFactJobs, localFactJobs, runFactJobs } from './external-facts.ts';
@@ -53,14 +53,6 @@ async function collectBuiltinFacts(platform: Platform, cpuSampleMs: number): Pro
     ...(gpus?.length ? { gpus } : {}),
     agent: { version, node: process.versions.node },
   };
-}
-
-let cachedVersion: string | undefined;
-
-/** The agent package's version, read once. */
-export async function agentVersion(): Promise<string> {
-  cachedVersion ??= (JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  return cachedVersion;
 }
 
 /** `pswm facts`: the facts this machine would report, as indented JSON on stdout. */

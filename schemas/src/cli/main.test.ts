@@ -101,6 +101,13 @@ test('usage mistakes exit 2 with a message naming the problem', async () => {
   }
 });
 
+test('--version prints the package version', async () => {
+  const { version } = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const result = await runCli(['--version']);
+  assert.equal(result.status, 0);
+  assert.equal(result.stdout.trim(), `pswm-policy ${version} (node ${process.versions.node})`);
+});
+
 test('--help documents the tool and every subcommand with its options and defaults', async () => {
   const tool = await runCli(['--help']);
   assert.equal(tool.status, 0);

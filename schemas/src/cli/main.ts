@@ -1,5 +1,6 @@
 // pswm-policy: validate, plan and explain pswm policy repositories. Each subcommand lives in its own
 // module; this file only dispatches and turns errors into exit statuses.
+import { readFile } from 'node:fs/promises';
 import { EXIT, runTool, type Command } from './usage.ts';
 import { InputError } from './policy-input.ts';
 import { validateCommand } from './validate.ts';
@@ -13,9 +14,13 @@ const TOOL_HELP = `Usage: pswm-policy <command> [options]
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(10)}${c.summary}`).join('\n')}
 
-Run "pswm-policy <command> --help" for a command's options and defaults.
+Run "pswm-policy <command> --help" for a command's options and defaults; --version prints the version.
 Exit status: 0 success, 1 policy errors or unreadable input, 2 usage error.
 `;
+
+async function packageVersion(): Promise<string> {
+  return (JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
 
 function onError(error: unknown, command: string): number | undefined {
   if (!(error instanceof InputError)) return undefined;
@@ -24,4 +29,4 @@ function onError(error: unknown, command: string): number | undefined {
 }
 
 // Runs on import too: bin/pswm-policy.js imports this module rather than executing it.
-process.exitCode = await runTool({ name: 'pswm-policy', help: TOOL_HELP, commands: COMMANDS, onError }, process.argv.slice(2));
+process.exitCode = await runTool({ name: 'pswm-policy', help: TOOL_HELP, version: packageVersion, commands: COMMANDS, onError }, process.argv.slice(2));

@@ -36,14 +36,27 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+/** `<tool> <version> (node <version>)`: what `--version` prints, for a bug report or an inventory. */
+export function versionLine(tool: string, version: string): string {
+  return `${tool} ${version} (node ${process.versions.node})`;
+}
+
+export function isVersionFlag(arg: string | undefined): boolean {
+  return arg === '--version' || arg === '-V';
+}
+
 /** A tool's entry point: `<tool> <command> [options]`. Prints the tool help for no command or
- * `--help`, turns a UsageError into exit status 2 with a hint, and passes any other error to
- * `onError` (an exit status, or undefined to rethrow). */
-export async function runTool(tool: { name: string; help: string; commands: Command[]; onError?: (error: unknown, command: string) => number | undefined }, argv: string[]): Promise<number> {
+ * `--help`, the version for `--version`, turns a UsageError into exit status 2 with a hint, and
+ * passes any other error to `onError` (an exit status, or undefined to rethrow). */
+export async function runTool(tool: { name: string; help: string; version: () => Promise<string>; commands: Command[]; onError?: (error: unknown, command: string) => number | undefined }, argv: string[]): Promise<number> {
   const [name, ...args] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(tool.help);
     return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (isVersionFlag(name)) {
+    process.stdout.write(`${versionLine(tool.name, await tool.version())}\n`);
+    return EXIT.ok;
   }
   const command = tool.commands.find((c) => c.name === name);
   try {

@@ -5,6 +5,7 @@ import { ConfigError, parseFlags, resolveConfig } from '../config/config.ts';
 import type { FlagValues, ServerConfig } from '../config/config.ts';
 import { CONFIG_FILE_OPTION, SERVER_OPTIONS, formatOptionsHelp } from '../config/options.ts';
 import type { OptionSpec } from '../config/options.ts';
+import { isVersionFlag, versionLine } from '@pswm/schemas/cli-usage';
 
 export interface CommandContext {
   values: FlagValues;
@@ -29,12 +30,14 @@ export interface LeafCommand {
 export interface GroupCommand {
   summary: string;
   subcommands: CommandTable;
+  /** The tool's version, for `--version` (the top-level group only). */
+  version?: () => Promise<string>;
 }
 
 export type Command = LeafCommand | GroupCommand;
 export type CommandTable = Record<string, () => Promise<Command>>;
 
-export const HELP_OPTION: OptionSpec = { flag: 'help', type: 'boolean', description: 'Show this help and exit.' };
+export const HELP_OPTION: OptionSpec = { flag: 'help', short: 'h', type: 'boolean', description: 'Show this help and exit.' };
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -52,6 +55,10 @@ export async function dispatch(path: string, command: Command, argv: string[], i
     if (!name || name === '--help' || name === '-h') {
       io.stdout(await groupHelp(path, command));
       return name ? EXIT_OK : EXIT_USAGE;
+    }
+    if (command.version && isVersionFlag(name)) {
+      io.stdout(versionLine(path, await command.version()));
+      return EXIT_OK;
     }
     const load = Object.hasOwn(command.subcommands, name) ? command.subcommands[name] : undefined;
     if (!load) {

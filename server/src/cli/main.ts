@@ -1,4 +1,5 @@
 // pswm-server: one entry point, one table of subcommands (each its own module, loaded on demand).
+import { readFile } from 'node:fs/promises';
 import { dispatch } from './command.ts';
 import type { CommandTable } from './command.ts';
 
@@ -13,7 +14,11 @@ const COMMANDS: CommandTable = {
   signal: async () => (await import('./signal.ts')).signalCommand,
 };
 
-const root = { summary: 'pswm server: reconciles a policy repository into PostgreSQL and serves the API.', subcommands: COMMANDS };
+async function packageVersion(): Promise<string> {
+  return (JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+const root = { summary: 'pswm server: reconciles a policy repository into PostgreSQL and serves the API.', subcommands: COMMANDS, version: packageVersion };
 
 process.exitCode = await dispatch('pswm-server', root, process.argv.slice(2), {
   env: process.env,

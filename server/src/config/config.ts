@@ -21,8 +21,8 @@ export type FlagValues = Record<string, string | boolean | undefined>;
 
 /** Parses `argv` against `options`; unknown flags and stray arguments are errors with a message. */
 export function parseFlags(argv: string[], options: readonly OptionSpec[], allowPositionals = false): { values: FlagValues; positionals: string[] } {
-  const spec: Record<string, { type: 'string' | 'boolean' }> = {};
-  for (const o of options) if (o.flag) spec[o.flag] = { type: o.type === 'boolean' ? 'boolean' : 'string' };
+  const spec: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+  for (const o of options) if (o.flag) spec[o.flag] = { type: o.type === 'boolean' ? 'boolean' : 'string', ...(o.short ? { short: o.short } : {}) };
   try {
     const parsed = parseArgs({ args: argv, options: spec, strict: true, allowPositionals });
     return { values: parsed.values as FlagValues, positionals: parsed.positionals };

@@ -22,6 +22,8 @@ export type OptionType = 'string' | 'integer' | 'boolean';
 export interface OptionSpec {
   /** Long flag without the leading dashes; absent for options that must not appear on a command line. */
   flag?: string;
+  /** One-letter alias (`-h`). */
+  short?: string;
   env?: string;
   type: OptionType;
   default?: string | number | boolean;
@@ -81,7 +83,7 @@ export const CONFIG_FILE_OPTION: OptionSpec = {
 /** `--help` lines: flag (or environment variable), description, environment variable and default. */
 export function formatOptionsHelp(options: readonly OptionSpec[]): string {
   const rows = options.map((o) => {
-    const name = o.flag ? `--${o.flag}${o.type === 'boolean' ? '' : ' <value>'}` : `(${o.env})`;
+    const name = o.flag ? `${o.short ? `-${o.short}, ` : ''}--${o.flag}${o.type === 'boolean' ? '' : ' <value>'}` : `(${o.env})`;
     const facts = [
       o.flag && o.env ? `env ${o.env}` : '',
       'key' in o ? `config key ${o.key}` : '',
