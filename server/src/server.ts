@@ -71,12 +71,24 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   }
 }
 
-/** Closes the server on the first SIGINT/SIGTERM; resolves once it has shut down. */
-export function closeOnSignal(server: RunningServer, log: Logger): Promise<void> {
+/**
+ * Closes the server on SIGINT/SIGTERM; resolves once it has shut down. A graceful shutdown waits for
+ * requests in flight and a running reconcile, which can take long (a client that never finishes its
+ * upload) — so it has a deadline, and a second signal ends the process at once: a supervisor or CI job
+ * that sends SIGTERM must never be left with a process that does not exit.
+ */
+export function closeOnSignal(server: RunningServer, log: Logger, deadlineSeconds: number): Promise<void> {
   return new Promise((resolve, reject) => {
+    let closing = false;
+    const forceExit = (why: string) => {
+      log.error(`${why}; exiting without finishing the shutdown`);
+      process.exit(1);
+    };
     const onSignal = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
-      log.info({ signal }, 'shutting down');
+      if (closing) return forceExit(`second ${signal} during shutdown`);
+      closing = true;
+      log.info({ signal, deadlineSeconds }, 'shutting down (a second signal exits at once)');
+      setTimeout(() => forceExit(`shutdown did not finish within ${deadlineSeconds} s`), deadlineSeconds * 1000).unref();
       server.close().then(() => {
         log.info('pswm-server stopped');
         resolve();

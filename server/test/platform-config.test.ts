@@ -1,14 +1,19 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError, loadConfig } from '../src/config/config.ts';
 import { SERVER_OPTIONS } from '../src/config/options.ts';
 import { runServerCommand } from './support/server-process.ts';
 
+const configDirs: string[] = [];
+after(() => Promise.all(configDirs.map((dir) => rm(dir, { recursive: true, force: true }))));
+
 async function configFile(content: object): Promise<string> {
-  const path = join(await mkdtemp(join(tmpdir(), 'pswm-config-')), 'config.json');
+  const dir = await mkdtemp(join(tmpdir(), 'pswm-config-'));
+  configDirs.push(dir);
+  const path = join(dir, 'config.json');
   await writeFile(path, JSON.stringify(content));
   return path;
 }
@@ -16,7 +21,7 @@ async function configFile(content: object): Promise<string> {
 test('defaults apply when nothing is configured', () => {
   const config = loadConfig([], {});
   assert.deepEqual(config, {
-    dataDir: resolve('./data'), host: '127.0.0.1', port: 8080, policyBranch: 'main', pollIntervalSeconds: 60, logLevel: 'info',
+    dataDir: resolve('./data'), host: '127.0.0.1', port: 8080, policyBranch: 'main', pollIntervalSeconds: 60, logLevel: 'info', shutdownTimeoutSeconds: 10,
   });
 });
 

@@ -27,7 +27,7 @@ async function post(server: ServerProcess, dataDir: string, url: string): Promis
 function runCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
     const { DATABASE_URL: _unused, ...inherited } = process.env;
-    execFile(process.execPath, [MAIN, ...args], { env: { ...inherited, ...env } }, (error, stdout) => {
+    execFile(process.execPath, [MAIN, ...args], { env: { ...inherited, ...env }, timeout: 120_000, killSignal: 'SIGKILL' }, (error, stdout) => {
       resolve({ code: error ? Number(error.code ?? 1) : 0, stdout });
     });
   });

@@ -11,7 +11,7 @@ export const start: LeafCommand = {
     const config = ctx.config();
     const log = createLogger(config);
     const server = await startServer(config, log);
-    await closeOnSignal(server, log);
+    await closeOnSignal(server, log, config.shutdownTimeoutSeconds);
     return EXIT_OK;
   },
 };

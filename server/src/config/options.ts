@@ -13,6 +13,7 @@ export interface ServerConfig {
   webhookSecret?: string;
   pollIntervalSeconds: number;
   logLevel: string;
+  shutdownTimeoutSeconds: number;
   tlsCert?: string;
   tlsKey?: string;
 }
@@ -68,6 +69,8 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     description: 'Seconds between polls of the policy repository.' },
   { key: 'logLevel', flag: 'log-level', env: 'PSWM_LOG_LEVEL', type: 'string', default: 'info', choices: LOG_LEVELS,
     description: 'Log level of the JSON logs on stdout.' },
+  { key: 'shutdownTimeoutSeconds', flag: 'shutdown-timeout', env: 'PSWM_SHUTDOWN_TIMEOUT', type: 'integer', default: 10, min: 1, max: 3600,
+    description: 'Seconds a graceful shutdown (SIGTERM/SIGINT) may take before the process exits anyway; a second signal exits at once.' },
   { key: 'tlsCert', flag: 'tls-cert', env: 'PSWM_TLS_CERT', type: 'string',
     description: 'PEM certificate file; with --tls-key the server speaks https.' },
   { key: 'tlsKey', flag: 'tls-key', env: 'PSWM_TLS_KEY', type: 'string',

@@ -1,16 +1,34 @@
 // Runs `pswm-server start --port 0` as a real child process and waits for its "listening" log line,
 // which carries the URL with the port the OS picked.
 import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const LISTENING = /pswm-server listening on (https?:\/\/\S+?)"/;
 const START_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 20_000;
+const COMMAND_TIMEOUT_MS = 120_000;
+
+// Whatever happens to a test (an assertion fails before its stop(), its timeout cancels it), no server
+// outlives the test process: every child still running when it exits is killed.
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+function track<T extends ChildProcess>(child: T): T {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
+}
 
 export interface ServerProcess {
   url: string;
   pid: number;
   logs(): string;
+  /** Resolves with the exit code when the process ends, whoever ended it. */
+  exited: Promise<number | null>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -18,7 +36,7 @@ export async function startServerProcess(opts: { args?: string[]; env?: Record<s
   const args = [MAIN, 'start', '--port', '0', ...(opts.dataDir ? ['--data-dir', opts.dataDir] : []), ...(opts.args ?? [])];
   // The child must not inherit a DATABASE_URL meant for someone else: tests say which database they want.
   const { DATABASE_URL: _unused, ...inherited } = process.env;
-  const child = spawn(process.execPath, args, { env: { ...inherited, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(spawn(process.execPath, args, { env: { ...inherited, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] }));
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
@@ -46,9 +64,12 @@ export async function startServerProcess(opts: { args?: string[]; env?: Record<s
     url,
     pid: child.pid!,
     logs: () => output,
+    exited,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
+      // The server's own shutdown deadline (--shutdown-timeout, 10 s) ends it; SIGKILL is the backstop.
+      const backstop = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      return exited.finally(() => clearTimeout(backstop));
     },
   };
 }
@@ -56,7 +77,9 @@ export async function startServerProcess(opts: { args?: string[]; env?: Record<s
 /** Runs one `pswm-server <args>` to completion (migrate, token, ...), with DATABASE_URL only if given. */
 export async function runServerCommand(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const { DATABASE_URL: _unused, ...inherited } = process.env;
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(spawn(process.execPath, [MAIN, ...args], {
+    env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: COMMAND_TIMEOUT_MS, killSignal: 'SIGKILL',
+  }));
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
