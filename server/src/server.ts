@@ -16,6 +16,7 @@ import { openDatabase } from './db/database.ts';
 import type { Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { createBus } from './hub/bus.ts';
+import { readAgentSocketCapacity } from './hub/capacity.ts';
 import { createHub } from './hub/hub.ts';
 import type { Logger } from './logger.ts';
 import { openPolicySource } from './git/source.ts';
@@ -35,7 +36,9 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     const app = await buildApp({ db, config, log });
     const bus = await createBus(db, log);
     const authority = await createAgentAuthority(db.sql, bus);
-    const hub = createHub({ bus, authority, log });
+    const { capacity: socketCapacity, openFileLimit } = await readAgentSocketCapacity(config.maxAgentSockets);
+    log.info({ openFileLimit, socketCapacity }, 'agent socket capacity');
+    const hub = createHub({ bus, authority, log, options: { socketCapacity } });
     const documentMap = await createDocumentMap({ sql: db.sql, bus, log });
     const documents = createDocumentStore(db.sql);
     const source = await openPolicySource(config, log);

@@ -171,3 +171,21 @@ test('closing the hub closes its sockets with 1001', TIMEOUT, async (t) => {
 function publishElsewhere(sql: postgres.Sql, channel: string, payload: object) {
   return sql`select pg_notify(${channel}, ${JSON.stringify({ origin: 'another-instance', payload })})`;
 }
+
+test('at its socket capacity the hub refuses new agents with 503 but lets a connected agent reconnect', TIMEOUT, async (t) => {
+  const { agent, hub, metric } = await setup(t, { socketCapacity: 2 });
+  const [a, b, c] = [agent('web-1'), agent('web-2'), agent('web-3')];
+  const first = await a.connect();
+  await b.connect();
+  await assert.rejects(c.connect(), /HTTP 503/);
+  assert.equal(hub.connectedCount(), 2);
+  const again = await a.connect();
+  await first.closed;
+  assert.equal(hub.connectedCount(), 2, 'the reconnect replaced its own socket');
+  assert.equal(await metric('pswm_websocket_capacity'), 2);
+  again.socket.close();
+  await again.closed;
+  const third = await c.connect();
+  assert.equal(hub.connectedCount(), 2);
+  third.socket.close();
+});

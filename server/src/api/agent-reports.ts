@@ -13,6 +13,8 @@ import { apiError } from './errors.ts';
 
 const REPORT_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
 const HEARTBEAT_BODY_LIMIT_BYTES = 64 * 1024;
+// Heartbeats (one a minute per agent) log their request lines only at warn: at info, 15,000 agents
+// wrote ~8.6 GB of logs a day and the logging took ~19 % of the server's CPU. Failures still log.
 
 interface AgentReportOptions {
   sql: postgres.Sql;
@@ -37,7 +39,7 @@ export async function agentReportRoutes(app: FastifyInstance, opts: AgentReportO
     return reply.code(outcome.stored ? 201 : 200).send(outcome);
   });
 
-  app.post('/agent/heartbeat', { onRequest, bodyLimit: HEARTBEAT_BODY_LIMIT_BYTES }, async (request, reply) => {
+  app.post('/agent/heartbeat', { onRequest, bodyLimit: HEARTBEAT_BODY_LIMIT_BYTES, logLevel: 'warn' }, async (request, reply) => {
     const agent = request.agent!;
     const heartbeat = parseHeartbeat(jsonBody(request));
     lastSeen.markSeen(agent.agentId);

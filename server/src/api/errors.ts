@@ -32,6 +32,7 @@ export const API_ERRORS = {
   TOO_MANY_REQUESTS: { status: 429, message: 'Too many requests; retry later.' },
   INTERNAL: { status: 500, message: 'Internal server error.' },
   NOT_READY: { status: 503, message: 'The server is not ready.' },
+  SOCKET_CAPACITY: { status: 503, message: 'This server instance holds its maximum of agent sockets; retry later.' },
 } as const;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;

@@ -16,6 +16,7 @@ export interface ServerConfig {
   shutdownTimeoutSeconds: number;
   tlsCert?: string;
   tlsKey?: string;
+  maxAgentSockets?: number;
 }
 
 export type OptionType = 'string' | 'integer' | 'boolean';
@@ -75,6 +76,8 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     description: 'PEM certificate file; with --tls-key the server speaks https.' },
   { key: 'tlsKey', flag: 'tls-key', env: 'PSWM_TLS_KEY', type: 'string',
     description: 'PEM private key file for --tls-cert.' },
+  { key: 'maxAgentSockets', flag: 'max-agent-sockets', env: 'PSWM_MAX_AGENT_SOCKETS', type: 'integer', min: 0,
+    description: 'Agent WebSockets this instance accepts before answering 503. Unset: the open-file limit less a reserve for git, the database and logs.' },
 ];
 
 /** `--config` is not part of ServerConfig: it says where the rest comes from. */

@@ -4,13 +4,14 @@
 // bounded: sockets that stop answering pings are terminated, and sockets whose send buffer grows past
 // a threshold are closed instead of queueing more.
 import websocket from '@fastify/websocket';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge } from 'prom-client';
 import type { WebSocket } from 'ws';
 import type { AgentAuthority, AgentPrincipal } from '../agents/access-token.ts';
 import { apiError } from '../api/errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Bus, BusPayloads } from './bus.ts';
+import { spreadSweep } from './keepalive.ts';
 import { publishSignal } from './publish-signal.ts';
 
 export type HubMessage = { type: 'reconcile'; reason: string } | { type: 'revoked' };
@@ -27,11 +28,18 @@ export const CLOSE_CODES = {
 
 export interface HubOptions {
   pingIntervalMs: number;
+  /** How often a slice of the keepalive sweep runs (the sweep is spread over pingIntervalMs). */
+  pingTickMs: number;
+  /** Agent sockets this instance accepts; more get 503 + Retry-After (see capacity.ts). */
+  socketCapacity: number;
   /** Past this many unsent bytes a socket is closed rather than given more. */
   maxBufferedBytes: number;
 }
 
-const DEFAULT_OPTIONS: HubOptions = { pingIntervalMs: 30_000, maxBufferedBytes: 256 * 1024 };
+const DEFAULT_OPTIONS: HubOptions = { pingIntervalMs: 30_000, pingTickMs: 1000, socketCapacity: Number.POSITIVE_INFINITY, maxBufferedBytes: 256 * 1024 };
+/** Agents refused for capacity retry after about this long (they add their own jitter). */
+const CAPACITY_RETRY_AFTER_SECONDS = 60;
+const CAPACITY_LOG_EVERY_MS = 10_000;
 const MAX_INBOUND_BYTES = 64 * 1024;
 /** A peer that does not read will not answer our close frame either: cut it after this long. */
 const CLOSE_GRACE_MS = 1000;
@@ -51,6 +59,8 @@ export interface Hub {
   signalAgents(agentIds: string[], reason: string): Promise<void>;
   disconnect(agentId: string): void;
   connectedCount(): number;
+  /** The most agent sockets this instance accepts (Infinity when unbounded). */
+  capacity(): number;
   close(): Promise<void>;
 }
 
@@ -98,26 +108,34 @@ export function createHub(deps: { bus: Bus; authority: Pick<AgentAuthority, 'ver
   // The ws keepalive: a socket that has not answered the previous ping by the next one is dead.
   // The same sweep catches revocations whose bus message was lost while the bus reconnected: the
   // authority reloads its revoked set from the database on resync and periodically.
-  const pinger = setInterval(() => {
-    for (const connection of [...connections.values()]) {
-      if (authority.isRevoked(connection.principal.agentId)) {
-        cutOff(connection);
-        continue;
-      }
-      if (!connection.answeredPing) {
-        drop(connection, 'dead', (s) => s.terminate());
-        continue;
-      }
-      connection.answeredPing = false;
-      connection.socket.ping();
-    }
-  }, options.pingIntervalMs).unref();
+  const pinger = spreadSweep(connections, (connection) => {
+    if (authority.isRevoked(connection.principal.agentId)) return cutOff(connection);
+    if (!connection.answeredPing) return drop(connection, 'dead', (s) => s.terminate());
+    connection.answeredPing = false;
+    connection.socket.ping();
+  }, { intervalMs: options.pingIntervalMs, tickMs: options.pingTickMs });
 
-  const authenticate = async (request: FastifyRequest) => {
+  let refusedSinceLog = 0;
+  let lastCapacityLog = 0;
+  const refuseAtCapacity = (reply: FastifyReply) => {
+    refusedSinceLog++;
+    const now = Date.now();
+    if (now - lastCapacityLog >= CAPACITY_LOG_EVERY_MS) {
+      log.warn({ capacity: options.socketCapacity, refused: refusedSinceLog }, 'agent socket capacity reached: refusing new agent sockets (raise the open-file limit or add an instance)');
+      lastCapacityLog = now;
+      refusedSinceLog = 0;
+    }
+    reply.header('retry-after', String(CAPACITY_RETRY_AFTER_SECONDS));
+    throw apiError('SOCKET_CAPACITY', `This server instance holds its maximum of ${options.socketCapacity} agent sockets; retry later or connect to another instance.`);
+  };
+
+  const authenticate = async (request: FastifyRequest, reply: FastifyReply) => {
     const match = BEARER.exec(request.headers.authorization ?? '');
     if (!match) throw apiError('UNAUTHENTICATED', 'The agent WebSocket needs "Authorization: Bearer <agent access token>".');
     const principal = authority.verify(match[1]);
     if (!principal) throw apiError('INVALID_TOKEN', 'The agent access token is malformed, forged, expired or revoked.');
+    // A reconnecting agent replaces its own socket, so it never counts against the capacity.
+    if (connections.size >= options.socketCapacity && !connections.has(principal.agentId)) refuseAtCapacity(reply);
     principals.set(request, principal);
   };
 
@@ -146,6 +164,14 @@ export function createHub(deps: { bus: Bus; authority: Pick<AgentAuthority, 'ver
           this.set(connections.size);
         },
       });
+      new Gauge({
+        name: 'pswm_websocket_capacity',
+        help: 'Agent WebSocket connections this instance accepts before it answers 503 (from the open-file limit or --max-agent-sockets).',
+        registers: [app.metrics],
+        collect() {
+          this.set(Number.isFinite(options.socketCapacity) ? options.socketCapacity : -1);
+        },
+      });
       const disconnects = new Counter({
         name: 'pswm_websocket_disconnects_total',
         help: 'Agent WebSocket connections ended, by reason (closed, replaced, revoked, slow, dead, shutdown).',
@@ -163,8 +189,9 @@ export function createHub(deps: { bus: Bus; authority: Pick<AgentAuthority, 'ver
       if (connection) drop(connection, 'closed', (s) => s.close(CLOSE_CODES.goingAway, 'disconnected by the server'));
     },
     connectedCount: () => connections.size,
+    capacity: () => options.socketCapacity,
     async close() {
-      clearInterval(pinger);
+      pinger.stop();
       unsubscribeSignals();
       unsubscribeRevocations();
       for (const connection of [...connections.values()]) {

@@ -4,9 +4,8 @@ import type { Bus } from './bus.ts';
 import { MAX_PAYLOAD_BYTES } from './bus.ts';
 
 export async function publishSignal(bus: Pick<Bus, 'publish'>, agentIds: string[], reason: string): Promise<void> {
-  for (const chunk of chunkAgentIds([...new Set(agentIds)], reason)) {
-    await bus.publish('pswm_signal', { agentIds: chunk, reason });
-  }
+  // In parallel: one after another, a fleet-wide signal waited for each NOTIFY round trip in turn.
+  await Promise.all(chunkAgentIds([...new Set(agentIds)], reason).map((chunk) => bus.publish('pswm_signal', { agentIds: chunk, reason })));
 }
 
 /** Splits the ids so each bus message stays under PostgreSQL's NOTIFY limit (envelope included). */
