@@ -173,12 +173,14 @@ function publishElsewhere(sql: postgres.Sql, channel: string, payload: object) {
 }
 
 test('at its socket capacity the hub refuses new agents with 503 but lets a connected agent reconnect', TIMEOUT, async (t) => {
-  const { agent, hub, metric } = await setup(t, { socketCapacity: 2 });
+  const { agent, hub, metric, url } = await setup(t, { socketCapacity: 2 });
   const [a, b, c] = [agent('web-1'), agent('web-2'), agent('web-3')];
   const first = await a.connect();
   await b.connect();
   await assert.rejects(c.connect(), /HTTP 503/);
   assert.equal(hub.connectedCount(), 2);
+  const ready = await (await fetch(`${url}/ready`)).json() as { checks: { name: string; ready: boolean; message?: string }[] };
+  assert.deepEqual(ready.checks.find((c) => c.name === 'agent-sockets'), { name: 'agent-sockets', ready: false, message: 'at capacity: 2 of 2 agent sockets in use' });
   const again = await a.connect();
   await first.closed;
   assert.equal(hub.connectedCount(), 2, 'the reconnect replaced its own socket');

@@ -179,6 +179,11 @@ export function createHub(deps: { bus: Bus; authority: Pick<AgentAuthority, 'ver
         registers: [app.metrics],
       });
       onDisconnect = (reason) => disconnects.inc({ reason });
+      // At capacity the instance is not ready for more agents: a load balancer sends them elsewhere.
+      app.readinessChecks?.push({
+        name: 'agent-sockets',
+        check: async () => (connections.size >= options.socketCapacity ? `at capacity: ${connections.size} of ${options.socketCapacity} agent sockets in use` : undefined),
+      });
       app.get('/agent/ws', { websocket: true, preValidation: authenticate }, accept);
     },
     async signalAgents(agentIds, reason) {
