@@ -1,27 +1,37 @@
 // The JSON Schemas of the policy kinds (schemas/json/*.schema.json), read once at load, and what
 // is derived from them: the self-contained editor bundle and the settings defaults. The schema
-// files are the single source of truth for defaults; nothing else hard-codes them.
-import { readFileSync } from 'node:fs';
+// files are the single source of truth for defaults; nothing else hard-codes them. They are JSON
+// imports, not file reads, so that a bundler can put the agent into one file (pswm.exe).
+import agentOverrideFile from '../json/agent-override.schema.json' with { type: 'json' };
+import chocoDeploymentFile from '../json/choco-deployment.schema.json' with { type: 'json' };
+import commonFile from '../json/common.schema.json' with { type: 'json' };
+import externalFactFile from '../json/external-fact.schema.json' with { type: 'json' };
+import locationFile from '../json/location.schema.json' with { type: 'json' };
+import organizationFile from '../json/organization.schema.json' with { type: 'json' };
+import scriptFile from '../json/script.schema.json' with { type: 'json' };
+import settingsFile from '../json/settings.schema.json' with { type: 'json' };
 import { KINDS, API_VERSION } from './model.ts';
 import type { DesiredState, Kind } from './model.ts';
 
 export type JsonSchema = { [keyword: string]: unknown };
 
 const SCHEMA_BASE_URI = 'https://pswm.dev/schemas/v1/';
+
 const COMMON_FILE = 'common.schema.json';
 
-const KIND_SCHEMA_FILES: Record<Kind, string> = {
-  Settings: 'settings.schema.json',
-  Organization: 'organization.schema.json',
-  Location: 'location.schema.json',
-  AgentOverride: 'agent-override.schema.json',
-  Script: 'script.schema.json',
-  ExternalFact: 'external-fact.schema.json',
-  ChocoDeployment: 'choco-deployment.schema.json',
+const KIND_SCHEMA_FILES: Record<Kind, unknown> = {
+  Settings: settingsFile,
+  Organization: organizationFile,
+  Location: locationFile,
+  AgentOverride: agentOverrideFile,
+  Script: scriptFile,
+  ExternalFact: externalFactFile,
+  ChocoDeployment: chocoDeploymentFile,
 };
 
-function readSchema(file: string): JsonSchema {
-  return deepFreeze(JSON.parse(readFileSync(new URL(`../json/${file}`, import.meta.url), 'utf8')));
+// a copy, so the imported module objects stay untouched by the freeze
+function readSchema(file: unknown): JsonSchema {
+  return deepFreeze(structuredClone(file) as JsonSchema);
 }
 
 // Frozen because every validator, doc and test shares these objects: a stray write would change
@@ -35,7 +45,7 @@ function deepFreeze<T>(value: T): T {
 }
 
 /** Shared $defs; kind schemas refer to it as `common.schema.json#/$defs/...` (add it to ajv first). */
-export const commonSchema: JsonSchema = readSchema(COMMON_FILE);
+export const commonSchema: JsonSchema = readSchema(commonFile);
 
 /** One schema per kind, each describing the whole document (envelope and spec). */
 export const kindSchemas: Record<Kind, JsonSchema> = Object.fromEntries(

@@ -45,5 +45,8 @@ function onError(error: unknown, command: string): number | undefined {
   return EXIT.failed;
 }
 
-// Runs on import too: bin/pswm.js imports this module rather than executing it.
-process.exitCode = await runTool({ name: 'pswm', help: TOOL_HELP, version: async () => (await import('../facts/agent-version.ts')).agentVersion(), commands: COMMANDS, onError }, process.argv.slice(2));
+// Runs on import too: bin/pswm.js imports this module rather than executing it. No top-level await,
+// so the single-file builds can bundle this module as CommonJS (agent/scripts/bundle.ts).
+void runTool({ name: 'pswm', help: TOOL_HELP, version: async () => (await import('../service/build-identity.ts')).versionDetail(), commands: COMMANDS, onError }, process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import agentPackage from '../../package.json' with { type: 'json' };
+import { runningBuild } from '../service/build-identity.ts';
 
-let cachedVersion: string | undefined;
-
-/** The agent package's version, read once (reported as a fact and printed by `pswm --version`). */
+/** The agent's version (reported as a fact, compared by self-update, printed by `pswm --version`):
+ * a single-file build's own (a release may set it), else the package's. A JSON import rather than a
+ * file read, so the bundled single-file build needs no package.json beside it. */
 export async function agentVersion(): Promise<string> {
-  cachedVersion ??= (JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  return cachedVersion;
+  return runningBuild()?.version ?? agentPackage.version;
 }
