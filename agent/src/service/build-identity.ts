@@ -25,6 +25,6 @@ export function runningBuild(): BuildIdentity | undefined {
  * sources' digest (the Node version follows from versionLine). */
 export function versionDetail(): string {
   const build = runningBuild();
-  if (!build) return `${agentPackage.version} (TypeScript sources)`;
+  if (!build) return agentPackage.version;
   return `${build.version} (single-file ${build.platform} build, sources sha256 ${build.digest}, built ${build.built_at})`;
 }
