@@ -3,7 +3,7 @@
 // a third process as the baseline: authenticated 304 polls, full desired-state GETs and report
 // ingestion (script_runs rows into PostgreSQL). Prints a markdown section for docs/BENCHMARKS.md ("API").
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import { freshDatabase } from '../server/test/support/database.ts';
 import { startServerProcess } from '../server/test/support/server-process.ts';
 import { appliedRevision, templateRepo, until } from '../server/test/reconcile-fixtures.ts';
 import type { LoadRequest, LoadResult, Scenario } from './api-load.ts';
+import { cpuMsOf } from './fleet-stats.ts';
 
 const { values } = parseArgs({
   options: {
@@ -30,8 +31,6 @@ const CONNECTIONS = Number(values.connections);
 const PIPELINING = Number(values.pipelining);
 const REPORT_RUNS = Number(values['report-runs']);
 const ROUNDS = 3;
-// USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK).
-const CLOCK_TICKS = 100;
 const LOAD = fileURLToPath(new URL('./api-load.ts', import.meta.url));
 const BASELINE = fileURLToPath(new URL('./api-baseline.ts', import.meta.url));
 
@@ -141,13 +140,6 @@ async function measure(pid: number, load: Scenario): Promise<Measured> {
   const spent = (await cpuMsOf(pid)) - before;
   // The run also spent its warm-up and process start; count the share of the measured seconds only.
   return { ...result, serverCpuMs: spent * Math.min(1, (result.seconds * 1000) / wallMs) };
-}
-
-/** utime + stime of a process, from /proc (Linux). */
-async function cpuMsOf(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
 }
 
 function medianRun(runs: Measured[]): Measured {

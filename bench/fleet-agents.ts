@@ -1,0 +1,312 @@
+// One process of simulated agents for `npm run bench:fleet` (forked by bench/fleet.ts, driven over
+// IPC). Each simulated agent does what a real one does on the wire: enrols with its own Ed25519 key
+// (an OTP code of its location), logs in by signed assertion, keeps one WebSocket, polls its desired
+// state with If-None-Match on its interval with jitter, sends a heartbeat a minute and a report every
+// few iterations, answers a `reconcile` message with a poll, and reconnects with the agent's own
+// full-jitter backoff. Latencies and deliveries are kept raw and handed to the coordinator on request.
+import { generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { Pool } from 'undici';
+import WebSocket from 'ws';
+import { backoffDelayMs } from '../agent/src/report/outbox.ts';
+import type { FleetCommand, FleetEvent, SimStats } from './fleet-protocol.ts';
+
+interface SimAgent {
+  name: string;
+  code: string;
+  origin: string;
+  id?: string;
+  privateKey?: KeyObject;
+  accessToken?: string;
+  tokenExpiresAt: number;
+  etag?: string;
+  socket?: WebSocket;
+  connected: boolean;
+  reconnectAttempt: number;
+  iterations: number;
+  timers: NodeJS.Timeout[];
+  stopped: boolean;
+}
+
+const RECONNECT_BASE_MS = 1000;
+const RECONNECT_MAX_MS = 60_000;
+const pools = new Map<string, Pool>();
+let agents: SimAgent[] = [];
+let settings = { pollSeconds: 60, heartbeatSeconds: 60, reportEvery: 5 };
+let stats = emptyStats();
+let baselineSockets: WebSocket[] = [];
+
+function emptyStats(): SimStats {
+  return { latencies: {}, errors: {}, signals: [], documentChanges: [], baselineMessages: [], connects: [] };
+}
+
+function send(event: FleetEvent): void {
+  process.send?.(event);
+}
+
+function pool(origin: string): Pool {
+  let found = pools.get(origin);
+  if (!found) {
+    found = new Pool(origin, { connections: 64, pipelining: 1, keepAliveTimeout: 120_000 });
+    pools.set(origin, found);
+  }
+  return found;
+}
+
+function recordLatency(endpoint: string, ms: number): void {
+  (stats.latencies[endpoint] ??= []).push(ms);
+}
+
+function recordError(endpoint: string, what: string): void {
+  const key = `${endpoint} ${what}`;
+  stats.errors[key] = (stats.errors[key] ?? 0) + 1;
+}
+
+async function call(agent: SimAgent, endpoint: string, method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json?: any; etag?: string }> {
+  const started = performance.now();
+  try {
+    const response = await pool(agent.origin).request({
+      method, path,
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      headersTimeout: 60_000, bodyTimeout: 60_000,
+    });
+    const text = await response.body.text();
+    const label = response.statusCode === 304 ? `${endpoint} 304` : endpoint;
+    recordLatency(label, performance.now() - started);
+    if (response.statusCode >= 400) recordError(endpoint, String(response.statusCode));
+    const etag = response.headers.etag;
+    return { status: response.statusCode, json: text ? safeJson(text) : undefined, etag: typeof etag === 'string' ? etag : undefined };
+  } catch (error) {
+    recordError(endpoint, (error as NodeJS.ErrnoException).code ?? 'error');
+    return { status: 0 };
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+const signText = (key: KeyObject, text: string) => sign(null, Buffer.from(text, 'utf8'), key);
+
+async function enrol(agent: SimAgent): Promise<boolean> {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  agent.privateKey = privateKey;
+  const nonce = await call(agent, 'enroll', 'POST', '/api/v1/enroll/nonce');
+  if (nonce.status !== 200) return false;
+  const n = nonce.json.nonce as string;
+  const enrolled = await call(agent, 'enroll', 'POST', '/api/v1/enroll', {
+    method: 'otp', code: agent.code, name: agent.name, hostname: agent.name, public_key: pem, nonce: n,
+    signature: signText(privateKey, `pswm-enroll-v1\n${n}\notp\n${agent.name}\n${pem}`).toString('base64'),
+  });
+  if (enrolled.status !== 201) return false;
+  agent.id = enrolled.json.agent_id;
+  return logIn(agent);
+}
+
+async function logIn(agent: SimAgent): Promise<boolean> {
+  const now = Math.floor(Date.now() / 1000);
+  const payload = Buffer.from(JSON.stringify({ sub: agent.id, aud: 'pswm', iat: now, exp: now + 120, jti: randomBytes(16).toString('base64url') })).toString('base64url');
+  const assertion = `${payload}.${signText(agent.privateKey!, payload).toString('base64url')}`;
+  const access = await call(agent, 'token', 'POST', '/api/v1/agent/token', { agent_id: agent.id, assertion });
+  if (access.status !== 200) return false;
+  agent.accessToken = access.json.access_token;
+  agent.tokenExpiresAt = Date.parse(access.json.expires_at);
+  return true;
+}
+
+async function authorized(agent: SimAgent): Promise<Record<string, string>> {
+  if (Date.now() > agent.tokenExpiresAt - 60_000) await logIn(agent);
+  return { authorization: `Bearer ${agent.accessToken}` };
+}
+
+async function poll(agent: SimAgent): Promise<void> {
+  const headers = await authorized(agent);
+  const result = await call(agent, 'desired-state', 'GET', '/api/v1/agent/desired-state', undefined, agent.etag ? { ...headers, 'if-none-match': agent.etag } : headers);
+  if (result.status === 200 && result.etag) {
+    if (agent.etag && agent.etag !== result.etag) stats.documentChanges.push({ agent: agent.name, at: Date.now() });
+    agent.etag = result.etag;
+  }
+  agent.iterations++;
+  if (agent.iterations % settings.reportEvery === 1) await report(agent);
+}
+
+async function report(agent: SimAgent): Promise<void> {
+  const now = new Date().toISOString();
+  const first = agent.iterations === 1;
+  const sha = 'a'.repeat(64);
+  const body = {
+    id: randomUUID(), started_at: now, finished_at: now, dry_run: false,
+    ...(agent.etag ? { document: agent.etag.replaceAll('"', '') } : {}),
+    ...(first ? { facts: simulatedFacts(agent.name) } : {}),
+    script_runs: [0, 1].map((i) => ({
+      id: randomUUID(), script: `script-${String(i).padStart(4, '0')}`, sha256: sha, phase: 'check', shell: 'powershell', exit_code: 0, timed_out: false,
+      stdout: 'compliant\n', stderr: '', stdout_truncated: false, stderr_truncated: false, duration_ms: 120 + i, started_at: now,
+    })),
+    drift: Array.from({ length: 10 }, (_, i) => ({ kind: 'script', name: `script-${String(i).padStart(4, '0')}`, status: 'in_sync' })),
+  };
+  await call(agent, 'report', 'POST', '/api/v1/agent/reports', body, await authorized(agent));
+}
+
+function simulatedFacts(name: string): Record<string, unknown> {
+  return {
+    hostname: name,
+    'os.family': 'windows', 'os.name': 'Windows 11 Enterprise', 'os.version': '10.0.22631', 'os.arch': 'x64',
+    'cpu.model': 'Intel(R) Core(TM) i5-10500 CPU @ 3.10GHz', 'cpu.cores': 12,
+    'memory.total_bytes': 17_179_869_184,
+    disks: [{ mount: 'C:', total_bytes: 512_110_190_592, used_bytes: 201_326_592_000 }],
+    network: [{ name: 'Ethernet', mac: '00:15:5d:01:02:03', addresses: ['10.20.30.40', 'fe80::1'] }],
+    'agent.version': '0.1.0', uptime_seconds: 86_400,
+  };
+}
+
+async function heartbeat(agent: SimAgent): Promise<void> {
+  const body = {
+    at: new Date().toISOString(),
+    metrics: {
+      cpu: { usage_percent: 7.5, cores: 12 },
+      memory: { total_bytes: 17_179_869_184, used_bytes: 9_663_676_416 },
+      disks: [{ mount: 'C:', total_bytes: 512_110_190_592, used_bytes: 201_326_592_000 }],
+    },
+  };
+  await call(agent, 'heartbeat', 'POST', '/api/v1/agent/heartbeat', body, await authorized(agent));
+}
+
+function jittered(seconds: number): number {
+  return seconds * 1000 * (0.9 + 0.2 * Math.random());
+}
+
+/** A timer chain that survives the agent's whole life: first run spread over one interval. */
+function every(agent: SimAgent, seconds: number, run: () => Promise<void>): void {
+  const next = (delayMs: number) => {
+    const timer = setTimeout(async () => {
+      agent.timers = agent.timers.filter((t) => t !== timer);
+      if (agent.stopped) return;
+      await run();
+      next(jittered(seconds));
+    }, delayMs);
+    agent.timers.push(timer);
+  };
+  next(Math.random() * seconds * 1000);
+}
+
+function connect(agent: SimAgent): void {
+  if (agent.stopped) return;
+  const url = `${agent.origin.replace(/^http/, 'ws')}/api/v1/agent/ws`;
+  const started = performance.now();
+  const socket = new WebSocket(url, { headers: { authorization: `Bearer ${agent.accessToken}` }, perMessageDeflate: false });
+  agent.socket = socket;
+  socket.on('open', () => {
+    agent.connected = true;
+    agent.reconnectAttempt = 0;
+    stats.connects.push({ at: Date.now(), ms: performance.now() - started });
+  });
+  socket.on('unexpected-response', (_request, response) => {
+    recordError('ws-upgrade', String(response.statusCode));
+    response.resume();
+  });
+  socket.on('message', (data) => {
+    const message = safeJson(String(data)) as { type?: string; reason?: string } | undefined;
+    if (message?.type === 'reconcile') {
+      stats.signals.push({ agent: agent.name, at: Date.now(), reason: message.reason ?? '' });
+      void poll(agent);
+    }
+  });
+  socket.on('error', (error) => recordError('ws', (error as NodeJS.ErrnoException).code ?? 'error'));
+  socket.on('close', (code) => {
+    agent.connected = false;
+    if (agent.stopped || code === 4401) return;
+    const delay = backoffDelayMs(agent.reconnectAttempt++, RECONNECT_BASE_MS, RECONNECT_MAX_MS, Math.random);
+    const timer = setTimeout(async () => {
+      agent.timers = agent.timers.filter((t) => t !== timer);
+      if (Date.now() > agent.tokenExpiresAt - 60_000) await logIn(agent);
+      connect(agent);
+    }, delay);
+    agent.timers.push(timer);
+  });
+}
+
+/** Runs `work` over `items` with at most `limit` in flight. */
+async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await work(items[next++]);
+  }));
+}
+
+async function handle(command: FleetCommand): Promise<void> {
+  switch (command.type) {
+    case 'enrol': {
+      settings = command.settings;
+      agents = command.agents.map((a) => ({ ...a, tokenExpiresAt: 0, connected: false, reconnectAttempt: 0, iterations: 0, timers: [], stopped: false }));
+      let failed = 0;
+      let done = 0;
+      await inParallel(agents, command.concurrency, async (agent) => {
+        if (!(await enrol(agent))) failed++;
+        if (++done % 500 === 0) send({ type: 'progress', done, failed });
+      });
+      // The first poll fetches the document (200) so the later ones can be 304s.
+      await inParallel(agents.filter((a) => a.accessToken), command.concurrency, (agent) => poll(agent));
+      send({ type: 'enrolled', count: agents.length - failed, failed });
+      return;
+    }
+    case 'connect': {
+      const live = agents.filter((a) => a.accessToken);
+      // Sockets open at a bounded rate, as a fleet's do over its first minutes, not in one burst.
+      await inParallel(live, command.concurrency, async (agent) => {
+        connect(agent);
+        await new Promise<void>((resolve) => agent.socket!.once('open', () => resolve()).once('close', () => resolve()));
+      });
+      for (const agent of live) {
+        every(agent, settings.pollSeconds, () => poll(agent));
+        every(agent, settings.heartbeatSeconds, () => heartbeat(agent));
+      }
+      send({ type: 'connected', count: live.filter((a) => a.connected).length });
+      return;
+    }
+    case 'count-connected':
+      send({ type: 'connected', count: agents.filter((a) => a.connected).length });
+      return;
+    case 'baseline-connect': {
+      const sockets = Array.from({ length: command.count }, () => command.url);
+      await inParallel(sockets, command.concurrency, async (url) => {
+        const socket = new WebSocket(url, { perMessageDeflate: false });
+        socket.on('message', () => stats.baselineMessages.push(Date.now()));
+        socket.on('error', (error) => recordError('baseline-ws', (error as NodeJS.ErrnoException).code ?? 'error'));
+        await new Promise<void>((resolve) => socket.once('open', () => resolve()).once('close', () => resolve()));
+        baselineSockets.push(socket);
+      });
+      send({ type: 'connected', count: baselineSockets.filter((s) => s.readyState === WebSocket.OPEN).length });
+      return;
+    }
+    case 'baseline-close':
+      for (const socket of baselineSockets) socket.terminate();
+      baselineSockets = [];
+      send({ type: 'closed' });
+      return;
+    case 'take-stats':
+      send({ type: 'stats', stats });
+      stats = emptyStats();
+      return;
+    case 'stop':
+      for (const agent of agents) {
+        agent.stopped = true;
+        for (const timer of agent.timers) clearTimeout(timer);
+        agent.socket?.terminate();
+      }
+      await Promise.all([...pools.values()].map((p) => p.destroy()));
+      send({ type: 'stopped' });
+      process.exit(0);
+  }
+}
+
+process.on('message', (command: FleetCommand) => {
+  handle(command).catch((error: Error) => send({ type: 'failed', message: error.stack ?? error.message }));
+});
+process.on('disconnect', () => process.exit(0));
+send({ type: 'ready' });

@@ -1,0 +1,22 @@
+// The baseline of `npm run bench:fleet`: a bare `ws` server (no authentication, no keepalive, no
+// bus) holding the same number of sockets as the pswm run. `POST /broadcast` sends one small
+// message to every socket, as a fleet-wide signal does; the coordinator reads this process's RSS.
+import { createServer } from 'node:http';
+import { WebSocketServer } from 'ws';
+
+const MESSAGE = JSON.stringify({ type: 'reconcile', reason: 'baseline broadcast' });
+const server = createServer((request, response) => {
+  if (request.method === 'POST' && request.url === '/broadcast') {
+    for (const client of wss.clients) client.send(MESSAGE);
+    response.end(String(wss.clients.size));
+    return;
+  }
+  response.statusCode = 404;
+  response.end();
+});
+const wss = new WebSocketServer({ server, perMessageDeflate: false });
+server.listen(0, '127.0.0.1', () => {
+  const address = server.address() as import('node:net').AddressInfo;
+  process.stdout.write(`listening on http://127.0.0.1:${address.port}\n`);
+});
+process.on('SIGTERM', () => process.exit(0));

@@ -1,0 +1,42 @@
+// The messages between `bench/fleet.ts` (the coordinator) and its simulated-agent processes.
+
+export interface SimSettings {
+  pollSeconds: number;
+  heartbeatSeconds: number;
+  /** A report every this many iterations (the first iteration's carries the facts). */
+  reportEvery: number;
+}
+
+export type FleetCommand =
+  | { type: 'enrol'; agents: { name: string; code: string; origin: string }[]; settings: SimSettings; concurrency: number }
+  | { type: 'connect'; concurrency: number }
+  | { type: 'count-connected' }
+  | { type: 'baseline-connect'; url: string; count: number; concurrency: number }
+  | { type: 'baseline-close' }
+  | { type: 'take-stats' }
+  | { type: 'stop' };
+
+export interface SimStats {
+  /** endpoint (with " 304" for not-modified polls) → request latencies in ms. */
+  latencies: Record<string, number[]>;
+  /** "endpoint status-or-error-code" → count. */
+  errors: Record<string, number>;
+  /** `reconcile` messages received: wall-clock ms. */
+  signals: { agent: string; at: number; reason: string }[];
+  /** Polls that fetched a new document (a changed ETag): wall-clock ms. */
+  documentChanges: { agent: string; at: number }[];
+  /** Messages received on baseline sockets: wall-clock ms. */
+  baselineMessages: number[];
+  /** WebSocket opens: when, and how long the upgrade took. */
+  connects: { at: number; ms: number }[];
+}
+
+export type FleetEvent =
+  | { type: 'ready' }
+  | { type: 'progress'; done: number; failed: number }
+  | { type: 'enrolled'; count: number; failed: number }
+  | { type: 'connected'; count: number }
+  | { type: 'closed' }
+  | { type: 'stats'; stats: SimStats }
+  | { type: 'stopped' }
+  | { type: 'failed'; message: string };

@@ -1,0 +1,60 @@
+// Numbers for the fleet benchmark: percentiles, merging the simulators' raw samples, and a process's
+// memory and CPU read from /proc (Linux).
+import { readFile } from 'node:fs/promises';
+import type { SimStats } from './fleet-protocol.ts';
+
+// USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK).
+const CLOCK_TICKS = 100;
+
+export function sum(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}
+
+/** Nearest-rank percentile (q in 0..1) of unsorted samples; NaN when there are none. */
+export function percentile(values: number[], q: number): number {
+  if (!values.length) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+export function mergeStats(parts: SimStats[]): SimStats {
+  const merged: SimStats = { latencies: {}, errors: {}, signals: [], documentChanges: [], baselineMessages: [], connects: [] };
+  for (const part of parts) {
+    for (const [endpoint, values] of Object.entries(part.latencies)) (merged.latencies[endpoint] ??= []).push(...values);
+    for (const [key, n] of Object.entries(part.errors)) merged.errors[key] = (merged.errors[key] ?? 0) + n;
+    merged.signals.push(...part.signals);
+    merged.documentChanges.push(...part.documentChanges);
+    merged.baselineMessages.push(...part.baselineMessages);
+    merged.connects.push(...part.connects);
+  }
+  return merged;
+}
+
+/** A markdown table of requests per endpoint over `seconds`, and the errors. */
+export function summarize(stats: SimStats, seconds: number): string[] {
+  const rows = Object.entries(stats.latencies).sort(([a], [b]) => a.localeCompare(b)).map(([endpoint, values]) =>
+    `| ${endpoint} | ${values.length.toLocaleString('en-US')} | ${(values.length / seconds).toFixed(1)} | ${percentile(values, 0.5).toFixed(1)} ms | ${percentile(values, 0.99).toFixed(1)} ms | ${Math.max(...values).toFixed(1)} ms |`);
+  const errors = Object.entries(stats.errors).map(([key, n]) => `${key}: ${n}`).join(', ');
+  return [
+    '| endpoint | requests | per second | p50 | p99 | max |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    `Errors: ${errors || 'none'}.`,
+  ];
+}
+
+/** Resident memory of a process (VmRSS). */
+export async function rssBytesOf(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
+  if (!kb) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(kb) * 1024;
+}
+
+/** utime + stime of a process. */
+export async function cpuMsOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}

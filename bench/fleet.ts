@@ -1,0 +1,371 @@
+// `npm run bench:fleet -- --agents N [--instances 2] [--seconds S] [--restart] [--write]`: a fleet of
+// simulated agents (bench/fleet-agents.ts, several processes) enrolled through the real API against
+// real `pswm-server` process(es) on one real PostgreSQL, beside a bare `ws` server holding as many
+// sockets (bench/fleet-baseline.ts), measured in the same run. Prints a markdown section ("Fleet")
+// and, with --write, puts it into docs/BENCHMARKS.md.
+import { fork, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { parseAllDocuments } from 'yaml';
+import { createToken } from '../server/src/auth/tokens.ts';
+import { freshDatabase } from '../server/test/support/database.ts';
+import { startServerProcess } from '../server/test/support/server-process.ts';
+import type { ServerProcess } from '../server/test/support/server-process.ts';
+import { appliedRevision, repoOf, until } from '../server/test/reconcile-fixtures.ts';
+import { generatePolicyRepo, mutatePolicyRepo } from './generate-policy.ts';
+import type { FleetCommand, FleetEvent, SimStats } from './fleet-protocol.ts';
+import { cpuMsOf, mergeStats, percentile, rssBytesOf, sum, summarize } from './fleet-stats.ts';
+
+const { values } = parseArgs({
+  options: {
+    agents: { type: 'string', default: '1000' },
+    instances: { type: 'string', default: '1' },
+    seconds: { type: 'string', default: '60' },
+    processes: { type: 'string' },
+    'agents-per-location': { type: 'string', default: '75' },
+    'poll-seconds': { type: 'string', default: '60' },
+    'heartbeat-seconds': { type: 'string', default: '60' },
+    'report-every': { type: 'string', default: '5' },
+    restart: { type: 'boolean', default: false },
+    write: { type: 'boolean', default: false },
+  },
+});
+const AGENTS = Number(values.agents);
+const INSTANCES = Number(values.instances);
+const SECONDS = Number(values.seconds);
+// Each process holds one socket per agent plus its HTTP pool: stay well under the open-file limit.
+const PROCESSES = Number(values.processes ?? Math.max(2, Math.ceil(AGENTS / 4000)));
+const PER_LOCATION = Number(values['agents-per-location']);
+const LOCATIONS = Math.max(1, Math.ceil(AGENTS / PER_LOCATION));
+const SETTINGS = { pollSeconds: Number(values['poll-seconds']), heartbeatSeconds: Number(values['heartbeat-seconds']), reportEvery: Number(values['report-every']) };
+const SIM = fileURLToPath(new URL('./fleet-agents.ts', import.meta.url));
+const BASELINE = fileURLToPath(new URL('./fleet-baseline.ts', import.meta.url));
+const BENCHMARKS = fileURLToPath(new URL('../docs/BENCHMARKS.md', import.meta.url));
+const SIGNAL_WAIT_MS = 30_000;
+// Rate limits are for the internet, not for a simulator enrolling thousands of agents from one address.
+const BENCH_SERVER_ENV: Record<string, string> = {};
+
+const progress = (line: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+const cleanups: Array<() => unknown> = [];
+const hooks = { after: (fn: () => unknown) => void cleanups.push(fn) };
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+try {
+  const loadBefore = os.loadavg()[0];
+  const db = await freshDatabase();
+  cleanups.push(() => db.drop());
+  const files = generatePolicyRepo({ organizations: Math.max(1, Math.ceil(LOCATIONS / 20)), locations: LOCATIONS, overrides: 0, scripts: 40, deployments: 10 });
+  const repo = await repoOf(hooks, files);
+  const locations = locationsOf(files);
+  progress(`policy: ${locations.length} locations; starting ${INSTANCES} pswm-server instance(s)`);
+
+  const servers: ServerProcess[] = [];
+  const ports: number[] = [];
+  const dataDirs: string[] = [];
+  for (let i = 0; i < INSTANCES; i++) {
+    ports.push(await freePort());
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'pswm-bench-fleet-'));
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+    dataDirs.push(dataDir);
+  }
+  const startInstance = (i: number) => startServerProcess({
+    dataDir: dataDirs[i],
+    args: ['--policy-repo', repo.dir, '--poll-interval', '3600', '--port', String(ports[i])],
+    env: { DATABASE_URL: db.url, ...BENCH_SERVER_ENV },
+  });
+  for (let i = 0; i < INSTANCES; i++) servers.push(await startInstance(i));
+  cleanups.push(() => Promise.all(servers.map((s) => s.stop())));
+  await until('the generated policy to be applied', () => appliedRevision(db.sql).then((r) => r ?? undefined), 300_000);
+  const { token: admin } = await db.sql.begin((tx) => createToken(tx, { role: 'admin', name: 'bench-fleet', actor: 'bench' }));
+  const adminCall = (i: number, method: string, route: string, body?: unknown) => fetch(`${servers[i].url}${route}`, {
+    method, headers: { authorization: `Bearer ${admin}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined,
+  });
+
+  // One OTP code per location, as an admin rolling out a site would make.
+  const plan = Array.from({ length: AGENTS }, (_, i) => ({ name: `sim-${String(i).padStart(6, '0')}`, location: locations[i % locations.length], origin: servers[i % INSTANCES].url }));
+  const codes = new Map<string, string>();
+  for (const location of locations) {
+    const uses = plan.filter((a) => a.location === location).length;
+    const response = await adminCall(0, 'POST', '/api/v1/otp', { organization: location.organization, location: location.name, uses, expires_in: '1d' });
+    if (response.status !== 201) throw new Error(`otp create: ${response.status} ${await response.text()}`);
+    codes.set(location.id, ((await response.json()) as { code: string }).code);
+  }
+
+  const sims = await Promise.all(Array.from({ length: PROCESSES }, () => startSim()));
+  cleanups.push(() => Promise.all(sims.map((s) => s.stop())));
+  const shares = sims.map((_, p) => plan.filter((_, i) => i % PROCESSES === p));
+
+  // 1. The baseline: a bare ws server holding the same number of sockets.
+  progress(`baseline: ${AGENTS} sockets on a bare ws server`);
+  const baseline = await startBaseline();
+  cleanups.push(() => baseline.stop());
+  const baselineIdleRss = await rssBytesOf(baseline.pid);
+  await Promise.all(sims.map((sim, p) => sim.request({ type: 'baseline-connect', url: baseline.url.replace('http', 'ws'), count: shares[p].length, concurrency: 200 }, 'connected')));
+  await sleep(2000);
+  const baselineRssPerSocket = ((await rssBytesOf(baseline.pid)) - baselineIdleRss) / AGENTS;
+  await takeStats(sims);
+  const baselineBroadcasts: number[][] = [];
+  for (let round = 0; round < 3; round++) {
+    const sentAt = Date.now();
+    await fetch(`${baseline.url}/broadcast`, { method: 'POST' });
+    const received = await collect(sims, (s) => s.baselineMessages.length >= AGENTS, 20_000);
+    baselineBroadcasts.push(received.baselineMessages.map((at) => at - sentAt));
+  }
+  const baselineBroadcast = baselineBroadcasts.sort((a, b) => percentile(a, 0.99) - percentile(b, 0.99))[1];
+  await Promise.all(sims.map((sim) => sim.request({ type: 'baseline-close' }, 'closed')));
+  await baseline.stop();
+
+  // 2. pswm: enrol through the API, then open every agent's socket and start its loop.
+  progress(`pswm: enrolling ${AGENTS} agents from ${PROCESSES} processes`);
+  const enrolStarted = performance.now();
+  const enrolled = await Promise.all(sims.map((sim, p) => sim.request({
+    type: 'enrol', settings: SETTINGS, concurrency: 8,
+    agents: shares[p].map((a) => ({ name: a.name, code: codes.get(a.location.id)!, origin: a.origin })),
+  }, 'enrolled')));
+  const enrolSeconds = (performance.now() - enrolStarted) / 1000;
+  const enrolledCount = enrolled.reduce((n, e) => n + (e.type === 'enrolled' ? e.count : 0), 0);
+  progress(`enrolled ${enrolledCount} in ${enrolSeconds.toFixed(0)} s; connecting sockets`);
+  const rssBeforeSockets = await Promise.all(servers.map((s) => rssBytesOf(s.pid)));
+  const connectStarted = performance.now();
+  const connected = await Promise.all(sims.map((sim) => sim.request({ type: 'connect', concurrency: 100 }, 'connected')));
+  const connectedCount = connected.reduce((n, e) => n + (e.type === 'connected' ? e.count : 0), 0);
+  progress(`${connectedCount} sockets open in ${((performance.now() - connectStarted) / 1000).toFixed(0)} s; settling`);
+  await sleep(5000);
+  const rssWithSockets = await Promise.all(servers.map((s) => rssBytesOf(s.pid)));
+  const rssPerAgent = (sum(rssWithSockets) - sum(rssBeforeSockets)) / connectedCount;
+
+  // 3. Steady state: polls, heartbeats and reports on their intervals.
+  progress(`steady state for ${SECONDS} s`);
+  await takeStats(sims);
+  await Promise.all(servers.map((s) => scrapeLoopLag(s.url)));
+  const cpuBefore = await Promise.all(servers.map((s) => cpuMsOf(s.pid)));
+  const steadyStarted = performance.now();
+  await sleep(SECONDS * 1000);
+  const steadyStats = await takeStats(sims);
+  const steadySeconds = (performance.now() - steadyStarted) / 1000;
+  const loopLag = await Promise.all(servers.map((s) => scrapeLoopLag(s.url)));
+  const cpuPercent = (await Promise.all(servers.map((s, i) => cpuMsOf(s.pid).then((ms) => ms - cpuBefore[i])))).map((ms) => (ms / (steadySeconds * 1000)) * 100);
+  const loadDuring = os.loadavg()[0];
+
+  // 4. A fleet-wide signal (sent to instance 0: with two instances it crosses the bus).
+  progress('fleet-wide signal');
+  const signalSentAt = Date.now();
+  const signalResponse = await adminCall(0, 'POST', '/api/v1/signal', { all: true, reason: 'bench fleet-wide' });
+  if (signalResponse.status !== 200) throw new Error(`signal: ${signalResponse.status} ${await signalResponse.text()}`);
+  const signalStats = await collect(sims, (s) => s.signals.filter((x) => x.reason === 'bench fleet-wide').length >= connectedCount, SIGNAL_WAIT_MS);
+  const fleetDelivery = signalStats.signals.filter((x) => x.reason === 'bench fleet-wide').map((x) => x.at - signalSentAt);
+  await sleep(3000); // the polls the signal caused settle before the next phase
+  await takeStats(sims);
+
+  // 5. A one-location commit: only that location's agents are woken; they fetch the new document.
+  const mutated = mutatePolicyRepo(files, 'one-location-setting');
+  const changed = mutated.filter((f, i) => f.text !== files[i]?.text);
+  const changedLocation = locationsOf(changed)[0];
+  const affected = plan.filter((a) => a.location.id === changedLocation.id).length;
+  progress(`one-location commit (${changedLocation.id}, ${affected} agents)`);
+  const commitAt = Date.now();
+  await repo.commit(Object.fromEntries(changed.map((f) => [f.path, f.text ?? ''])), `bench: ${changedLocation.id} interval`);
+  const commitStats = await collect(sims, (s) => s.documentChanges.length >= affected, SIGNAL_WAIT_MS);
+  await sleep(2000);
+  const late = await takeStats(sims);
+  const woken = new Set([...commitStats.signals, ...late.signals].map((s) => s.agent));
+  const fetched = [...commitStats.documentChanges, ...late.documentChanges].map((d) => d.at - commitAt);
+  const reconcileMs = await lastReconcileMs(adminCall);
+
+  // 6. Optional: every instance restarted at once; the fleet comes back with its own backoff.
+  let herd: string[] = [];
+  if (values.restart) herd = await thunderingHerd();
+
+  const pollP99 = percentile(steadyStats.latencies['desired-state 304'] ?? [], 0.99);
+  const lines = [
+    `## Fleet (${AGENTS.toLocaleString('en-US')} agents, ${INSTANCES} instance${INSTANCES > 1 ? 's' : ''})`,
+    '',
+    `Command: \`npm run bench:fleet -- --agents ${AGENTS} --instances ${INSTANCES} --seconds ${SECONDS}${values.restart ? ' --restart' : ''}\` (${PROCESSES} simulator processes, ${locations.length} locations of ~${PER_LOCATION} agents, polls every ${SETTINGS.pollSeconds} s and heartbeats every ${SETTINGS.heartbeatSeconds} s with ±10 % jitter, a report every ${SETTINGS.reportEvery} iterations).`,
+    `Machine: ${os.cpus()[0]?.model.trim()}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, PostgreSQL on 127.0.0.1; load average ${loadBefore.toFixed(2)} before, ${loadDuring.toFixed(2)} during the steady state. Simulators, server(s) and PostgreSQL share the machine.`,
+    '',
+    `Enrolment: ${enrolledCount.toLocaleString('en-US')} of ${AGENTS.toLocaleString('en-US')} agents in ${enrolSeconds.toFixed(0)} s (OTP, own Ed25519 key each); ${connectedCount.toLocaleString('en-US')} sockets connected.`,
+    '',
+    '| measure | pswm | bare `ws` | ratio | goal |',
+    '|---|---|---|---|---|',
+    `| server RSS per connected agent | ${(rssPerAgent / 1024).toFixed(1)} KB | ${(baselineRssPerSocket / 1024).toFixed(1)} KB | ${(rssPerAgent / baselineRssPerSocket).toFixed(2)} × | ≤ 1.2 × bare |`,
+    `| fleet-wide signal, p50 / p99 / max over all sockets | ${triple(fleetDelivery)} (${fleetDelivery.length} of ${connectedCount}) | ${triple(baselineBroadcast)} | ${(Math.max(...fleetDelivery) / Math.max(...baselineBroadcast)).toFixed(2)} × (max) | ≤ 1.3 × bare, p99 ≤ 500 ms |`,
+    `| poll p99 (304) | ${pollP99.toFixed(1)} ms | — | — | ≤ 50 ms |`,
+    `| event-loop lag over the steady state, p99 / max | ${loopLag.map((l) => `${l.p99Ms.toFixed(0)} / ${l.maxMs.toFixed(0)} ms`).join('; ')} | — | — | ≤ 50 ms |`,
+    `| one-location commit → last affected agent fetched | ${fetched.length ? `${Math.max(...fetched)} ms` : 'none fetched'} (${fetched.length} of ${affected} fetched; ${woken.size} woken; reconcile ${reconcileMs ?? '?'} ms) | — | — | ≤ 500 ms, only that location woken |`,
+    `| server CPU over the steady state | ${cpuPercent.map((c) => `${c.toFixed(0)} %`).join('; ')} of one core | — | — | |`,
+    '',
+    'Requests over the steady state:',
+    '',
+    ...summarize(steadyStats, steadySeconds),
+    ...(herd.length ? ['', ...herd] : []),
+  ];
+  const section = lines.join('\n');
+  process.stdout.write(`${section}\n`);
+  if (values.write) await writeSection(section);
+
+  /** Stops every instance, starts it again on its port and measures the fleet coming back. */
+  async function thunderingHerd(): Promise<string[]> {
+    progress('restart: every instance stopped and started again');
+    await takeStats(sims);
+    const stoppedAt = performance.now();
+    await Promise.all(servers.map((s) => s.stop()));
+    for (let i = 0; i < INSTANCES; i++) servers[i] = await startInstance(i);
+    const restartedAt = performance.now();
+    let back = 0;
+    let allBackMs: number | undefined;
+    const windows: string[] = [];
+    for (let second = 10; second <= 60; second += 10) {
+      await sleep(10_000);
+      const counts = await Promise.all(sims.map((sim) => sim.request({ type: 'count-connected' }, 'connected')));
+      back = counts.reduce((n, e) => n + (e.type === 'connected' ? e.count : 0), 0);
+      if (back >= connectedCount && allBackMs === undefined) allBackMs = performance.now() - restartedAt;
+      const window = await takeStats(sims);
+      const errors = Object.values(window.errors).reduce((a, b) => a + b, 0);
+      windows.push(`| ${second} s | ${back.toLocaleString('en-US')} | ${percentile(window.latencies['desired-state 304'] ?? [], 0.99).toFixed(1)} ms | ${percentile(window.latencies.heartbeat ?? [], 0.99).toFixed(1)} ms | ${errors} |`);
+    }
+    return [
+      `Restart (thundering herd): every instance stopped and started again (down ${((restartedAt - stoppedAt) / 1000).toFixed(1)} s); the agents reconnect with their own full-jitter backoff (1 s doubling to 60 s).`,
+      `All ${connectedCount.toLocaleString('en-US')} sockets back ${allBackMs === undefined ? 'not within 60 s' : `${(allBackMs / 1000).toFixed(1)} s after the restart`}.`,
+      '',
+      '| after restart | sockets connected | poll p99 (304) | heartbeat p99 | errors in window |',
+      '|---|---|---|---|---|',
+      ...windows,
+    ];
+  }
+} finally {
+  for (const cleanup of cleanups.reverse()) {
+    try {
+      await cleanup();
+    } catch (error) {
+      progress(`cleanup: ${(error as Error).message}`);
+    }
+  }
+}
+
+function triple(values: number[]): string {
+  if (!values.length) return 'none';
+  return `${percentile(values, 0.5)} / ${percentile(values, 0.99)} / ${Math.max(...values)} ms`;
+}
+
+function locationsOf(files: { text?: string }[]): { id: string; organization: string; name: string }[] {
+  const found: { id: string; organization: string; name: string }[] = [];
+  for (const file of files) {
+    for (const doc of parseAllDocuments(file.text ?? '')) {
+      const value = doc.toJS() as { kind?: string; metadata?: { name: string }; spec?: { organization: string } } | null;
+      if (value?.kind === 'Location') found.push({ id: `${value.spec!.organization}/${value.metadata!.name}`, organization: value.spec!.organization, name: value.metadata!.name });
+    }
+  }
+  return found.sort((a, b) => a.id.localeCompare(b.id));
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as import('node:net').AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The server's event-loop lag since the last scrape (prom-client resets its histogram on collect). */
+async function scrapeLoopLag(url: string): Promise<{ p99Ms: number; maxMs: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name: string) => Number(text.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ')[1] ?? NaN) * 1000;
+  return { p99Ms: value('pswm_nodejs_eventloop_lag_p99_seconds'), maxMs: value('pswm_nodejs_eventloop_lag_max_seconds') };
+}
+
+async function lastReconcileMs(adminCall: (i: number, method: string, route: string) => Promise<Response>): Promise<number | undefined> {
+  const response = await adminCall(0, 'GET', '/api/v1/reconciliations?limit=1');
+  const body = (await response.json()) as { reconciliations?: { durationMs?: number; duration_ms?: number }[] };
+  const latest = body.reconciliations?.[0];
+  return latest?.durationMs ?? latest?.duration_ms;
+}
+
+interface Sim {
+  request(command: FleetCommand, answer: FleetEvent['type']): Promise<FleetEvent>;
+  stop(): Promise<void>;
+}
+
+async function startSim(): Promise<Sim> {
+  const child: ChildProcess = fork(SIM, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--max-old-space-size=4096'] });
+  const waiting: Array<{ type: FleetEvent['type']; resolve(event: FleetEvent): void; reject(error: Error): void }> = [];
+  child.on('message', (event: FleetEvent) => {
+    if (event.type === 'progress') return progress(`  simulator ${child.pid}: ${event.done} enrolled, ${event.failed} failed`);
+    if (event.type === 'failed') {
+      for (const w of waiting.splice(0)) w.reject(new Error(`simulator ${child.pid}: ${event.message}`));
+      return;
+    }
+    const index = waiting.findIndex((w) => w.type === event.type);
+    if (index >= 0) waiting.splice(index, 1)[0].resolve(event);
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => {
+    for (const w of waiting.splice(0)) w.reject(new Error(`simulator ${child.pid} exited`));
+    resolve();
+  }));
+  await new Promise<void>((resolve) => child.once('message', () => resolve()));
+  return {
+    request(command, answer) {
+      return new Promise((resolve, reject) => {
+        waiting.push({ type: answer, resolve, reject });
+        child.send(command);
+      });
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.send({ type: 'stop' });
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
+
+async function takeStats(sims: Sim[]): Promise<SimStats> {
+  const events = await Promise.all(sims.map((sim) => sim.request({ type: 'take-stats' }, 'stats')));
+  return mergeStats(events.map((e) => (e.type === 'stats' ? e.stats : mergeStats([]))));
+}
+
+/** Takes stats every 250 ms until `done` holds for everything gathered, or the time is up. */
+async function collect(sims: Sim[], done: (stats: SimStats) => boolean, timeoutMs: number): Promise<SimStats> {
+  const deadline = Date.now() + timeoutMs;
+  let gathered = mergeStats([]);
+  while (Date.now() < deadline) {
+    await sleep(250);
+    gathered = mergeStats([gathered, await takeStats(sims)]);
+    if (done(gathered)) break;
+  }
+  return gathered;
+}
+
+async function startBaseline(): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [BASELINE], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      const match = /listening on (\S+)/.exec(String(chunk));
+      if (match) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`the baseline server exited with ${code}`)));
+  });
+  return {
+    url, pid: child.pid!,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Replaces (or appends) this run's "## Fleet (…)" section of docs/BENCHMARKS.md. */
+async function writeSection(section: string): Promise<void> {
+  const text = await readFile(BENCHMARKS, 'utf8');
+  const heading = section.split('\n')[0];
+  const start = text.indexOf(`${heading}\n`);
+  if (start < 0) return writeFile(BENCHMARKS, `${text.trimEnd()}\n\n${section}\n`);
+  const next = text.indexOf('\n## ', start + heading.length);
+  await writeFile(BENCHMARKS, `${text.slice(0, start)}${section}\n${next < 0 ? '' : text.slice(next)}`);
+}
