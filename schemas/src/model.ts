@@ -123,6 +123,8 @@ export interface ScriptSpec extends ScriptSource {
   schedule?: string; // 5-field cron, required when run = schedule (agent local time)
   timeout_seconds?: number; // default: settings.scripts.timeout_seconds
   max_output_bytes?: number; // default: settings.scripts.max_output_bytes
+  max_memory_mb?: number; // default: no limit (Linux: cgroup memory.max, else RLIMIT_AS)
+  catch_up_minutes?: number; // run: schedule only; default: a missed run is made up once at the next iteration
   platforms?: Platform[]; // default: by shell (powershell/cmd → windows; sh/bash → linux, darwin; pwsh → all)
   order?: number; // default 100; scripts run by (order, name)
   targets?: Targets;
@@ -132,6 +134,7 @@ export interface ExternalFactSpec extends ScriptSource {
   shell: Shell;
   timeout_seconds?: number;
   max_output_bytes?: number;
+  max_memory_mb?: number;
   platforms?: Platform[];
   targets?: Targets;
 }
@@ -256,8 +259,10 @@ export interface CompiledScript {
   run: RunMode;
   interval_hours?: number;
   schedule?: string;
+  catch_up_minutes?: number;
   timeout_seconds: number;
   max_output_bytes: number;
+  max_memory_mb?: number;
   platforms: Platform[];
   order: number;
 }
@@ -269,6 +274,7 @@ export interface CompiledExternalFact {
   sha256: string;
   timeout_seconds: number;
   max_output_bytes: number;
+  max_memory_mb?: number;
   platforms: Platform[];
 }
 

@@ -9,6 +9,7 @@ import { externalFactValue, type ExternalFactValue } from './external-result.ts'
 export interface ExternalFactLimits {
   timeout_seconds: number;
   max_output_bytes: number;
+  max_memory_mb?: number;
 }
 
 /** One fact to run: script content with a shell, or a local file run as a program (executable bit). */
@@ -63,7 +64,7 @@ export function documentFactJobs(facts: CompiledExternalFact[], platform: Platfo
       // isomorphic-git into the agent (~40 MB of resident memory)
       const actual = sha256Hex(fact.content);
       if (actual !== fact.sha256) return { name: fact.name, error: `content does not match its sha256 (expected ${fact.sha256}, got ${actual}); not run` };
-      return { name: fact.name, shell: fact.shell, content: fact.content, limits: { timeout_seconds: fact.timeout_seconds, max_output_bytes: fact.max_output_bytes } };
+      return { name: fact.name, shell: fact.shell, content: fact.content, limits: { timeout_seconds: fact.timeout_seconds, max_output_bytes: fact.max_output_bytes, max_memory_mb: fact.max_memory_mb } };
     });
 }
 
@@ -101,7 +102,7 @@ export async function runFactJobs(jobs: FactJob[], opts: RunFactsOptions): Promi
 
 async function runFactJob(job: FactJob, opts: RunFactsOptions): Promise<ExternalFactValue> {
   if ('error' in job) return { error: job.error };
-  const limits = { timeoutSeconds: job.limits.timeout_seconds, maxOutputBytes: job.limits.max_output_bytes };
+  const limits = { timeoutSeconds: job.limits.timeout_seconds, maxOutputBytes: job.limits.max_output_bytes, maxMemoryMb: job.limits.max_memory_mb };
   let run: ScriptRunResult;
   if ('program' in job) {
     run = await runProcess({ command: job.program, args: [], cwd: opts.dataDir, ...limits });

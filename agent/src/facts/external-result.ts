@@ -7,10 +7,11 @@ const STDERR_EXCERPT_CHARS = 500;
 /** What a finished external fact script yields: its stdout parsed as a JSON object, or an
  * `{ error }` saying plainly why not. Order matters: a timed-out or truncated run can print
  * something that happens to parse, and must still be an error. */
-export function externalFactValue(run: ScriptRunResult, limits: { timeoutSeconds: number; maxOutputBytes: number }): ExternalFactValue {
+export function externalFactValue(run: ScriptRunResult, limits: { timeoutSeconds: number; maxOutputBytes: number; maxMemoryMb?: number }): ExternalFactValue {
   if (run.skippedReason) return { error: `not run: ${run.skippedReason}` };
   if (run.spawnError) return { error: `could not start: ${run.spawnError}` };
   if (run.timedOut) return { error: `timed out after ${limits.timeoutSeconds} s` };
+  if (run.memoryExceeded) return { error: `killed: used more than max_memory_mb (${limits.maxMemoryMb} MiB)` };
   if (run.exitCode !== 0) {
     const how = run.exitCode === null ? `was killed by ${run.signal ?? 'a signal'}` : `exited with code ${run.exitCode}`;
     return { error: `${how}${stderrExcerpt(run.stderr)}` };

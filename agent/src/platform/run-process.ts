@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { createCappedOutput } from './capped-output.ts';
-import { buildTreeKillCommand } from './tree-kill.ts';
+import { createContainment, type ContainmentMethod } from './containment/containment.ts';
 
 export interface RunProcessOptions {
   command: string;
@@ -10,8 +10,13 @@ export interface RunProcessOptions {
   env?: Record<string, string>;
   timeoutSeconds: number;
   maxOutputBytes: number;
-  /** Time between the polite SIGTERM and SIGKILL on POSIX. */
+  /** Time between the polite SIGTERM and SIGKILL, and how long output is still read after the
+   * program itself exited (a background child may hold the pipes open). */
   killGraceMs?: number;
+  /** Memory limit of the program and everything it starts (MiB); 0 or undefined = none. */
+  maxMemoryMb?: number;
+  /** How the processes are tracked; default the best this machine offers (tests force one). */
+  containment?: ContainmentMethod;
 }
 
 export interface ProcessResult {
@@ -26,77 +31,59 @@ export interface ProcessResult {
   startedAt: string;
   /** Set when the process could not be started at all (e.g. ENOENT). */
   spawnError?: string;
+  /** The kernel killed a process of the run for exceeding `maxMemoryMb` (known with a cgroup). */
+  memoryExceeded?: boolean;
 }
 
 const DEFAULT_KILL_GRACE_MS = 5000;
 
-/** Runs one program to completion with a timeout that ends its whole process tree, and both
- * output streams capped. Resolves (never rejects) once the pipes close, so output written by a
- * grandchild just before it was killed is still captured. */
+/** Runs one program to completion, bounded: the timeout ends it and everything it started (setsid
+ * and double forks included, see containment/), output is capped, and once the program itself
+ * exits its pipes are read for at most the grace period before whatever it left running is ended.
+ * Resolves (never rejects). */
 export function runProcess(opts: RunProcessOptions): Promise<ProcessResult> {
-  const isWindows = process.platform === 'win32';
   const startedAt = new Date().toISOString();
   const start = performance.now();
+  const graceMs = opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
   const stdout = createCappedOutput(opts.maxOutputBytes);
   const stderr = createCappedOutput(opts.maxOutputBytes);
+  const containment = createContainment({ maxMemoryMb: opts.maxMemoryMb, method: opts.containment });
   return new Promise((resolve) => {
     let timedOut = false;
     let exitCode: number | null = null;
     let signal: string | undefined;
     let spawnError: string | undefined;
+    let settled = false;
     const timers: NodeJS.Timeout[] = [];
-    // detached on POSIX = the child leads a new process group, so the timeout can signal
-    // everything it started (`sleep &`, pipelines) with one kill(-pid). On Windows detached would
-    // open a console window instead; taskkill /T covers the tree there.
-    const child = spawn(opts.command, opts.args, {
+    let markExited: () => void = () => {};
+    const exited = new Promise<void>((resolve) => (markExited = resolve));
+    const line = containment.wrap(opts.command, opts.args);
+    const child = spawn(line.command, line.args, {
       cwd: opts.cwd,
-      env: { ...process.env, ...opts.env },
-      detached: !isWindows,
+      env: { ...process.env, ...opts.env, ...containment.env },
+      detached: containment.detached,
       windowsHide: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    containment.started(child.pid);
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    child.on('error', (error) => {
-      spawnError = error.message;
-      // a process that never started emits no 'close' on every Node version; settle here
-      if (child.pid === undefined) finish(null, null);
-    });
-    child.on('exit', (code, sig) => {
-      exitCode = code;
-      signal = sig ?? undefined;
-    });
-    const killTree = (sig: NodeJS.Signals) => {
-      if (child.pid === undefined) return;
-      if (isWindows) {
-        const kill = buildTreeKillCommand(child.pid);
-        spawn(kill.command, kill.args, { stdio: 'ignore', windowsHide: true }).on('error', () => {});
-        return;
-      }
-      try {
-        process.kill(-child.pid, sig);
-      } catch {
-        // the group is already gone
-      }
-    };
-    timers.push(
-      setTimeout(() => {
-        timedOut = true;
-        killTree('SIGTERM');
-        timers.push(setTimeout(() => killTree('SIGKILL'), opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS));
-      }, opts.timeoutSeconds * 1000),
-    );
-    let settled = false;
-    const finish = (code: number | null, sig: NodeJS.Signals | null) => {
+
+    const finish = async () => {
       if (settled) return;
       settled = true;
       for (const timer of timers) clearTimeout(timer);
-      // after a timeout, sweep the group once more: a member that ignored SIGTERM and let go of
-      // our pipes would otherwise outlive the cancelled SIGKILL timer
-      if (timedOut) killTree('SIGKILL');
+      // whatever the run left behind ends with it; quick when nothing is left
+      await containment.terminate(graceMs);
+      // the exit status arrives with SIGCHLD, which may trail the kill by a moment
+      if (child.pid !== undefined) await Promise.race([exited, new Promise((wait) => setTimeout(wait, 1000))]);
+      child.stdout.destroy();
+      child.stderr.destroy();
+      const memoryExceeded = containment.memoryExceeded();
+      containment.dispose();
       resolve({
-        exitCode: exitCode ?? code,
-        signal: signal ?? sig ?? undefined,
+        exitCode,
+        signal,
         timedOut,
         stdout: stdout.text(),
         stderr: stderr.text(),
@@ -105,8 +92,30 @@ export function runProcess(opts: RunProcessOptions): Promise<ProcessResult> {
         durationMs: Math.round(performance.now() - start),
         startedAt,
         ...(spawnError ? { spawnError } : {}),
+        ...(memoryExceeded ? { memoryExceeded } : {}),
       });
     };
-    child.on('close', finish);
+
+    child.on('error', (error) => {
+      spawnError = error.message;
+      // a process that never started emits no 'close' on every Node version; settle here
+      if (child.pid === undefined) void finish();
+    });
+    child.on('exit', (code, sig) => {
+      exitCode = code;
+      signal = sig ?? undefined;
+      markExited();
+      if (settled) return;
+      // a background child holding stdout open must not keep the run going: read for the grace
+      // period, then finish (which ends the leftovers)
+      timers.push(setTimeout(() => void finish(), graceMs));
+    });
+    child.on('close', () => void finish());
+    timers.push(
+      setTimeout(() => {
+        timedOut = true;
+        void finish();
+      }, opts.timeoutSeconds * 1000),
+    );
   });
 }

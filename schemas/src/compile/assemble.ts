@@ -57,8 +57,10 @@ function fillScript(script: ScriptResource, settings: DesiredState['settings'], 
     run: script.run,
     ...(script.interval_hours !== undefined ? { interval_hours: script.interval_hours } : {}),
     ...(script.schedule !== undefined ? { schedule: script.schedule } : {}),
+    ...(script.catch_up_minutes !== undefined ? { catch_up_minutes: script.catch_up_minutes } : {}),
     timeout_seconds: script.timeout_seconds ?? settings.scripts.timeout_seconds,
     max_output_bytes: script.max_output_bytes ?? settings.scripts.max_output_bytes,
+    ...(script.max_memory_mb !== undefined ? { max_memory_mb: script.max_memory_mb } : {}),
     platforms: script.platforms,
     order: script.order,
   };
@@ -72,6 +74,7 @@ function fillExternalFact(fact: ExternalFactResource, settings: DesiredState['se
     sha256: fact.sha256,
     timeout_seconds: fact.timeout_seconds ?? settings.external_facts.timeout_seconds,
     max_output_bytes: fact.max_output_bytes ?? settings.external_facts.max_output_bytes,
+    ...(fact.max_memory_mb !== undefined ? { max_memory_mb: fact.max_memory_mb } : {}),
     platforms: fact.platforms,
   };
 }

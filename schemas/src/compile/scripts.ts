@@ -43,6 +43,7 @@ export function scriptResource(policy: Policy, script: PolicyDocument<'Script'>)
     run: spec.run ?? 'every_iteration',
     ...(spec.interval_hours !== undefined ? { interval_hours: spec.interval_hours } : {}),
     ...(spec.schedule !== undefined ? { schedule: spec.schedule } : {}),
+    ...(spec.catch_up_minutes !== undefined ? { catch_up_minutes: spec.catch_up_minutes } : {}),
     ...limitsOf(spec),
     platforms: spec.platforms ? [...spec.platforms] : defaultPlatforms(spec.shell),
     order: spec.order ?? DEFAULT_ORDER,
@@ -68,10 +69,12 @@ export function byName(a: { name: string }, b: { name: string }): number {
   return compareText(a.name, b.name);
 }
 
-function limitsOf(spec: { timeout_seconds?: number; max_output_bytes?: number }): Partial<Record<Limits, number>> {
+/** The limits the spec sets; the memory limit has no setting behind it, so it is only ever here. */
+function limitsOf(spec: { timeout_seconds?: number; max_output_bytes?: number; max_memory_mb?: number }): Partial<Record<Limits | 'max_memory_mb', number>> {
   return {
     ...(spec.timeout_seconds !== undefined ? { timeout_seconds: spec.timeout_seconds } : {}),
     ...(spec.max_output_bytes !== undefined ? { max_output_bytes: spec.max_output_bytes } : {}),
+    ...(spec.max_memory_mb !== undefined ? { max_memory_mb: spec.max_memory_mb } : {}),
   };
 }
 

@@ -34,6 +34,9 @@ function checkRunMode(script: PolicyDocument<'Script'>): PolicyError[] {
   if (run !== 'schedule' && schedule !== undefined) {
     errors.push(policyError('RUN_MODE', `${nameOf(script)} sets schedule but runs ${run}; schedule needs run: schedule`, at('schedule')));
   }
+  if (run !== 'schedule' && script.spec.catch_up_minutes !== undefined) {
+    errors.push(policyError('RUN_MODE', `${nameOf(script)} sets catch_up_minutes but runs ${run}; catch_up_minutes needs run: schedule`, at('catch_up_minutes')));
+  }
   if (schedule !== undefined) {
     const parsed = parseCron(schedule);
     if (!parsed.ok) errors.push(policyError('BAD_CRON', `${nameOf(script)} schedule "${schedule}" is not valid cron: ${parsed.message}`, at('schedule')));

@@ -13,7 +13,7 @@ export interface ScriptRunRecord extends Omit<ScriptRunResult, 'skippedReason'> 
   sha256: string;
 }
 
-export type ScriptExecutor = (job: { shell: Shell; content: string; timeoutSeconds: number; maxOutputBytes: number }) => Promise<ScriptRunResult>;
+export type ScriptExecutor = (job: { shell: Shell; content: string; timeoutSeconds: number; maxOutputBytes: number; maxMemoryMb?: number }) => Promise<ScriptRunResult>;
 
 export interface ConvergeScriptsInput {
   decisions: readonly ScriptDecision[];
@@ -38,7 +38,7 @@ export async function convergeScripts(input: ConvergeScriptsInput): Promise<Conv
   const item = (script: CompiledScript, fields: Omit<DriftItem, 'kind' | 'name'>) => items.push({ kind: 'script', name: script.name, ...fields });
   const start = async (script: CompiledScript, phase: ScriptRunRecord['phase']) => {
     const source = phase === 'check' && script.check ? script.check : script;
-    const result = await input.execute({ shell: source.shell, content: source.content, timeoutSeconds: script.timeout_seconds, maxOutputBytes: script.max_output_bytes });
+    const result = await input.execute({ shell: source.shell, content: source.content, timeoutSeconds: script.timeout_seconds, maxOutputBytes: script.max_output_bytes, maxMemoryMb: script.max_memory_mb });
     if (result.skippedReason === undefined) {
       const { skippedReason: _, ...record } = result;
       runs.push({ script: script.name, phase, shell: source.shell, sha256: source.sha256, ...record });
@@ -95,6 +95,7 @@ export async function convergeScripts(input: ConvergeScriptsInput): Promise<Conv
 function describeFailure(result: ScriptRunResult, script: CompiledScript): string {
   if (result.spawnError) return `could not start: ${result.spawnError}`;
   if (result.timedOut) return `timed out after ${script.timeout_seconds} s`;
+  if (result.memoryExceeded) return `killed: used more than max_memory_mb (${script.max_memory_mb} MiB)`;
   if (result.exitCode === null) return `killed by ${result.signal ?? 'a signal'}`;
   return `exited ${result.exitCode}`;
 }

@@ -18,6 +18,8 @@ export interface RunScriptOptions {
   env?: Record<string, string>;
   platform?: Platform;
   killGraceMs?: number;
+  /** The script's memory limit in MiB (see platform/containment/). */
+  maxMemoryMb?: number;
 }
 
 export interface ScriptRunResult extends ProcessResult {
@@ -36,7 +38,7 @@ export async function runScript(opts: RunScriptOptions): Promise<ScriptRunResult
   await mkdir(opts.scriptsDir, { recursive: true, mode: 0o700 });
   await writeFile(file, scriptFileContent(opts.shell, opts.content), { mode: 0o600 });
   try {
-    return await runProcess({ ...command, cwd: opts.cwd, env: opts.env, timeoutSeconds: opts.timeoutSeconds, maxOutputBytes: opts.maxOutputBytes, killGraceMs: opts.killGraceMs });
+    return await runProcess({ ...command, cwd: opts.cwd, env: opts.env, timeoutSeconds: opts.timeoutSeconds, maxOutputBytes: opts.maxOutputBytes, killGraceMs: opts.killGraceMs, maxMemoryMb: opts.maxMemoryMb });
   } finally {
     await rm(file, { force: true });
   }
