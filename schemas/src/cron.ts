@@ -11,6 +11,8 @@ export interface Cron {
    * if EITHER matches; otherwise both must (the `*` one always does). */
   dayOfMonthStar: boolean;
   dayOfWeekStar: boolean;
+  /** The hour field starts with `*`: such a schedule also runs in an hour a fall-back repeats. */
+  hourStar: boolean;
 }
 
 export type CronParseResult = { ok: true; cron: Cron } | { ok: false; field: string; message: string };
@@ -53,7 +55,7 @@ export function parseCron(expression: string): CronParseResult {
   }
   const [minutes, hours, daysOfMonth, months, weekDays] = values;
   const daysOfWeek = new Set([...weekDays].map((day) => day % 7));
-  const cron: Cron = { minutes, hours, daysOfMonth, months, daysOfWeek, dayOfMonthStar: parts[2].startsWith('*'), dayOfWeekStar: parts[4].startsWith('*') };
+  const cron: Cron = { minutes, hours, daysOfMonth, months, daysOfWeek, dayOfMonthStar: parts[2].startsWith('*'), dayOfWeekStar: parts[4].startsWith('*'), hourStar: parts[1].startsWith('*') };
   // `0 0 30 2 *` is accepted by Vixie cron and never runs; an admin wants to hear about that.
   if (cron.dayOfWeekStar && ![...months].some((month) => [...daysOfMonth].some((day) => day <= DAYS_IN_MONTH[month - 1]))) {
     return { ok: false, field: 'day-of-month', message: `day-of-month field "${parts[2]}": no such day in month field "${parts[3]}", so the schedule never runs` };
@@ -103,36 +105,106 @@ function parseNumber(text: string, what: string, rule?: FieldRule): number {
   return Number(text);
 }
 
-/** Does `date` (local time) fall on a day the schedule runs? */
-function dayMatches(cron: Cron, date: Date): boolean {
-  const byMonthDay = cron.daysOfMonth.has(date.getDate());
-  const byWeekDay = cron.daysOfWeek.has(date.getDay());
+// Local time has holes and repeats: a spring-forward skips an hour of wall-clock times and a
+// fall-back shows one twice. The search below walks wall-clock fields (carried in a UTC Date, where
+// no hour is skipped or repeated) and only then turns a matching wall-clock time into an instant,
+// with Vixie cron's rules for the two transitions: a time the clock skipped runs when the clock
+// resumes (02:30 on a spring-forward night runs at 03:00), and a time shown twice runs once, the
+// first time, unless the schedule runs every hour (hour field `*`), which then also runs in the
+// repeated hour.
+
+const MINUTE_MS = 60_000;
+/** Larger than any difference between two UTC offsets of one zone around a transition. */
+const MAX_SHIFT_MS = 2 * 3_600_000;
+
+/** Does the wall-clock day fall on a day the schedule runs? */
+function dayMatches(cron: Cron, wall: Date): boolean {
+  const byMonthDay = cron.daysOfMonth.has(wall.getUTCDate());
+  const byWeekDay = cron.daysOfWeek.has(wall.getUTCDay());
   if (!cron.dayOfMonthStar && !cron.dayOfWeekStar) return byMonthDay || byWeekDay;
   return byMonthDay && byWeekDay;
 }
 
-/** The first minute strictly after `after` (local time) at which the schedule runs. */
-export function nextCronTime(cron: Cron, after: Date): Date {
-  const time = new Date(after.getTime());
-  time.setSeconds(0, 0);
-  time.setMinutes(time.getMinutes() + 1);
-  // A valid schedule runs within 8 years (Feb 29 can skip a century year); bound the search anyway.
-  const limit = new Date(after.getTime());
-  limit.setFullYear(limit.getFullYear() + 9);
+/** The local wall-clock time of `instant` to the minute, carried in a UTC Date. */
+function wallOf(instant: Date): Date {
+  return new Date(Date.UTC(instant.getFullYear(), instant.getMonth(), instant.getDate(), instant.getHours(), instant.getMinutes()));
+}
+
+/** No UTC offset change within MAX_SHIFT_MS either side of `instant` (the common case: the
+ * search can then take the first match). */
+function steadyAround(instant: number): boolean {
+  return new Date(instant - MAX_SHIFT_MS).getTimezoneOffset() === new Date(instant + MAX_SHIFT_MS).getTimezoneOffset();
+}
+
+/** The instants (0, 1 or 2) at which the local clock shows `wall`, earliest first. */
+function instantsOf(wall: Date): Date[] {
+  const guess = new Date(wall.getUTCFullYear(), wall.getUTCMonth(), wall.getUTCDate(), wall.getUTCHours(), wall.getUTCMinutes()).getTime();
+  if (steadyAround(guess)) return [new Date(guess)];
+  const found = new Set<number>();
+  for (let shift = -MAX_SHIFT_MS; shift <= MAX_SHIFT_MS; shift += 15 * MINUTE_MS) {
+    const candidate = new Date(guess + shift);
+    if (wallOf(candidate).getTime() === wall.getTime()) found.add(candidate.getTime());
+  }
+  return [...found].sort((a, b) => a - b).map((t) => new Date(t));
+}
+
+/** For a wall-clock time the clock skipped: the instant the clock resumed (first shown time after). */
+function resumeAfterGap(wall: Date): Date {
+  let instant = new Date(wall.getUTCFullYear(), wall.getUTCMonth(), wall.getUTCDate(), wall.getUTCHours(), wall.getUTCMinutes()).getTime();
+  for (let step = 0; step < 180 && wallOf(new Date(instant - MINUTE_MS)).getTime() > wall.getTime(); step++) instant -= MINUTE_MS;
+  return new Date(instant);
+}
+
+/** The first wall-clock minute strictly after `wall` that the schedule matches. */
+function nextWallTime(cron: Cron, wall: Date, limit: Date): Date {
+  const time = new Date(wall.getTime() + MINUTE_MS);
   while (time < limit) {
-    if (!cron.months.has(time.getMonth() + 1)) {
-      time.setMonth(time.getMonth() + 1, 1);
-      time.setHours(0, 0, 0, 0);
+    if (!cron.months.has(time.getUTCMonth() + 1)) {
+      time.setUTCMonth(time.getUTCMonth() + 1, 1);
+      time.setUTCHours(0, 0, 0, 0);
     } else if (!dayMatches(cron, time)) {
-      time.setDate(time.getDate() + 1);
-      time.setHours(0, 0, 0, 0);
-    } else if (!cron.hours.has(time.getHours())) {
-      time.setHours(time.getHours() + 1, 0, 0, 0);
-    } else if (!cron.minutes.has(time.getMinutes())) {
-      time.setMinutes(time.getMinutes() + 1, 0, 0);
+      time.setUTCDate(time.getUTCDate() + 1);
+      time.setUTCHours(0, 0, 0, 0);
+    } else if (!cron.hours.has(time.getUTCHours())) {
+      time.setUTCHours(time.getUTCHours() + 1, 0, 0, 0);
+    } else if (!cron.minutes.has(time.getUTCMinutes())) {
+      time.setUTCMinutes(time.getUTCMinutes() + 1, 0, 0);
     } else {
       return time;
     }
   }
   throw new Error('the cron schedule never runs');
+}
+
+/** The first minute strictly after `after` at which the schedule runs, in the local time zone
+ * (process.env.TZ, else the system's), daylight-saving transitions included. */
+export function nextCronTime(cron: Cron, after: Date): Date {
+  // A valid schedule runs within 8 years (Feb 29 can skip a century year); bound the search anyway.
+  const limit = new Date(wallOf(after).getTime());
+  limit.setUTCFullYear(limit.getUTCFullYear() + 9);
+  // near a transition start a little before: a repeated hour's second pass can follow `after` with
+  // earlier wall times
+  const steady = steadyAround(after.getTime());
+  let wall = new Date(wallOf(after).getTime() - (steady ? 0 : MAX_SHIFT_MS));
+  let best: Date | undefined;
+  let bestWall = 0;
+  for (;;) {
+    try {
+      wall = nextWallTime(cron, wall, limit);
+    } catch (error) {
+      if (best) return best;
+      throw error;
+    }
+    // any instant of a wall time this far past the best one's is later than the best
+    if (best && wall.getTime() > bestWall + MAX_SHIFT_MS) return best;
+    const instants = instantsOf(wall);
+    const runs = instants.length === 0 ? [resumeAfterGap(wall)] : instants.length > 1 && !cron.hourStar ? [instants[0]] : instants;
+    const first = runs.find((instant) => instant.getTime() > after.getTime());
+    if (first && (!best || first < best)) {
+      // away from transitions wall time and instants run in step: the first match is the answer
+      if (steadyAround(first.getTime())) return first;
+      best = first;
+      bestWall = wall.getTime();
+    }
+  }
 }

@@ -10,6 +10,7 @@ import { convergeScripts, type ScriptRunRecord } from './scripts/converge-script
 import { planScripts } from './scripts/plan.ts';
 import { runScript } from './scripts/run-script.ts';
 import { nextScheduleTime } from './scripts/schedule.ts';
+import { nextScheduledRun } from './scripts/schedule-wake.ts';
 import { loadScriptsState, saveScriptsState } from './scripts/state.ts';
 
 export interface ConvergeOptions {
@@ -30,6 +31,9 @@ export interface ConvergeResult {
   /** `agent_choco_packages`; undefined without a readable choco. */
   chocoPackages?: AgentChocoPackage[];
   rebootRequired: boolean;
+  /** The earliest cron time after this iteration's start among the schedule scripts: the loop wakes
+   * then. */
+  nextScheduledRun?: Date;
 }
 
 /** Scripts, then packages, for one desired state. State files are written only after a real run,
@@ -39,9 +43,10 @@ export async function converge(opts: ConvergeOptions): Promise<ConvergeResult> {
   const scriptsFile = path.join(stateDir, 'scripts.json');
   const chocoFile = path.join(stateDir, 'choco.json');
 
+  const platform = opts.platform ?? currentPlatform();
   const scriptsState = await loadScriptsState(scriptsFile);
   const scripts = await convergeScripts({
-    decisions: planScripts({ scripts: opts.desired.scripts, platform: opts.platform ?? currentPlatform(), state: scriptsState, now: opts.now, nextScheduleTime }),
+    decisions: planScripts({ scripts: opts.desired.scripts, platform, state: scriptsState, now: opts.now, nextScheduleTime }),
     state: scriptsState,
     dryRun: opts.dryRun,
     now: opts.now,
@@ -66,5 +71,6 @@ export async function converge(opts: ConvergeOptions): Promise<ConvergeResult> {
     chocoRuns: choco.runs,
     ...(choco.inventory ? { chocoPackages: choco.inventory } : {}),
     rebootRequired: choco.rebootRequired,
+    nextScheduledRun: nextScheduledRun(opts.desired.scripts, platform, opts.now, nextScheduleTime),
   };
 }

@@ -33,6 +33,8 @@ export interface IterationOutcome {
   settings: DesiredState['settings'];
   items: Array<DriftItem | WireDriftItem>;
   report: WireReport;
+  /** When a schedule script is next due (converge/scripts/schedule-wake.ts). */
+  nextScheduledRun?: Date;
 }
 
 export class AgentRevokedError extends Error {}
@@ -90,7 +92,7 @@ export async function runIteration(ctx: IterationContext, opts: { dryRun: boolea
     ...(failure ? { error: failure } : {}),
   };
   await saveLastIteration(ctx.paths.state, last);
-  return { last, settings, items, report };
+  return { last, settings, items, report, nextScheduledRun: converged?.nextScheduledRun };
 }
 
 async function desiredStateOrCache(ctx: IterationContext, now: Date): Promise<{ cached?: CachedDesiredState; source?: 'server' | 'cache' }> {

@@ -10,6 +10,7 @@ import { AgentRevokedError, runIteration } from './iteration.ts';
 import type { Logger } from '../logs/logger.ts';
 import { createScheduler, iterationDelayMs, realTimers, type Timers } from './scheduler.ts';
 import { createSender } from './sender.ts';
+import { createScheduleWake } from '../converge/scripts/schedule-wake.ts';
 import { openWakeSocket } from './wake-socket.ts';
 
 export type LoopEnd = 'stopped' | 'revoked';
@@ -45,6 +46,7 @@ export async function startLoop(setup: AgentSetup, opts: { dryRun: boolean; log:
       try {
         const outcome = await runIteration(setup.iteration, { dryRun: opts.dryRun });
         settings = outcome.settings;
+        scheduleWake.set(outcome.nextScheduledRun);
         log.reconfigure(settings.logging);
         log.info('iteration finished', { result: outcome.last.result, report: outcome.report.id, revision: outcome.last.revision, ...outcome.last.counts });
         if (opts.dryRun) opts.out?.write(formatDryRun(outcome.items));
@@ -56,6 +58,7 @@ export async function startLoop(setup: AgentSetup, opts: { dryRun: boolean; log:
     },
   });
 
+  const scheduleWake = createScheduleWake({ timers, now: () => new Date(), wake: (reason) => scheduler.wake(reason) });
   let heartbeatTimer: unknown;
   const heartbeat = async () => {
     try {
@@ -88,6 +91,7 @@ export async function startLoop(setup: AgentSetup, opts: { dryRun: boolean; log:
     if (how === 'revoked') log.critical('this agent has been revoked by the server; stopping');
     else log.info('agent stopping');
     socket.close();
+    scheduleWake.close();
     if (heartbeatTimer !== undefined) timers.clearTimeout(heartbeatTimer);
     await scheduler.stop();
     await sender.stop();

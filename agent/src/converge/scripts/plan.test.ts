@@ -88,3 +88,29 @@ test('an unusable schedule is skipped with the reason', () => {
   const script = compiledScript({ name: 'never', run: 'schedule', schedule: '0 0 30 2 *' });
   assert.deepEqual(plan([script]), [{ name: 'never', action: 'skip', reason: 'unusable schedule "0 0 30 2 *"' }]);
 });
+
+test('a run missed while the agent was off is made up once by default, however late', () => {
+  const script = compiledScript({ name: 'cleanup', run: 'schedule', schedule: '0 18 * * *' });
+  const seen = rememberFirstSeen(emptyScriptsState(), [script], NOW);
+  // off from before 18:00 on the 15th until the 18th at 09:00: three missed times, one run
+  assert.equal(plan([script], { state: seen, now: new Date(2025, 0, 18, 9) })[0].action, 'run');
+  const ran = rememberOutcome(seen, script, true, new Date(2025, 0, 18, 9));
+  assert.equal(plan([script], { state: ran, now: new Date(2025, 0, 18, 12) })[0].action, 'skip');
+});
+
+test('catch_up_minutes bounds how late a missed run may start; an older miss waits for the next time', () => {
+  const script = compiledScript({ name: 'cleanup', run: 'schedule', schedule: '0 18 * * *', catch_up_minutes: 60 });
+  const seen = rememberFirstSeen(emptyScriptsState(), [script], NOW);
+  assert.equal(plan([script], { state: seen, now: new Date(2025, 0, 15, 18, 59) })[0].action, 'run', 'within the window');
+  assert.deepEqual(plan([script], { state: seen, now: new Date(2025, 0, 16, 9, 12) }), [
+    {
+      name: 'cleanup',
+      action: 'skip',
+      reason: `missed the run at ${new Date(2025, 0, 15, 18).toISOString()} by more than catch_up_minutes (60); next run at ${new Date(2025, 0, 16, 18).toISOString()}`,
+    },
+  ]);
+  // the next time comes: it runs although the older miss was never made up
+  assert.equal(plan([script], { state: seen, now: new Date(2025, 0, 16, 18, 0, 30) })[0].action, 'run');
+  // off for days, back 20 minutes after an 18:00: that one still counts
+  assert.equal(plan([script], { state: seen, now: new Date(2025, 0, 19, 18, 20) })[0].action, 'run');
+});

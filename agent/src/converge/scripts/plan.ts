@@ -20,6 +20,7 @@ export interface ScriptPlanInput {
 }
 
 const HOUR_MS = 3_600_000;
+const MINUTE_MS = 60_000;
 
 /** Decides, without running anything, what each script needs this iteration, in run order. */
 export function planScripts(input: ScriptPlanInput): ScriptDecision[] {
@@ -46,13 +47,30 @@ function whyNotDue(script: CompiledScript, memory: ScriptMemory, input: ScriptPl
       const dueAt = Date.parse(memory.lastRunAt) + (script.interval_hours ?? 0) * HOUR_MS;
       return input.now.getTime() < dueAt ? `interval not elapsed (next run after ${new Date(dueAt).toISOString()})` : undefined;
     }
-    case 'schedule': {
-      const since = memory.lastScheduledRunAt ?? memory.firstSeenAt;
-      const dueAt = input.nextScheduleTime(script.schedule ?? '', since ? new Date(since) : input.now);
-      if (!dueAt) return `unusable schedule "${script.schedule}"`;
-      return input.now < dueAt ? `not scheduled yet (next run at ${dueAt.toISOString()})` : undefined;
-    }
+    case 'schedule':
+      return whyScheduleNotDue(script, memory, input);
+
   }
+}
+
+/** Due at the first cron time after the last run (or first sight). A time that passed while the
+ * agent was not running is made up once, however late, unless `catch_up_minutes` bounds how late:
+ * then only a cron time within that many minutes before now counts, and an older miss is skipped. */
+function whyScheduleNotDue(script: CompiledScript, memory: ScriptMemory, input: ScriptPlanInput): string | undefined {
+  const schedule = script.schedule ?? '';
+  const since = memory.lastScheduledRunAt ?? memory.firstSeenAt;
+  const from = since ? new Date(since) : input.now;
+  const dueAt = input.nextScheduleTime(schedule, from);
+  if (!dueAt) return `unusable schedule "${script.schedule}"`;
+  if (input.now < dueAt) return `not scheduled yet (next run at ${dueAt.toISOString()})`;
+  if (script.catch_up_minutes === undefined) return undefined;
+  const windowStart = new Date(input.now.getTime() - script.catch_up_minutes * MINUTE_MS);
+  if (dueAt >= windowStart) return undefined;
+  // the first cron time at or after the window's start (cron times fall on whole minutes)
+  const recent = input.nextScheduleTime(schedule, new Date(windowStart.getTime() - 1));
+  if (recent && recent <= input.now) return undefined;
+  const next = recent ?? input.nextScheduleTime(schedule, input.now);
+  return `missed the run at ${dueAt.toISOString()} by more than catch_up_minutes (${script.catch_up_minutes}); next run at ${next?.toISOString()}`;
 }
 
 /** The server computed each digest from the content; checking it here catches a document damaged
