@@ -6,6 +6,8 @@
 //   DIR/agent/package.json              its version (the `agent` fact reads it)
 //   DIR/node_modules/@pswm/schemas/     the schemas modules the agent imports (src/*.js, json/)
 //   DIR/node_modules/ws/                copied from the installed ws package
+//   DIR/node_modules/node-pty/          copied from the installed node-pty (its compiled addon included),
+//                                       loaded only when a console session starts
 //   DIR/build-info.json                 sha256 of every source it was built from
 import { spawnSync } from 'node:child_process';
 import { cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -49,6 +51,16 @@ await writeFile(path.join(schemasOut, 'package.json'), JSON.stringify({ name: sc
 const wsDir = path.dirname(require.resolve('ws/package.json', { paths: [path.join(SOURCE_ROOT, 'agent')] }));
 const wsOut = path.join(out, 'node_modules', 'ws');
 for (const name of ['package.json', 'index.js', 'wrapper.mjs', 'lib', 'LICENSE']) await cp(path.join(wsDir, name), path.join(wsOut, name), { recursive: true });
+
+// node-pty: its JavaScript, and the native addon it looks for in build/Release (built by node-gyp at
+// install) or prebuilds/ (Windows and macOS binaries shipped in the package)
+const ptyDir = path.dirname(require.resolve('node-pty/package.json', { paths: [path.join(SOURCE_ROOT, 'agent')] }));
+const ptyOut = path.join(out, 'node_modules', 'node-pty');
+for (const name of ['package.json', 'lib', 'build/Release', `prebuilds/${process.platform}-${process.arch}`, 'LICENSE']) {
+  await cp(path.join(ptyDir, name), path.join(ptyOut, name), { recursive: true, filter: (source) => !source.endsWith('.test.js') && !source.endsWith('.map') }).catch((error) => {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  });
+}
 
 const agentPackage = JSON.parse(await readFile(path.join(SOURCE_ROOT, 'agent', 'package.json'), 'utf8'));
 await writeFile(path.join(out, 'agent', 'package.json'), JSON.stringify({ name: agentPackage.name, version: agentPackage.version, private: true, type: 'module' }, null, 2) + '\n');

@@ -17,7 +17,8 @@ import type { Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { createBus } from './hub/bus.ts';
 import { readAgentSocketCapacity } from './hub/capacity.ts';
-import { createHub } from './hub/hub.ts';
+import { createHub, registerWebSockets } from './hub/hub.ts';
+import { consoleOptionsFrom, createConsoleService } from './console/console-service.ts';
 import type { Logger } from './logger.ts';
 import { openPolicySource } from './git/source.ts';
 import { fleetMetrics } from './api/fleet-metrics.ts';
@@ -45,7 +46,10 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     const reconciler = await startReconciler({ db, source, config, log, documentMap, documents, signalAgents: hub.signalAgents, metrics: app.metrics });
     fleetMetrics(app.metrics, db.sql);
     await registerAgentApi(app, { sql: db.sql, authority, onAgentFacts: reconciler.agentReported });
+    await registerWebSockets(app);
     await app.register(hub.plugin, { prefix: API_PREFIX });
+    const consoles = createConsoleService({ sql: db.sql, hub, bus, log, options: consoleOptionsFrom(config), retentionDays: config.consoleRetentionDays });
+    await app.register(consoles.routes, { prefix: API_PREFIX });
     await app.register(signalRoutes, { prefix: API_PREFIX, sql: db.sql, signalAgents: hub.signalAgents });
     await app.register(auditRoutes, { prefix: API_PREFIX, sql: db.sql });
     await app.register(reconciler.routes, { prefix: API_PREFIX });
@@ -60,6 +64,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       async close() {
         await reconciler.stop();
         documentMap.close();
+        await consoles.close();
         await hub.close();
         await app.close();
         authority.close();

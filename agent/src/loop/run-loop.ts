@@ -12,6 +12,7 @@ import { createScheduler, iterationDelayMs, realTimers, type Timers } from './sc
 import { createSender } from './sender.ts';
 import { createScheduleWake } from '../converge/scripts/schedule-wake.ts';
 import { openWakeSocket } from './wake-socket.ts';
+import { createRemoteChannel, remoteSettingsOf } from '../remote/remote-link.ts';
 
 export type LoopEnd = 'stopped' | 'revoked';
 
@@ -70,6 +71,17 @@ export async function startLoop(setup: AgentSetup, opts: { dryRun: boolean; log:
     if (!end) heartbeatTimer = timers.setTimeout(() => void heartbeat(), settings.agent.heartbeat_seconds * 1000);
   };
 
+  const remote = createRemoteChannel(
+    {
+      send: (data) => void socket.send(data),
+      bufferedAmount: () => socket.bufferedAmount(),
+      settings: () => remoteSettingsOf(settings),
+      env: process.env,
+      platform: process.platform,
+      log,
+    },
+    (message) => void import('../remote/on-demand-run.ts').then(({ runOnDemand }) => runOnDemand(setup, message, (reply) => socket.send(JSON.stringify(reply)), log)),
+  );
   const socket = openWakeSocket({
     server: setup.config.server,
     accessToken: () => setup.session.accessToken(),
@@ -80,6 +92,8 @@ export async function startLoop(setup: AgentSetup, opts: { dryRun: boolean; log:
     },
     onRevoked: () => void finish('revoked'),
     onConnected: () => sender.kick(),
+    onOther: (data, isBinary) => remote.receive(data, isBinary),
+    onDisconnected: () => remote.disconnected(),
     log,
     timers,
     random,

@@ -1,5 +1,5 @@
-// The agent's end of /api/v1/agent/ws: only listens. `reconcile` wakes the loop; `revoked` or close
-// 4401 ends the agent. Any other loss reconnects with full-jitter backoff, so a restarted server is
+// The agent's end of /api/v1/agent/ws. `reconcile` wakes the loop; `revoked` or close 4401 ends the
+// agent; every other message (consoles, on-demand runs) goes to `onOther`, which may answer with send(). Any other loss reconnects with full-jitter backoff, so a restarted server is
 // not hit by the whole fleet in the same second.
 import WebSocket from 'ws';
 import { backoffDelayMs } from '../report/outbox.ts';
@@ -22,6 +22,9 @@ export interface WakeSocketOptions {
   onRevoked: () => void;
   /** The socket is up: the server is reachable again. */
   onConnected?: () => void;
+  /** Messages other than reconcile/revoked, and the socket closing (remote/remote-link.ts). */
+  onOther?: (data: Buffer, isBinary: boolean) => void;
+  onDisconnected?: () => void;
   log: WakeSocketLog;
   timers: Timers;
   random?: () => number;
@@ -48,7 +51,14 @@ export function wakeSocketUrl(server: string): string {
   return url.toString();
 }
 
-export function openWakeSocket(opts: WakeSocketOptions): { close(): void } {
+export interface WakeSocket {
+  /** Sends on the socket if it is open; false otherwise. */
+  send(data: string | Buffer): boolean;
+  bufferedAmount(): number;
+  close(): void;
+}
+
+export function openWakeSocket(opts: WakeSocketOptions): WakeSocket {
   const random = opts.random ?? Math.random;
   const baseDelayMs = opts.baseDelayMs ?? 1000;
   const maxDelayMs = opts.maxDelayMs ?? 60_000;
@@ -90,14 +100,17 @@ export function openWakeSocket(opts: WakeSocketOptions): { close(): void } {
       opts.log.warn('WebSocket upgrade refused', { status: response.statusCode });
       ws.terminate();
     });
-    ws.on('message', (data) => {
-      const message = parseServerMessage(data.toString());
+    ws.on('message', (data, isBinary) => {
+      const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+      const message = isBinary ? { type: 'unknown' as const } : parseServerMessage(bytes.toString());
       if (message.type === 'reconcile') opts.onReconcile(message.reason ?? 'reconcile');
       else if (message.type === 'revoked') revoked();
+      else opts.onOther?.(bytes, isBinary);
     });
     ws.on('error', (error) => opts.log.warn('WebSocket error', { error: error.message }));
     ws.on('close', (code) => {
       if (socket === ws) socket = undefined;
+      opts.onDisconnected?.();
       if (code === CLOSE_REVOKED) return revoked();
       if (closed) return;
       opts.log.info('WebSocket closed, reconnecting', { code });
@@ -107,6 +120,12 @@ export function openWakeSocket(opts: WakeSocketOptions): { close(): void } {
 
   void connect();
   return {
+    send(data) {
+      if (socket?.readyState !== WebSocket.OPEN) return false;
+      socket.send(data);
+      return true;
+    },
+    bufferedAmount: () => socket?.bufferedAmount ?? 0,
     close() {
       closed = true;
       if (timer !== undefined) opts.timers.clearTimeout(timer);

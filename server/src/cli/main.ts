@@ -12,6 +12,7 @@ const COMMANDS: CommandTable = {
   otp: async () => (await import('./otp.ts')).otp,
   queue: async () => (await import('./queue.ts')).queue,
   signal: async () => (await import('./signal.ts')).signalCommand,
+  console: async () => (await import('./console.ts')).consoleCommand,
 };
 
 async function packageVersion(): Promise<string> {

@@ -17,6 +17,10 @@ export interface ServerConfig {
   tlsCert?: string;
   tlsKey?: string;
   maxAgentSockets?: number;
+  consoleIdleLimitSeconds: number;
+  consoleDurationLimitSeconds: number;
+  consoleTranscriptMaxBytes: number;
+  consoleRetentionDays: number;
 }
 
 export type OptionType = 'string' | 'integer' | 'boolean';
@@ -78,6 +82,14 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     description: 'PEM private key file for --tls-cert.' },
   { key: 'maxAgentSockets', flag: 'max-agent-sockets', env: 'PSWM_MAX_AGENT_SOCKETS', type: 'integer', min: 0,
     description: 'Agent WebSockets this instance accepts before answering 503. Unset: the open-file limit less a reserve for git, the database and logs.' },
+  { key: 'consoleIdleLimitSeconds', flag: 'console-idle-limit', env: 'PSWM_CONSOLE_IDLE_LIMIT', type: 'integer', default: 86400, min: 1, max: 86400,
+    description: 'Ceiling in seconds on a remote console\'s idle time; an agent\'s remote_console.idle_timeout_minutes may only be shorter.' },
+  { key: 'consoleDurationLimitSeconds', flag: 'console-duration-limit', env: 'PSWM_CONSOLE_DURATION_LIMIT', type: 'integer', default: 86400, min: 1, max: 86400,
+    description: 'Ceiling in seconds on a remote console\'s duration; an agent\'s remote_console.max_duration_minutes may only be shorter.' },
+  { key: 'consoleTranscriptMaxBytes', flag: 'console-transcript-max-bytes', env: 'PSWM_CONSOLE_TRANSCRIPT_MAX_BYTES', type: 'integer', default: 4194304, min: 1024,
+    description: 'Bytes of transcript stored per console session; past it the session goes on unrecorded and is marked truncated.' },
+  { key: 'consoleRetentionDays', flag: 'console-retention-days', env: 'PSWM_CONSOLE_RETENTION_DAYS', type: 'integer', default: 90, min: 1,
+    description: 'Days console sessions and their transcripts are kept after they end.' },
 ];
 
 /** `--config` is not part of ServerConfig: it says where the rest comes from. */

@@ -15,10 +15,12 @@ export interface BusPayloads {
   pswm_agent_revoked: { agentId: string; [key: string]: unknown };
   /** The scope → document map changed; reload it. */
   pswm_documents: { [key: string]: unknown };
+  /** Remote console and on-demand run traffic between the operator's instance and the agent's (console/relay.ts). */
+  pswm_console: { [key: string]: unknown };
 }
 
 export type BusChannel = keyof BusPayloads;
-export const BUS_CHANNELS: readonly BusChannel[] = ['pswm_signal', 'pswm_agent_revoked', 'pswm_documents'];
+export const BUS_CHANNELS: readonly BusChannel[] = ['pswm_signal', 'pswm_agent_revoked', 'pswm_documents', 'pswm_console'];
 
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more. */
 export const MAX_PAYLOAD_BYTES = 7999;

@@ -1,5 +1,6 @@
-// The WebSocket hub: one socket per agent on GET /api/v1/agent/ws, used only to wake agents
-// ({ type: 'reconcile' }) and to tell them they were revoked. Signals travel over the bus, so a signal
+// The WebSocket hub: one socket per agent on GET /api/v1/agent/ws, used to wake agents
+// ({ type: 'reconcile' }), to tell them they were revoked, and by attached channels (the remote
+// console and on-demand runs, server/src/console/) that send and receive their own messages on it. Signals travel over the bus, so a signal
 // requested on any instance reaches the instance that holds the agent's socket. Memory per socket is
 // bounded: sockets that stop answering pings are terminated, and sockets whose send buffer grows past
 // a threshold are closed instead of queueing more.
@@ -45,7 +46,14 @@ const MAX_INBOUND_BYTES = 64 * 1024;
 const CLOSE_GRACE_MS = 1000;
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
-type DisconnectReason = 'replaced' | 'revoked' | 'slow' | 'dead' | 'closed' | 'shutdown';
+export type DisconnectReason = 'replaced' | 'revoked' | 'slow' | 'dead' | 'closed' | 'shutdown';
+
+/** Another user of the agent sockets: sees what the hub does not handle, and sockets coming and going. */
+export interface HubChannel {
+  connected(agentId: string): void;
+  message(agentId: string, data: Buffer, isBinary: boolean): void;
+  gone(agentId: string, reason: DisconnectReason): void;
+}
 
 interface Connection {
   socket: WebSocket;
@@ -57,6 +65,9 @@ export interface Hub {
   /** Registers GET /agent/ws; register it with the API prefix. */
   plugin(app: FastifyInstance): Promise<void>;
   signalAgents(agentIds: string[], reason: string): Promise<void>;
+  /** Sends on this instance's socket of the agent; false when it has none here (or it was too slow). */
+  sendToAgent(agentId: string, data: string | Buffer): boolean;
+  attach(channel: HubChannel): () => void;
   disconnect(agentId: string): void;
   connectedCount(): number;
   /** The most agent sockets this instance accepts (Infinity when unbounded). */
@@ -70,23 +81,35 @@ export function createHub(deps: { bus: Bus; authority: Pick<AgentAuthority, 'ver
   const connections = new Map<string, Connection>();
   const principals = new WeakMap<FastifyRequest, AgentPrincipal>();
   let onDisconnect: (reason: DisconnectReason) => void = () => {};
+  const channels = new Set<HubChannel>();
+  const tell = (fn: (channel: HubChannel) => void) => {
+    for (const channel of channels) {
+      try {
+        fn(channel);
+      } catch (error) {
+        log.error({ err: error }, 'hub channel failed');
+      }
+    }
+  };
 
   const drop = (connection: Connection, reason: DisconnectReason, close: (socket: WebSocket) => void) => {
     if (connections.get(connection.principal.agentId) === connection) connections.delete(connection.principal.agentId);
     onDisconnect(reason);
+    tell((channel) => channel.gone(connection.principal.agentId, reason));
     log.info({ agent: connection.principal.name, reason }, 'agent socket dropped');
     close(connection.socket);
   };
 
-  const send = (connection: Connection, message: HubMessage) => {
+  const send = (connection: Connection, message: HubMessage | Buffer | string): boolean => {
     const { socket } = connection;
-    if (socket.readyState !== socket.OPEN) return;
-    const text = JSON.stringify(message);
-    if (socket.bufferedAmount + Buffer.byteLength(text) > options.maxBufferedBytes) {
+    if (socket.readyState !== socket.OPEN) return false;
+    const data = typeof message === 'string' || Buffer.isBuffer(message) ? message : JSON.stringify(message);
+    if (socket.bufferedAmount + Buffer.byteLength(data) > options.maxBufferedBytes) {
       drop(connection, 'slow', (s) => closeFirmly(s, CLOSE_CODES.slowConsumer, 'slow consumer'));
-      return;
+      return false;
     }
-    socket.send(text);
+    socket.send(data);
+    return true;
   };
 
   const unsubscribeSignals = bus.subscribe('pswm_signal', (payload) => {
@@ -146,16 +169,17 @@ export function createHub(deps: { bus: Bus; authority: Pick<AgentAuthority, 'ver
     const connection: Connection = { socket, principal, answeredPing: true };
     connections.set(principal.agentId, connection);
     socket.on('pong', () => (connection.answeredPing = true));
+    socket.on('message', (data, isBinary) => tell((channel) => channel.message(principal.agentId, toBuffer(data), isBinary)));
     socket.on('error', (error) => log.warn({ err: error, agent: principal.name }, 'agent socket error'));
     socket.on('close', () => {
       if (connections.get(principal.agentId) === connection) drop(connection, 'closed', () => {});
     });
+    tell((channel) => channel.connected(principal.agentId));
   };
 
   return {
     async plugin(app) {
-      // One upgrade handler per server: other WebSocket routes register theirs on the same instance.
-      if (!app.hasDecorator('websocketServer')) await app.register(websocket, { options: { maxPayload: MAX_INBOUND_BYTES } });
+      await registerWebSockets(app);
       new Gauge({
         name: 'pswm_websocket_connections',
         help: 'Agent WebSocket connections open on this instance.',
@@ -189,6 +213,14 @@ export function createHub(deps: { bus: Bus; authority: Pick<AgentAuthority, 'ver
     async signalAgents(agentIds, reason) {
       await publishSignal(bus, agentIds, reason);
     },
+    sendToAgent(agentId, data) {
+      const connection = connections.get(agentId);
+      return connection ? send(connection, data) : false;
+    },
+    attach(channel) {
+      channels.add(channel);
+      return () => void channels.delete(channel);
+    },
     disconnect(agentId) {
       const connection = connections.get(agentId);
       if (connection) drop(connection, 'closed', (s) => s.close(CLOSE_CODES.goingAway, 'disconnected by the server'));
@@ -206,9 +238,23 @@ export function createHub(deps: { bus: Bus; authority: Pick<AgentAuthority, 'ver
   };
 }
 
+/**
+ * WebSocket support, once per server: every WebSocket route (the hub's, the console's) must share one
+ * upgrade handler, so the server registers it at the root before them (a plugin registered alone,
+ * as in tests, gets its own).
+ */
+export async function registerWebSockets(app: FastifyInstance): Promise<void> {
+  if (!app.hasDecorator('websocketServer')) await app.register(websocket, { options: { maxPayload: MAX_INBOUND_BYTES } });
+}
+
 function closeFirmly(socket: WebSocket, code: number, reason: string): void {
   socket.close(code, reason);
   setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
+}
+
+function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
 }
 
 function isSignal(payload: unknown): payload is BusPayloads['pswm_signal'] {
