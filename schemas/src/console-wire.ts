@@ -2,6 +2,7 @@
 // server and the agent. Control messages are JSON text frames; terminal bytes are binary frames of
 // a 16-byte session id followed by the bytes (server → agent: the operator's input, agent → server:
 // the PTY's output), so a byte stream never pays for base64 or JSON escaping on the agent link.
+import type { ScriptRun } from './agent-wire.ts';
 
 /** Why a session did not start. */
 export type ConsoleRefusal =
@@ -41,25 +42,9 @@ export type ServerToAgent =
 
 export type ConsoleConsentAnswer = 'allowed' | 'denied' | 'timed-out';
 
-/** What an on-demand run produced on the agent (a script run in the report wire format's terms). */
-export interface OnDemandResult {
-  id: string;
-  script: string;
-  sha256: string;
-  shell: string;
-  exit_code: number | null;
-  signal?: string;
-  timed_out: boolean;
-  stdout: string;
-  stderr: string;
-  stdout_truncated: boolean;
-  stderr_truncated: boolean;
-  duration_ms: number;
-  started_at: string;
-  /** The desired-state document (and its revision) the script came from. */
-  document: string;
-  revision?: string;
-}
+/** What an on-demand run produced on the agent: a script run as reports carry it, with the
+ * desired-state document (and its revision) the script came from. */
+export type OnDemandResult = Omit<ScriptRun, 'phase'> & { shell: string; document: string; revision?: string };
 
 export type AgentToServer =
   | { type: 'console.consent'; session: string; answer: ConsoleConsentAnswer | 'pending' }
