@@ -131,3 +131,56 @@ test('an instance that did not apply the last revision rebuilds its memory and r
   assert.ok(incremental.compiledScopes < all, `compiled ${incremental.compiledScopes} of ${all}`);
   assert.deepEqual(await appliedState(db.sql, { revisions: false }), await fullReconcileState(t, source));
 });
+
+/** Enrolled agents as rows: Windows machines (a facts selector gives them own scopes), a Linux one
+ * (its location's document) and the Paris kiosk an AgentOverride pins. */
+async function enrolFleet(sql: postgres.Sql): Promise<void> {
+  const agents: Array<[string, string, string, string]> = [
+    ['paris-ws-1', 'contoso', 'paris', 'windows'], ['paris-ws-2', 'contoso', 'paris', 'windows'], ['PARIS-KIOSK-01', 'contoso', 'paris', 'windows'],
+    ['berlin-ws-1', 'contoso', 'berlin', 'windows'], ['nyc-ws-1', 'fabrikam', 'nyc', 'windows'], ['lab-01', 'fabrikam', 'lab-linux', 'linux'],
+  ];
+  for (const [name, organization, location, family] of agents) {
+    await sql`insert into agents (name, organization, location, status, public_key, facts)
+      values (${name}, ${organization}, ${location}, 'active', 'test-key', ${sql.json({ os: { family } })})`;
+  }
+}
+
+test('a commit re-decides only the agents it can reach; the others keep their own scopes, as a full reconcile would write them', async (t) => {
+  const db = await freshDatabase(t);
+  await enrolFleet(db.sql);
+  const repo = await templateRepo(t);
+  const source = await sourceOf(t, repo);
+  const reconcile = reconciler(db.sql, source, createReconcileMemory());
+  const fullWithFleet = async () => {
+    const clean = await freshDatabase(t);
+    await enrolFleet(clean.sql);
+    await reconciler(clean.sql, source)();
+    const state = await appliedState(clean.sql, { revisions: false });
+    await clean.drop();
+    return state;
+  };
+  const ownScopes = async () => (await db.sql<Array<{ scope: string }>>`select scope from scope_documents where scope like '%/%/%' order by scope`).map((r) => r.scope);
+
+  assert.equal((await reconcile()).decidedAgents, 6, 'the first reconcile of a process decides every agent');
+  const before = await ownScopes();
+  assert.ok(before.includes('contoso/berlin/berlin-ws-1') && before.includes('fabrikam/nyc/nyc-ws-1'), `own scopes: ${before.join(', ')}`);
+
+  const lab = await readFile(`${repo.dir}/organizations/fabrikam/lab-linux.yaml`, 'utf8');
+  await repo.commit({ 'organizations/fabrikam/lab-linux.yaml': lab.replace(/interval_seconds: \d+/, 'interval_seconds: 1200') }, 'lab: slower');
+  const labOnly = await reconcile();
+  assert.deepEqual(labOnly.changedScopes, ['fabrikam/lab-linux']);
+  assert.equal(labOnly.decidedAgents, 1, 'only the lab agent is read and decided again');
+  assert.deepEqual(await ownScopes(), before, 'agents elsewhere keep their own scopes');
+  assert.deepEqual(await appliedState(db.sql, { revisions: false }), await fullWithFleet(), 'after a one-location commit');
+
+  // A script that names one agent: that agent is decided again wherever it is enrolled.
+  await repo.commit({ 'scripts/windows/berlin-only.yaml': 'apiVersion: pswm/v1\nkind: Script\nmetadata: { name: berlin-only }\nspec:\n  shell: cmd\n  content: "echo berlin"\n  targets:\n    agents: [berlin-ws-1]\n' }, 'a script for one agent');
+  const named = await reconcile();
+  assert.deepEqual(named.changedScopes, ['contoso/berlin/berlin-ws-1']);
+  assert.equal(named.decidedAgents, 1, 'only the agent it names');
+  assert.deepEqual(await appliedState(db.sql, { revisions: false }), await fullWithFleet(), 'after a script naming one agent');
+
+  await repo.commit({ 'scripts/windows/berlin-only.yaml': null }, 'drop it again');
+  await reconcile();
+  assert.deepEqual(await appliedState(db.sql, { revisions: false }), await fullWithFleet(), 'after removing it');
+});

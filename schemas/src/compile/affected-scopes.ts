@@ -84,3 +84,24 @@ function targetsOnEitherSide(base: Policy, head: Policy, kind: keyof typeof MAP_
 function namesAnyone(targets: Targets | undefined): boolean {
   return Boolean(targets?.organizations?.length || targets?.locations?.length || targets?.agents?.length);
 }
+
+/** Agents a commit names by name, on either side: `targets.agents` of changed Scripts, ExternalFacts
+ * and ChocoDeployments, and the agents of changed AgentOverrides. Their own scopes must be decided
+ * again wherever they are enrolled, since no location scope stands for them. */
+export function namedAgents(base: Policy, head: Policy, changedKeys: string[]): string[] {
+  const names = new Set<string>();
+  for (const changed of changedKeys) {
+    const slash = changed.indexOf('/');
+    const kind = changed.slice(0, slash) as Kind;
+    const id = changed.slice(slash + 1);
+    if (kind === 'AgentOverride') {
+      for (const policy of [base, head]) {
+        const agent = policy.overrides.get(id)?.spec.agent;
+        if (agent) names.add(agent);
+      }
+    } else if (kind in MAP_OF_KIND) {
+      for (const targets of targetsOnEitherSide(base, head, kind as keyof typeof MAP_OF_KIND, id)) for (const agent of targets?.agents ?? []) names.add(agent);
+    }
+  }
+  return [...names].sort();
+}

@@ -14,10 +14,20 @@ export interface AgentDocuments {
   documents: Map<string, string>;
 }
 
-/** Every active agent's document. */
-export async function readAgentDocuments(sql: Queryable): Promise<AgentDocuments> {
+/** Whose documents to read: every active agent, or only those of `agentIds` or of agents whose
+ * location scope or own scope is one of `scopes` (a write's changed scopes: only their agents'
+ * documents can have changed, so a one-location commit reads that location's agents, not the fleet). */
+export type AgentDocumentFilter = 'all' | { agentIds: string[] } | { scopes: string[] };
+
+/** Every active agent's document, or those the filter names. */
+export async function readAgentDocuments(sql: Queryable, filter: AgentDocumentFilter = 'all'): Promise<AgentDocuments> {
   const [state] = await sql<Array<{ applied_revision: string | null }>>`select applied_revision from policy_state`;
-  const rows = await sql<Array<{ id: string; document: string }>>`${agentDocumentSelect(sql)}`;
+  const only = filter === 'all'
+    ? sql``
+    : 'agentIds' in filter
+      ? sql`and a.id = any(${filter.agentIds}::uuid[])`
+      : sql`and (a.organization || '/' || a.location = any(${filter.scopes}::text[]) or a.organization || '/' || a.location || '/' || a.name = any(${filter.scopes}::text[]))`;
+  const rows = await sql<Array<{ id: string; document: string }>>`${agentDocumentSelect(sql)} ${only}`;
   return { revision: state?.applied_revision ?? null, documents: new Map(rows.map((row) => [row.id, row.document])) };
 }
 

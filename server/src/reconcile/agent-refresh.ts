@@ -46,7 +46,7 @@ export async function refreshAgentScopes(deps: AgentRefreshDeps, agentIds: strin
     const applied = await currentApplied(memory, sql, state) ?? await loadApplied(deps, state.appliedRevision);
     if (!applied) continue;
     const { revision, documentsVersion } = applied.stored;
-    const agents = await readEnrolledAgents(sql, referencedFactPaths(applied.policy), agentIds === 'all' ? undefined : agentIds);
+    const agents = await readEnrolledAgents(sql, referencedFactPaths(applied.policy), agentIds === 'all' ? 'all' : { agentIds });
     const writes = agentScopeWritesFor(applied, agents, agentIds === 'all');
     if (isEmptyAgentScopeWrites(writes)) return { revision, changedAgents: [] };
 
@@ -54,10 +54,12 @@ export async function refreshAgentScopes(deps: AgentRefreshDeps, agentIds: strin
       await tx`select pg_advisory_xact_lock(${RECONCILE_LOCK_KEY})`;
       const [locked] = await tx<Array<{ applied_revision: string | null; documents_version: string }>>`select applied_revision, documents_version from policy_state`;
       if (locked.applied_revision !== revision || Number(locked.documents_version) !== documentsVersion) return undefined;
-      const before = await readAgentDocuments(tx);
+      // Only the refreshed agents' documents can change here.
+      const whose = agentIds === 'all' ? 'all' : { agentIds };
+      const before = await readAgentDocuments(tx, whose);
       await writeAgentScopes(tx, writes, revision!);
       const version = await bumpDocumentsVersion(tx);
-      return { version, changed: changedAgents(before.documents, (await readAgentDocuments(tx)).documents) };
+      return { version, changed: changedAgents(before.documents, (await readAgentDocuments(tx, whose)).documents) };
     });
     if (!written) continue;
     rememberWrites(applied.stored, writes, written.version);

@@ -12,10 +12,18 @@ export interface EnrolledAgent {
 
 type Queryable = postgres.Sql | postgres.TransactionSql;
 
-/** Active agents (every one, or those of `agentIds`), with the facts under `factPaths`. */
-export async function readEnrolledAgents(sql: Queryable, factPaths: string[], agentIds?: string[]): Promise<EnrolledAgent[]> {
+/** Which agents to read: every active one, those of `agentIds`, or those enrolled in one of
+ * `locations` ("org/location") or called one of `names`. */
+export type AgentSelection = 'all' | { agentIds: string[] } | { locations: string[]; names: string[] };
+
+/** Active agents (every one, or the selected ones), with the facts under `factPaths`. */
+export async function readEnrolledAgents(sql: Queryable, factPaths: string[], selection: AgentSelection = 'all'): Promise<EnrolledAgent[]> {
   const keys = factKeysFor(factPaths);
-  const only = agentIds ? sql`and a.id = any(${agentIds}::uuid[])` : sql``;
+  const only = selection === 'all'
+    ? sql``
+    : 'agentIds' in selection
+      ? sql`and a.id = any(${selection.agentIds}::uuid[])`
+      : sql`and (a.organization || '/' || a.location = any(${selection.locations}::text[]) or a.name = any(${selection.names}::text[]))`;
   const facts = keys.length
     ? sql`
       coalesce((select jsonb_agg(jsonb_build_array(e.key, e.value)) from jsonb_each(a.facts) e where e.key = any(${keys}::text[])), '[]') as enrolled,

@@ -22,7 +22,7 @@ import { readStoredInventory } from '../apply/stored-inventory.ts';
 import { applyWrites } from '../apply/apply-writes.ts';
 import type { InsertMethod } from '../apply/insert-rows.ts';
 import { checkDeletionBudget } from '../apply/deletion-budget.ts';
-import { desiredRows, type DesiredResult } from './desired-rows.ts';
+import { desiredRows, planCompile, type DesiredResult } from './desired-rows.ts';
 import { createReconcileMemory, currentApplied, type ReconcileMemory } from './memory.ts';
 import { readEnrolledAgents, type EnrolledAgent } from './enrolled-agents.ts';
 import { changedAgents, readAgentDocuments } from '../apply/agent-documents.ts';
@@ -66,9 +66,12 @@ export interface ReconcileOutcome {
   stagesMs: Record<string, number>;
   /** Scopes compiled: all of them when the applied state was not in memory, else those affected. */
   compiledScopes: number;
+  /** Enrolled agents read and decided again: every one after a full compile, else those the change
+   * can reach (in the affected locations, or named by a changed object). */
+  decidedAgents: number;
 }
 
-type Stop = Omit<ReconciliationRecord, 'trigger' | 'startedAt' | 'finishedAt'> & { changedScopes?: string[]; changedAgents?: string[]; compiledScopes?: number };
+type Stop = Omit<ReconciliationRecord, 'trigger' | 'startedAt' | 'finishedAt'> & { changedScopes?: string[]; changedAgents?: string[]; compiledScopes?: number; decidedAgents?: number };
 
 const NO_COUNTS: WriteCounts = { added: 0, changed: 0, removed: 0 };
 
@@ -130,10 +133,11 @@ export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileOutco
     const base = await currentApplied(memory, sql, state);
     stored = base?.stored ?? await readStoredInventory(sql);
     stages.mark('stored');
-    agents = await readEnrolledAgents(sql, factPaths);
+    const compilePlan = planCompile(policy, stored, base);
+    agents = await readEnrolledAgents(sql, factPaths, compilePlan.agents);
     stages.mark('agents');
     compiler = createCompiler(policy);
-    result = desiredRows(policy, compiler, stored, agents, base);
+    result = desiredRows(policy, compiler, stored, agents, compilePlan);
     stages.mark('compile');
   } catch (error) {
     return finish(failure(revision, 'ApplyFailed', `cannot compile revision ${revision}`, error, log, commit));
@@ -164,14 +168,15 @@ export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileOutco
       if (!budget.ok) {
         return finishIn(tx, { revision, commit, status: 'rejected', reason: 'DeletionBudgetExceeded', message: budget.message, counts: plan.counts, errors: [] });
       }
-      const before = await readAgentDocuments(tx);
+      const whose = { scopes: plan.changedScopes };
+      const before = await readAgentDocuments(tx, whose);
       stages.merge('write', await applyWrites(tx, plan, revision, deps.insertMethod ?? 'json'));
       documentsVersion = await bumpDocumentsVersion(tx);
-      agentsChanged = changedAgents(before.documents, (await readAgentDocuments(tx)).documents);
+      agentsChanged = changedAgents(before.documents, (await readAgentDocuments(tx, whose)).documents);
       stages.mark('agents-diff');
       return finishIn(tx, {
         revision, commit, status: 'applied', message: appliedMessage(revision, plan), counts: plan.counts, errors: [],
-        changedScopes: plan.changedScopes, changedAgents: agentsChanged, compiledScopes: result.compiledScopes,
+        changedScopes: plan.changedScopes, changedAgents: agentsChanged, compiledScopes: result.compiledScopes, decidedAgents: agents.length,
       });
     });
     // Committed: from now on this revision is the base of the next diff.
@@ -214,8 +219,9 @@ async function finishAttempt(deps: ReconcileDeps, startedAt: Date, finishedAt: D
     durationMs: finishedAt.getTime() - startedAt.getTime(),
     stagesMs,
     compiledScopes: stop.compiledScopes ?? 0,
+    decidedAgents: stop.decidedAgents ?? 0,
   };
-  deps.log.debug({ revision: stop.revision, stagesMs, compiledScopes: outcome.compiledScopes }, 'reconcile stages');
+  deps.log.debug({ revision: stop.revision, stagesMs, compiledScopes: outcome.compiledScopes, decidedAgents: outcome.decidedAgents }, 'reconcile stages');
   const level = stop.status === 'applied' || stop.status === 'no-op' ? 'info' : 'warn';
   deps.log[level]({ revision: stop.revision, status: stop.status, reason: stop.reason, counts: stop.counts, durationMs: outcome.durationMs, trigger: deps.trigger }, `reconcile ${stop.status}: ${stop.message}`);
   return outcome;
