@@ -15,11 +15,23 @@ const https = process.getBuiltinModule('node:https') as typeof import('node:http
 export class ServerError extends Error {
   status: number;
   code: string;
-  constructor(status: number, code: string, message: string) {
+  /** The server's Retry-After, in milliseconds from when the answer arrived. */
+  retryAfterMs?: number;
+  constructor(status: number, code: string, message: string, retryAfterMs?: number) {
     super(message);
     this.status = status;
     this.code = code;
+    if (retryAfterMs !== undefined) this.retryAfterMs = retryAfterMs;
   }
+}
+
+/** Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date; anything else is ignored. */
+export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isFinite(at) && /[a-z]/i.test(text) ? Math.max(0, at - nowMs) : undefined;
 }
 
 export interface JsonResponse {
@@ -75,7 +87,8 @@ export async function callServer(baseUrl: string, method: string, path: string, 
   const ok = opts.expect ? opts.expect.includes(response.status) : response.status >= 200 && response.status < 300;
   if (!ok) {
     const error = body?.error;
-    throw new ServerError(response.status, error?.code ?? `HTTP_${response.status}`, `${method} ${path}: ${error?.message ?? (text.slice(0, 200) || `HTTP ${response.status}`)}`);
+    const retryAfterMs = parseRetryAfter(headerValue(response.headers, 'retry-after'), Date.now());
+    throw new ServerError(response.status, error?.code ?? `HTTP_${response.status}`, `${method} ${path}: ${error?.message ?? (text.slice(0, 200) || `HTTP ${response.status}`)}`, retryAfterMs);
   }
   return { status: response.status, headers: response.headers, body };
 }
@@ -83,7 +96,7 @@ export async function callServer(baseUrl: string, method: string, path: string, 
 /** Worth another attempt later: the server could not be reached, or answered with a transient
  * status. A 4xx other than timeout/rate limit means this request will never succeed as sent. */
 export function isTransient(error: unknown): boolean {
-  if (!(error instanceof ServerError)) return true;
+  if (!(error instanceof ServerError)) return true; // not reached, or backing off
   return error.status >= 500 || error.status === 408 || error.status === 429;
 }
 

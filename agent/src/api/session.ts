@@ -3,7 +3,8 @@
 // restart with new secrets).
 import type { AgentKeys } from '../identity/key-pair.ts';
 import { assertionClaims, buildAssertion } from '../identity/signatures.ts';
-import { callServer, ServerError, type CallOptions, type JsonResponse } from './http.ts';
+import { callServer, isTransient, ServerError, type CallOptions, type JsonResponse } from './http.ts';
+import { BackingOffError, createServerBackoff, type ServerBackoff } from './server-backoff.ts';
 
 export interface AccessToken {
   value: string;
@@ -23,12 +24,22 @@ export interface AgentSession {
   accessToken(): Promise<string>;
   /** Forget the current token (the server refused it). */
   invalidate(): void;
-  /** An authenticated call; a 401 other than AGENT_REVOKED gets one new token and one retry. */
+  /** An authenticated call; a 401 other than AGENT_REVOKED gets one new token and one retry.
+   * Throws BackingOffError, without contacting the server, while `backoff` holds calls back. */
   call(method: string, path: string, opts?: CallOptions): Promise<JsonResponse>;
+  /** The one backoff of everything that contacts this server. */
+  backoff: ServerBackoff;
 }
 
-export function createAgentSession(opts: { server: string; agentId: string; keys: AgentKeys; now?: () => number }): AgentSession {
+/** Tells the backoff how an attempt ended: any meaningful answer shows the server is there. */
+export function recordOutcome(backoff: ServerBackoff, error: unknown): void {
+  if (error === undefined || (error instanceof ServerError && !isTransient(error))) backoff.succeeded();
+  else backoff.failed(error instanceof ServerError ? error.retryAfterMs : undefined);
+}
+
+export function createAgentSession(opts: { server: string; agentId: string; keys: AgentKeys; now?: () => number; backoff?: ServerBackoff }): AgentSession {
   const now = opts.now ?? Date.now;
+  const backoff = opts.backoff ?? createServerBackoff();
   let token: AccessToken | undefined;
   let pending: Promise<AccessToken> | undefined;
 
@@ -47,17 +58,30 @@ export function createAgentSession(opts: { server: string; agentId: string; keys
   const withToken = async (method: string, path: string, callOpts: CallOptions) =>
     callServer(opts.server, method, path, { ...callOpts, headers: { ...callOpts.headers, authorization: `Bearer ${await accessToken()}` } });
 
+  const callRenewingToken = async (method: string, path: string, callOpts: CallOptions) => {
+    try {
+      return await withToken(method, path, callOpts);
+    } catch (error) {
+      if (!(error instanceof ServerError) || error.status !== 401 || error.code === 'AGENT_REVOKED') throw error;
+      token = undefined;
+      return withToken(method, path, callOpts);
+    }
+  };
+
   return {
     server: opts.server,
     accessToken,
     invalidate: () => (token = undefined),
+    backoff,
     async call(method, path, callOpts = {}) {
+      if (!backoff.tryAcquire()) throw new BackingOffError(`${method} ${path}: not sent, the server failed ${backoff.failures()} time(s) in a row; next attempt in ${Math.ceil(backoff.waitMs() / 1000)} s`);
       try {
-        return await withToken(method, path, callOpts);
+        const response = await callRenewingToken(method, path, callOpts);
+        recordOutcome(backoff, undefined);
+        return response;
       } catch (error) {
-        if (!(error instanceof ServerError) || error.status !== 401 || error.code === 'AGENT_REVOKED') throw error;
-        token = undefined;
-        return withToken(method, path, callOpts);
+        recordOutcome(backoff, error);
+        throw error;
       }
     },
   };

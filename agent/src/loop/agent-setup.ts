@@ -9,8 +9,9 @@ import { createAgentSession, type AgentSession } from '../api/session.ts';
 import { loadAgentConfig, type AgentConfig } from '../identity/config.ts';
 import { loadAgentKeys } from '../identity/key-pair.ts';
 import { dataPaths, type DataPaths } from '../paths.ts';
-import { deliverOutbox, type DeliveryResult } from '../report/deliver.ts';
-import { openOutbox, type Outbox, type RetryOptions } from '../report/outbox.ts';
+import { deliverOutbox, type DeliverOptions, type DeliveryResult } from '../report/deliver.ts';
+import { openOutbox, type Outbox } from '../report/outbox.ts';
+import { createServerBackoff, type BackoffPolicy } from '../api/server-backoff.ts';
 import type { WireReport } from '../report/wire.ts';
 import type { IterationContext } from './iteration.ts';
 import type { Logger } from '../logs/logger.ts';
@@ -23,8 +24,8 @@ export interface AgentSetup {
   session: AgentSession;
   outbox: Outbox;
   iteration: IterationContext;
-  /** One pass over the outbox with `retry`. */
-  deliver(retry: Omit<RetryOptions, 'isRetryable'>, shouldStop?: () => boolean): Promise<DeliveryResult>;
+  /** One pass over the outbox (see DeliverOptions). */
+  deliver(pass: Pick<DeliverOptions, 'attempts' | 'waitTurn' | 'shouldStop'>): Promise<DeliveryResult>;
 }
 
 export async function setUpAgent(dataDir: string, log: Logger, hooks: Pick<IterationContext, 'afterOutboxWrite'> = {}): Promise<AgentSetup> {
@@ -32,7 +33,11 @@ export async function setUpAgent(dataDir: string, log: Logger, hooks: Pick<Itera
   const config = await loadAgentConfig(paths.config);
   if (!config) throw new NotEnrolledError(`this agent is not enrolled (no ${paths.config}); run "pswm enroll --server URL --token T" first`);
   const keys = await loadAgentKeys(paths.privateKey);
-  const session = createAgentSession({ server: config.server, agentId: config.agent_id, keys });
+  const backoff = createServerBackoff({
+    policy: backoffFromSettings(await initialSettings(paths)),
+    onBackoff: (delayMs, failures) => log.warn('the server is not answering; backing off', { failures, next_attempt_in_s: Math.round(delayMs / 1000) }),
+  });
+  const session = createAgentSession({ server: config.server, agentId: config.agent_id, keys, backoff });
   const outbox = await openOutbox(paths.outbox);
   return {
     config,
@@ -40,14 +45,13 @@ export async function setUpAgent(dataDir: string, log: Logger, hooks: Pick<Itera
     session,
     outbox,
     iteration: { paths, desiredStateFile: desiredStateCacheFile(paths.cache), session, outbox, log, defaultSettings: loadDefaultSettings, ...hooks },
-    async deliver(retry, shouldStop) {
+    async deliver(pass) {
       const result = await deliverOutbox({
+        ...pass,
         outbox,
         send: (record) => postReport(session, record.body as WireReport),
-        retry,
         rejectedDir: path.join(dataDir, 'outbox-rejected'),
         log,
-        shouldStop,
         isAgentProblem: (error) => error instanceof ServerError && (error.status === 401 || error.status === 403),
       });
       if (result.sent || result.rejected) log.info('reports delivered', { sent: result.sent, rejected: result.rejected, pending: result.remaining });
@@ -69,10 +73,6 @@ async function loadDefaultSettings(): Promise<DesiredState['settings']> {
   return settingsDefaults();
 }
 
-export function retryFromSettings(settings: DesiredState['settings']): Omit<RetryOptions, 'isRetryable'> {
-  return {
-    baseMs: settings.reporting.retry_base_seconds * 1000,
-    maxMs: settings.reporting.retry_max_seconds * 1000,
-    maxAttempts: settings.reporting.retry_max_attempts,
-  };
+export function backoffFromSettings(settings: DesiredState['settings']): BackoffPolicy {
+  return { baseMs: settings.reporting.retry_base_seconds * 1000, maxMs: settings.reporting.retry_max_seconds * 1000 };
 }

@@ -4,7 +4,7 @@ import type { DesiredState } from '@pswm/schemas';
 import { postHeartbeat } from '../api/reports.ts';
 import { isRevoked } from '../api/session.ts';
 import { collectMetrics } from '../facts/metrics.ts';
-import { initialSettings, retryFromSettings, type AgentSetup } from './agent-setup.ts';
+import { backoffFromSettings, initialSettings, type AgentSetup } from './agent-setup.ts';
 import { formatDryRun } from './dry-run-output.ts';
 import { AgentRevokedError, runIteration } from './iteration.ts';
 import type { Logger } from '../logs/logger.ts';
@@ -31,8 +31,10 @@ export async function startLoop(setup: AgentSetup, opts: { dryRun: boolean; log:
   let resolveDone: (end: LoopEnd) => void = () => {};
   const done = new Promise<LoopEnd>((resolve) => (resolveDone = resolve));
 
+  const { backoff } = setup.session;
+  backoff.configure(backoffFromSettings(settings));
   const sender = createSender(
-    (sleep, shouldStop) => setup.deliver({ ...retryFromSettings(settings), sleep }, shouldStop),
+    (stopping) => setup.deliver({ attempts: settings.reporting.retry_max_attempts, waitTurn: () => backoff.whenOpen(stopping), shouldStop: () => stopping.aborted }),
     (result) => {
       if (isRevoked(result.error)) void finish('revoked');
     },
@@ -49,6 +51,7 @@ export async function startLoop(setup: AgentSetup, opts: { dryRun: boolean; log:
         settings = outcome.settings;
         scheduleWake.set(outcome.nextScheduledRun);
         log.reconfigure(settings.logging);
+        backoff.configure(backoffFromSettings(settings));
         log.info('iteration finished', { result: outcome.last.result, report: outcome.report.id, revision: outcome.last.revision, ...outcome.last.counts });
         if (opts.dryRun) opts.out?.write(formatDryRun(outcome.items));
         sender.kick();
@@ -96,6 +99,7 @@ export async function startLoop(setup: AgentSetup, opts: { dryRun: boolean; log:
     onDisconnected: () => remote.disconnected(),
     log,
     timers,
+    backoff,
     random,
   });
 

@@ -1,13 +1,14 @@
 // `pswm agent --once`: send what earlier runs left behind, run one iteration, send its report.
 // Each record gets one attempt per pass: a one-shot run never waits on a down server, and whatever
-// is not sent stays in the outbox for the next run.
+// is not sent stays in the outbox for the next run. Once the server failed, the rest of the run
+// does not contact it again before its backoff has passed (the desired state comes from the cache).
 import { isRevoked } from '../api/session.ts';
 import type { AgentSetup } from './agent-setup.ts';
 import { formatDryRun } from './dry-run-output.ts';
 import { AgentRevokedError, runIteration } from './iteration.ts';
 import type { Logger } from '../logs/logger.ts';
 
-const ONE_ATTEMPT = { baseMs: 0, maxMs: 0, maxAttempts: 1 };
+const ONE_ATTEMPT = { attempts: 1 };
 
 export const EXIT_REVOKED = 3;
 

@@ -1,7 +1,8 @@
-// The background sender of the long-running agent: drains the outbox with backoff, one pass at a
-// time. A kick during a pass asks for one more pass and cuts the current backoff short (the server
-// just came back, or a new report is waiting).
-import { setTimeout as delay } from 'node:timers/promises';
+// The background sender of the long-running agent: drains the outbox one pass at a time. A pass
+// waits for its turn at the server (the shared backoff) as long as it needs; a kick during a pass
+// (a new report, the server reachable again) only asks for one more pass after it. It never cuts
+// the wait short: that is the server backoff's job alone, so no burst of kicks becomes a burst of
+// requests.
 import type { DeliveryResult } from '../report/deliver.ts';
 
 export interface Sender {
@@ -9,27 +10,20 @@ export interface Sender {
   stop(): Promise<void>;
 }
 
-export function createSender(pass: (sleep: (ms: number) => Promise<void>, shouldStop: () => boolean) => Promise<DeliveryResult>, onResult: (result: DeliveryResult) => void): Sender {
+/** `pass` gets a signal that aborts when the agent stops (end any wait then). */
+export function createSender(pass: (stopping: AbortSignal) => Promise<DeliveryResult>, onResult: (result: DeliveryResult) => void): Sender {
   let running: Promise<void> | undefined;
   let again = false;
   let stopped = false;
-  let hurry = new AbortController();
   const stopping = new AbortController();
 
-  const sleep = async (ms: number) => {
-    const signal = AbortSignal.any([hurry.signal, stopping.signal]);
-    await delay(ms, undefined, { signal }).catch(() => {});
-    // ends sendWithRetry's loop: with retry_max_attempts 0 it would otherwise never give up
-    if (stopping.signal.aborted) throw new Error('agent stopping');
-  };
   const loop = async () => {
     do {
       again = false;
-      hurry = new AbortController();
       try {
-        onResult(await pass(sleep, () => stopped));
+        onResult(await pass(stopping.signal));
       } catch {
-        // a pass that throws (disk error) is retried on the next kick
+        // a pass that throws (disk error, stopping) is retried on the next kick
       }
     } while (again && !stopped);
     running = undefined;
@@ -37,16 +31,12 @@ export function createSender(pass: (sleep: (ms: number) => Promise<void>, should
   return {
     kick() {
       if (stopped) return;
-      if (running) {
-        again = true;
-        hurry.abort();
-        return;
-      }
-      running = loop();
+      if (running) again = true;
+      else running = loop();
     },
     async stop() {
       stopped = true;
-      stopping.abort();
+      stopping.abort(new Error('agent stopping'));
       await running;
     },
   };

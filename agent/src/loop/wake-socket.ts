@@ -1,8 +1,13 @@
 // The agent's end of /api/v1/agent/ws. `reconcile` wakes the loop; `revoked` or close 4401 ends the
-// agent; every other message (consoles, on-demand runs) goes to `onOther`, which may answer with send(). Any other loss reconnects with full-jitter backoff, so a restarted server is
-// not hit by the whole fleet in the same second.
+// agent; every other message (consoles, on-demand runs) goes to `onOther`, which may answer with
+// send(). Any other loss reconnects after a full-jitter delay of its own (so a restarted server is
+// not hit by the whole fleet in the same second, and an upgrade refused for good is not retried in
+// a loop), and then only when the shared server backoff lets it: a connection attempt is one more
+// probe of a server that may be down.
 import WebSocket from 'ws';
-import { backoffDelayMs } from '../report/outbox.ts';
+import { ServerError } from '../api/http.ts';
+import { backoffDelayMs, type ServerBackoff } from '../api/server-backoff.ts';
+import { recordOutcome } from '../api/session.ts';
 import type { Timers } from './scheduler.ts';
 
 export const CLOSE_REVOKED = 4401;
@@ -27,10 +32,19 @@ export interface WakeSocketOptions {
   onDisconnected?: () => void;
   log: WakeSocketLog;
   timers: Timers;
+  /** The backoff every call to this server shares. */
+  backoff: ServerBackoff;
   random?: () => number;
   baseDelayMs?: number;
   maxDelayMs?: number;
 }
+
+/** A socket open this long was a working connection: the next loss starts the delays over. */
+export const STABLE_CONNECTION_MS = 60_000;
+/** Cap of the delay after the server replaced this socket with another of the same agent: two
+ * machines sharing one identity (a cloned VM) would otherwise take the socket from each other
+ * forever. */
+export const REPLACED_MAX_DELAY_MS = 900_000;
 
 export type ServerMessage = { type: 'reconcile'; reason?: string } | { type: 'revoked' } | { type: 'unknown' };
 
@@ -62,41 +76,65 @@ export function openWakeSocket(opts: WakeSocketOptions): WakeSocket {
   const random = opts.random ?? Math.random;
   const baseDelayMs = opts.baseDelayMs ?? 1000;
   const maxDelayMs = opts.maxDelayMs ?? 60_000;
+  const closing = new AbortController();
   let attempt = 0;
-  let closed = false;
+  let replaced = false;
   let socket: WebSocket | undefined;
   let timer: unknown;
+  let stableTimer: unknown;
+  const closed = () => closing.signal.aborted;
 
   const reconnectLater = () => {
-    if (closed) return;
-    const delay = backoffDelayMs(attempt++, baseDelayMs, maxDelayMs, random);
-    timer = opts.timers.setTimeout(() => void connect(), delay);
+    if (closed()) return;
+    const delay = backoffDelayMs(attempt++, baseDelayMs, replaced ? REPLACED_MAX_DELAY_MS : maxDelayMs, random);
+    timer = opts.timers.setTimeout(() => void connectWhenAllowed(), delay);
   };
   const revoked = () => {
-    closed = true;
+    closing.abort();
     opts.onRevoked();
   };
+  const connectWhenAllowed = async () => {
+    try {
+      do await opts.backoff.whenOpen(closing.signal);
+      while (!opts.backoff.tryAcquire());
+    } catch {
+      return; // closing
+    }
+    await connect();
+  };
 
+  /** Runs holding the backoff's turn: every path below reports the outcome exactly once. */
   const connect = async () => {
-    if (closed) return;
+    let reported = false;
+    const outcome = (error?: unknown) => {
+      if (reported) return;
+      reported = true;
+      recordOutcome(opts.backoff, error);
+    };
     let token: string;
     try {
       token = await opts.accessToken();
     } catch (error) {
+      outcome(error);
       if ((error as { code?: string }).code === 'AGENT_REVOKED') return revoked();
       opts.log.warn('WebSocket: no access token, will retry', { error: (error as Error).message });
       return reconnectLater();
     }
-    if (closed) return;
+    if (closed()) return outcome();
     const ws = new WebSocket(wakeSocketUrl(opts.server), { headers: { authorization: `Bearer ${token}` }, handshakeTimeout: 30_000 });
     socket = ws;
     ws.on('open', () => {
-      attempt = 0;
+      outcome();
       opts.log.info('WebSocket connected');
+      stableTimer = opts.timers.setTimeout(() => {
+        attempt = 0;
+        replaced = false;
+      }, STABLE_CONNECTION_MS);
       opts.onConnected?.();
     });
     ws.on('unexpected-response', (_request, response) => {
       if (response.statusCode === 401) opts.invalidateToken();
+      outcome(new ServerError(response.statusCode ?? 0, `HTTP_${response.statusCode}`, 'WebSocket upgrade refused'));
       opts.log.warn('WebSocket upgrade refused', { status: response.statusCode });
       ws.terminate();
     });
@@ -107,18 +145,28 @@ export function openWakeSocket(opts: WakeSocketOptions): WakeSocket {
       else if (message.type === 'revoked') revoked();
       else opts.onOther?.(bytes, isBinary);
     });
-    ws.on('error', (error) => opts.log.warn('WebSocket error', { error: error.message }));
+    ws.on('error', (error) => {
+      outcome(error);
+      opts.log.warn('WebSocket error', { error: error.message });
+    });
     ws.on('close', (code) => {
+      outcome(new Error('WebSocket closed before it opened'));
       if (socket === ws) socket = undefined;
       opts.onDisconnected?.();
+      if (stableTimer !== undefined) opts.timers.clearTimeout(stableTimer);
       if (code === CLOSE_REVOKED) return revoked();
-      if (closed) return;
-      opts.log.info('WebSocket closed, reconnecting', { code });
+      if (closed()) return;
+      if (code === CLOSE_REPLACED) {
+        replaced = true;
+        opts.log.warn('WebSocket taken over by another connection of this agent (a second machine with this identity, such as a cloned VM?); backing off', { code });
+      } else {
+        opts.log.info('WebSocket closed, reconnecting', { code });
+      }
       reconnectLater();
     });
   };
 
-  void connect();
+  void connectWhenAllowed();
   return {
     send(data) {
       if (socket?.readyState !== WebSocket.OPEN) return false;
@@ -127,8 +175,9 @@ export function openWakeSocket(opts: WakeSocketOptions): WakeSocket {
     },
     bufferedAmount: () => socket?.bufferedAmount ?? 0,
     close() {
-      closed = true;
+      closing.abort();
       if (timer !== undefined) opts.timers.clearTimeout(timer);
+      if (stableTimer !== undefined) opts.timers.clearTimeout(stableTimer);
       socket?.close(1000, 'agent stopping');
     },
   };

@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { makeTempDir } from '../../test/support/temp-dir.ts';
-import { backoffDelayMs, newOutboxRecord, openOutbox, sendWithRetry } from './outbox.ts';
+import { newOutboxRecord, openOutbox } from './outbox.ts';
 
 const CHILD = fileURLToPath(new URL('../../test/support/outbox-child.ts', import.meta.url));
 
@@ -86,39 +86,15 @@ test('an unreadable record is set aside and does not block the others', async (t
   assert.ok((await readdir(dir)).includes('0000000000000001-broken.json.corrupt'));
 });
 
-test('backoff delays grow exponentially up to the cap, scaled by the jitter', () => {
-  const top = () => 0.999999;
-  assert.deepEqual([0, 1, 2, 3, 4, 10].map((attempt) => backoffDelayMs(attempt, 100, 1000, top)), [99, 199, 399, 799, 999, 999]);
-  assert.equal(backoffDelayMs(5, 100, 1000, () => 0), 0);
-  assert.equal(backoffDelayMs(3, 100, 1000, () => 0.5), 400);
-});
-
-test('sendWithRetry retries failures with backoff until a send succeeds', async () => {
-  const sleeps: number[] = [];
-  let calls = 0;
-  const result = await sendWithRetry(
-    async (attempt) => {
-      calls++;
-      if (attempt < 3) throw new Error('server down');
-      return 'stored';
-    },
-    { baseMs: 100, maxMs: 250, random: () => 0.5, sleep: async (ms) => void sleeps.push(ms) },
-  );
-  assert.equal(result, 'stored');
-  assert.equal(calls, 4);
-  assert.deepEqual(sleeps, [50, 100, 125]);
-});
-
-test('sendWithRetry gives up after maxAttempts or on an error that is not retryable', async () => {
-  const noSleep = async () => {};
-  let calls = 0;
-  await assert.rejects(sendWithRetry(async () => { calls++; throw new Error('down'); }, { baseMs: 1, maxMs: 1, maxAttempts: 3, sleep: noSleep }), /down/);
-  assert.equal(calls, 3);
-  calls = 0;
-  const rejected = Object.assign(new Error('400 bad report'), { retryable: false });
-  await assert.rejects(
-    sendWithRetry(async () => { calls++; throw rejected; }, { baseMs: 1, maxMs: 1, sleep: noSleep, isRetryable: (e) => (e as { retryable?: boolean }).retryable !== false }),
-    /400 bad report/,
-  );
-  assert.equal(calls, 1);
+test('failure counts survive a reopen and are forgotten with the record', async (t) => {
+  const dir = await makeTempDir(t);
+  const outbox = await openOutbox(dir);
+  const record = newOutboxRecord('report', {});
+  await outbox.append(record);
+  assert.equal(await outbox.noteFailure(record.id), 1);
+  const reopened = await openOutbox(dir);
+  assert.equal(await reopened.noteFailure(record.id), 2);
+  assert.deepEqual((await reopened.pending()).map((r) => r.id), [record.id], 'the count file is not a record');
+  await reopened.ack(record.id);
+  assert.equal(await (await openOutbox(dir)).noteFailure(record.id), 1);
 });

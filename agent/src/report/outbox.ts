@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { syncDirectory, writeFileAtomic } from '../platform/atomic-file.ts';
+import { loadJsonFile, saveJsonFile } from '../platform/json-file.ts';
 
 /** One result waiting to reach the server. `id` is created once, with the result, and sent with
  * every attempt, so the server stores it once however often it is re-sent. */
@@ -20,7 +20,13 @@ export interface Outbox {
   /** Forgets a record the server has stored; unknown ids are ignored. */
   ack(id: string): Promise<void>;
   size(): Promise<number>;
+  /** Counts one failure of the server on this record (kept across restarts, forgotten on ack);
+   * returns how many there were so far. */
+  noteFailure(id: string): Promise<number>;
 }
+
+/** Failure counts live beside the records; the name matches neither a record nor a temporary file. */
+const FAILURES_FILE = 'failures.json';
 
 export function newOutboxRecord(kind: string, body: unknown): OutboxRecord {
   return { id: randomUUID(), kind, body };
@@ -47,6 +53,9 @@ export async function openOutbox(dir: string): Promise<Outbox> {
     }
   }
   const sortedFileNames = () => [...files.values()].sort();
+  const failuresFile = path.join(dir, FAILURES_FILE);
+  const failures: Record<string, number> = await loadJsonFile<Record<string, number>>(failuresFile, () => ({}), (v): v is Record<string, number> => typeof v === 'object' && v !== null && !Array.isArray(v))
+    .catch(() => ({}) as Record<string, number>); // a damaged count only costs a few more tries; it must not stop reporting
 
   return {
     async append(record) {
@@ -82,40 +91,18 @@ export async function openOutbox(dir: string): Promise<Outbox> {
       await rm(path.join(dir, name), { force: true });
       files.delete(id);
       await syncDirectory(dir);
+      if (id in failures) {
+        delete failures[id];
+        await saveJsonFile(failuresFile, failures);
+      }
     },
     async size() {
       return files.size;
     },
+    async noteFailure(id) {
+      failures[id] = (failures[id] ?? 0) + 1;
+      await saveJsonFile(failuresFile, failures);
+      return failures[id];
+    },
   };
-}
-
-export interface RetryOptions {
-  baseMs: number;
-  maxMs: number;
-  /** 0 or undefined: retry until it succeeds (results are never dropped). */
-  maxAttempts?: number;
-  /** Errors for which another attempt is pointless (say, a 4xx); default: retry everything. */
-  isRetryable?: (error: unknown) => boolean;
-  random?: () => number;
-  sleep?: (ms: number) => Promise<void>;
-}
-
-/** "Full jitter" (AWS Architecture Blog, "Exponential Backoff And Jitter"): a uniform delay in
- * [0, min(max, base·2^attempt)), so agents that lost the server together do not return together. */
-export function backoffDelayMs(attempt: number, baseMs: number, maxMs: number, random: () => number): number {
-  return Math.floor(random() * Math.min(maxMs, baseMs * 2 ** attempt));
-}
-
-export async function sendWithRetry<T>(send: (attempt: number) => Promise<T>, opts: RetryOptions): Promise<T> {
-  const random = opts.random ?? Math.random;
-  const sleep = opts.sleep ?? ((ms: number) => delay(ms));
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await send(attempt);
-    } catch (error) {
-      const exhausted = opts.maxAttempts ? attempt + 1 >= opts.maxAttempts : false;
-      if (exhausted || !(opts.isRetryable?.(error) ?? true)) throw error;
-      await sleep(backoffDelayMs(attempt, opts.baseMs, opts.maxMs, random));
-    }
-  }
 }
