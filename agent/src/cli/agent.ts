@@ -15,7 +15,11 @@ Options:
                    and report the results flagged dry_run.
 ${DATA_DIR_HELP}  --help           Show this help.
 
-Exit status: 0 ok, 1 not enrolled or the iteration failed, 2 usage error, 3 revoked by the server.
+One pswm process at a time works in a data folder (agent.lock): with --once, a second one exits
+with status 5 and names the holder; the loop waits for the folder before each iteration.
+
+Exit status: 0 ok, 1 not enrolled or the iteration failed, 2 usage error, 3 revoked by the server,
+5 another pswm process is using the data folder.
 `;
 
 export const agentCommand: Omit<Command, 'summary'> = {

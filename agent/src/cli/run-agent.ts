@@ -4,7 +4,8 @@ import { EXIT } from '@pswm/schemas/cli-usage';
 import { openLogger } from '../logs/logger.ts';
 import { initialSettings, NotEnrolledError, setUpAgent } from '../loop/agent-setup.ts';
 import type { IterationContext } from '../loop/iteration.ts';
-import { EXIT_REVOKED, runOnce } from '../loop/run-once.ts';
+import { EXIT_BUSY, EXIT_REVOKED, runOnce } from '../loop/run-once.ts';
+import { DataFolderBusyError, lockDataFolder } from '../platform/data-lock.ts';
 import { startLoop } from '../loop/run-loop.ts';
 import { dataPaths } from '../paths.ts';
 
@@ -34,7 +35,22 @@ export async function runAgent(opts: RunAgentOptions): Promise<number> {
       return EXIT.failed;
     }
     log.info('agent starting', { name: setup.config.name, server: setup.config.server, once: opts.once, dry_run: opts.dryRun, pid: process.pid });
-    if (opts.once) return await runOnce(setup, { dryRun: opts.dryRun, log, out: process.stdout });
+    if (opts.once) {
+      let lock;
+      try {
+        lock = await lockDataFolder(paths.root, `pswm agent --once${opts.dryRun ? ' --dry-run' : ''}`);
+      } catch (error) {
+        if (!(error instanceof DataFolderBusyError)) throw error;
+        log.warn('not run: the data folder is busy', { holder_pid: error.holder.pid, holder: error.holder.command });
+        process.stderr.write(`pswm agent: ${error.message}\n`);
+        return EXIT_BUSY;
+      }
+      try {
+        return await runOnce(setup, { dryRun: opts.dryRun, log, out: process.stdout });
+      } finally {
+        await lock.release();
+      }
+    }
     const loop = await startLoop(setup, { dryRun: opts.dryRun, log, out: process.stdout });
     const stop = () => void loop.stop();
     process.once('SIGTERM', stop);

@@ -13,6 +13,7 @@ import { createSender } from './sender.ts';
 import { createScheduleWake } from '../converge/scripts/schedule-wake.ts';
 import { openWakeSocket } from './wake-socket.ts';
 import { createRemoteChannel, remoteSettingsOf } from '../remote/remote-link.ts';
+import { waitForDataFolder, type DataLock } from '../platform/data-lock.ts';
 
 export type LoopEnd = 'stopped' | 'revoked';
 
@@ -28,6 +29,7 @@ export async function startLoop(setup: AgentSetup, opts: { dryRun: boolean; log:
   const random = opts.random ?? Math.random;
   let settings: DesiredState['settings'] = await initialSettings(setup.paths);
   let end: LoopEnd | undefined;
+  const stopping = new AbortController();
   let resolveDone: (end: LoopEnd) => void = () => {};
   const done = new Promise<LoopEnd>((resolve) => (resolveDone = resolve));
 
@@ -46,7 +48,12 @@ export async function startLoop(setup: AgentSetup, opts: { dryRun: boolean; log:
     async runIteration(trigger, reason) {
       log.info('iteration started', { trigger, reason, dry_run: opts.dryRun });
       sender.kick(); // what earlier iterations left behind goes first
+      let lock: DataLock | undefined;
       try {
+        lock = await waitForDataFolder(setup.paths.root, opts.dryRun ? 'pswm agent --dry-run' : 'pswm agent', {
+          signal: stopping.signal,
+          onWait: (holder) => log.warn('waiting for the data folder: another pswm process holds it', { holder_pid: holder.pid, holder: holder.command }),
+        });
         const outcome = await runIteration(setup.iteration, { dryRun: opts.dryRun });
         settings = outcome.settings;
         scheduleWake.set(outcome.nextScheduledRun);
@@ -57,7 +64,10 @@ export async function startLoop(setup: AgentSetup, opts: { dryRun: boolean; log:
         sender.kick();
       } catch (error) {
         if (error instanceof AgentRevokedError) return void finish('revoked');
+        if (stopping.signal.aborted) return;
         log.error('iteration failed', { error: (error as Error).message });
+      } finally {
+        await lock?.release();
       }
     },
   });
@@ -106,6 +116,7 @@ export async function startLoop(setup: AgentSetup, opts: { dryRun: boolean; log:
   async function finish(how: LoopEnd): Promise<LoopEnd> {
     if (end) return done;
     end = how;
+    stopping.abort();
     if (how === 'revoked') log.critical('this agent has been revoked by the server; stopping');
     else log.info('agent stopping');
     socket.close();

@@ -11,6 +11,10 @@ import type { Logger } from '../logs/logger.ts';
 const ONE_ATTEMPT = { attempts: 1 };
 
 export const EXIT_REVOKED = 3;
+/** One or more items (scripts, packages, external facts) failed; the iteration itself completed. */
+export const EXIT_ITEMS_FAILED = 4;
+/** Another pswm process holds the data folder's lock; nothing was done. */
+export const EXIT_BUSY = 5;
 
 export async function runOnce(setup: AgentSetup, opts: { dryRun: boolean; log: Logger; out: NodeJS.WritableStream }): Promise<number> {
   const revoked = () => {
