@@ -8,7 +8,7 @@ import { generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto'
 import type { KeyObject } from 'node:crypto';
 import { Pool } from 'undici';
 import WebSocket from 'ws';
-import { backoffDelayMs } from '../agent/src/report/outbox.ts';
+import { backoffDelayMs } from '../agent/src/api/server-backoff.ts';
 import type { FleetCommand, FleetEvent, SimStats } from './fleet-protocol.ts';
 
 interface SimAgent {

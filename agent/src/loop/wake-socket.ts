@@ -5,7 +5,7 @@
 // a loop), and then only when the shared server backoff lets it: a connection attempt is one more
 // probe of a server that may be down.
 import WebSocket from 'ws';
-import { ServerError } from '../api/http.ts';
+import { headerValue, parseRetryAfter, ServerError } from '../api/http.ts';
 import { backoffDelayMs, type ServerBackoff } from '../api/server-backoff.ts';
 import { recordOutcome } from '../api/session.ts';
 import type { Timers } from './scheduler.ts';
@@ -134,7 +134,8 @@ export function openWakeSocket(opts: WakeSocketOptions): WakeSocket {
     });
     ws.on('unexpected-response', (_request, response) => {
       if (response.statusCode === 401) opts.invalidateToken();
-      outcome(new ServerError(response.statusCode ?? 0, `HTTP_${response.statusCode}`, 'WebSocket upgrade refused'));
+      const retryAfter = parseRetryAfter(headerValue(response.headers, 'retry-after'), Date.now());
+      outcome(new ServerError(response.statusCode ?? 0, `HTTP_${response.statusCode}`, 'WebSocket upgrade refused', retryAfter));
       opts.log.warn('WebSocket upgrade refused', { status: response.statusCode });
       ws.terminate();
     });
