@@ -15,6 +15,7 @@ import type { ServerConfig } from './config/config.ts';
 import { openDatabase } from './db/database.ts';
 import type { Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
+import { registerConsole } from './console/register.ts';
 import { createBus } from './hub/bus.ts';
 import { readAgentSocketCapacity } from './hub/capacity.ts';
 import { createHub, registerWebSockets } from './hub/hub.ts';
@@ -47,6 +48,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     fleetMetrics(app.metrics, db.sql);
     await registerAgentApi(app, { sql: db.sql, authority, onAgentFacts: reconciler.agentReported });
     await registerWebSockets(app);
+    await registerConsole(app, { sql: db.sql, bus, log, appliedPolicy: reconciler.appliedPolicy, secureCookies: Boolean(config.tlsCert) });
     await app.register(hub.plugin, { prefix: API_PREFIX });
     const consoles = createConsoleService({ sql: db.sql, hub, bus, log, options: consoleOptionsFrom(config), retentionDays: config.consoleRetentionDays });
     await app.register(consoles.routes, { prefix: API_PREFIX });

@@ -10,6 +10,8 @@ import { apiError } from './errors.ts';
 declare module 'fastify' {
   interface FastifyInstance {
     requireRole(role: Role): preHandlerAsyncHookHandler;
+    /** Lets viewer GET routes also accept a console session (a request without an Authorization header). */
+    acceptViewerSessions(authenticate: (request: FastifyRequest) => Promise<Principal | undefined>): void;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -29,8 +31,14 @@ export function bearerToken(request: FastifyRequest): string {
 
 async function authPlugin(app: FastifyInstance, opts: { sql: postgres.Sql }): Promise<void> {
   app.decorateRequest('principal', null);
+  let viewerSession: ((request: FastifyRequest) => Promise<Principal | undefined>) | undefined;
+  app.decorate('acceptViewerSessions', (authenticate: typeof viewerSession) => { viewerSession = authenticate; });
   app.decorate('requireRole', (role: Role): preHandlerAsyncHookHandler => async (request: FastifyRequest) => {
-    const principal = await authenticateToken(opts.sql, bearerToken(request));
+    // A session never reaches an admin route or changes anything: only viewer reads accept one.
+    const fromSession = role === 'viewer' && viewerSession && request.method === 'GET' && !request.headers.authorization
+      ? await viewerSession(request)
+      : undefined;
+    const principal = fromSession ?? await authenticateToken(opts.sql, bearerToken(request));
     if (!principal) throw apiError('INVALID_TOKEN');
     if (!roleAllows(principal.role, role)) {
       throw apiError('FORBIDDEN', `This request needs the ${role} role; the token "${principal.name}" has the ${principal.role} role.`);

@@ -17,10 +17,12 @@ export interface BusPayloads {
   pswm_documents: { [key: string]: unknown };
   /** Remote console and on-demand run traffic between the operator's instance and the agent's (console/relay.ts). */
   pswm_console: { [key: string]: unknown };
+  /** Agents that just sent a heartbeat or a report, and new enrollment requests (the web console's live view). */
+  pswm_fleet: { heartbeats: string[]; reports: string[]; queued: number };
 }
 
 export type BusChannel = keyof BusPayloads;
-export const BUS_CHANNELS: readonly BusChannel[] = ['pswm_signal', 'pswm_agent_revoked', 'pswm_documents', 'pswm_console'];
+export const BUS_CHANNELS: readonly BusChannel[] = ['pswm_signal', 'pswm_agent_revoked', 'pswm_documents', 'pswm_console', 'pswm_fleet'];
 
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more. */
 export const MAX_PAYLOAD_BYTES = 7999;

@@ -33,6 +33,8 @@ export interface Reconciler {
   refreshAgents(agentIds: string[] | 'all'): void;
   /** An agent reported facts under these keys: refreshed only if a selector reads one of them. */
   agentReported(agentId: string, factKeys: string[]): void;
+  /** The policy this instance applied or loaded last, if any (explains settings with lines). */
+  appliedPolicy(): Policy | undefined;
   stop(): Promise<void>;
 }
 
@@ -118,6 +120,7 @@ export async function startReconciler(deps: ReconcilerDeps): Promise<Reconciler>
       if (policy && !factKeys.some((key) => selectedFactKeys(policy).has(key))) return;
       refreshAgents([agentId]);
     },
+    appliedPolicy: () => memory.applied?.policy,
     async routes(app) {
       await app.register(reconciliationRoutes, { sql: db.sql, reconciler: { trigger } });
       await app.register(revisionRoutes, { sql: db.sql });

@@ -45,7 +45,7 @@ interface SummaryRow extends AgentRow {
 }
 
 /** The columns every summary needs, for agents `a` (joins: last applying report, scope document, drift). */
-function summarySelect(sql: postgres.Sql) {
+export function summarySelect(sql: postgres.Sql) {
   return sql`
     select a.*,
       applied.id as applied_report_id, applied.revision as applied_revision, applied.document as applied_document, applied.finished_at as applied_at,
