@@ -50,9 +50,9 @@ test('a wrong token is refused; a viewer token signs in, and logging out ends th
     await Promise.all([page.waitForURL(/\/login$/), page.getByRole('button', { name: 'Log out' }).click()]);
     const whoami = await page.request.get('/api/v1/whoami');
     assert.equal(whoami.status(), 401, 'the session is gone');
-    const [audit] = await fleet.sql`select count(*) filter (where action = 'console.login' and outcome = 'success')::int as ok,
-      count(*) filter (where action = 'console.login' and outcome = 'failure')::int as failed,
-      count(*) filter (where action = 'console.logout')::int as out from audit_log`;
+    const [audit] = await fleet.sql`select count(*) filter (where action = 'web.login' and outcome = 'success')::int as ok,
+      count(*) filter (where action = 'web.login' and outcome = 'failure')::int as failed,
+      count(*) filter (where action = 'web.logout')::int as out from audit_log`;
     assert.deepEqual({ ...audit }, { ok: 1, failed: 1, out: 1 }, 'logins and logouts are audited');
   } finally {
     await context.close();

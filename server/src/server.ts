@@ -15,7 +15,7 @@ import type { ServerConfig } from './config/config.ts';
 import { openDatabase } from './db/database.ts';
 import type { Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
-import { registerConsole } from './console/register.ts';
+import { registerConsole } from './web-console/register.ts';
 import { createBus } from './hub/bus.ts';
 import { readAgentSocketCapacity } from './hub/capacity.ts';
 import { createHub, registerWebSockets } from './hub/hub.ts';

@@ -1,9 +1,9 @@
--- Browser sessions of the read-only console. The cookie carries 32 random bytes; only their sha256 is
+-- Browser sessions of the read-only web console. The cookie carries 32 random bytes; only their sha256 is
 -- stored. A session belongs to the API token it was opened with: revoking the token ends it.
-create table console_sessions (
+create table web_sessions (
   id_hash bytea primary key,
   token_id uuid not null references api_tokens (id),
   created_at timestamptz not null default now(),
   expires_at timestamptz not null
 );
-create index console_sessions_expiry on console_sessions (expires_at);
+create index web_sessions_expiry on web_sessions (expires_at);

@@ -40,27 +40,27 @@ export async function consoleSessionRoutes(app: FastifyInstance, opts: { sql: po
     return value ? sessionPrincipal(sql, value) : undefined;
   });
 
-  app.post<{ Body: { token: string; next?: string } }>('/console/login', { schema: { body: loginBody } }, async (request, reply) => {
+  app.post<{ Body: { token: string; next?: string } }>('/login', { schema: { body: loginBody } }, async (request, reply) => {
     checkOrigin(request);
     const principal = await authenticateToken(sql, request.body.token.trim());
     if (!principal) {
-      await audit(sql, { actor: 'anonymous', action: 'console.login', outcome: 'failure', details: { reason: 'unknown or revoked token' } });
+      await audit(sql, { actor: 'anonymous', action: 'web.login', outcome: 'failure', details: { reason: 'unknown or revoked token' } });
       if (isForm(request)) return redirect(reply, `/login?error=invalid&next=${encodeURIComponent(safeNext(request.body.next))}`);
       throw apiError('INVALID_TOKEN');
     }
     const session = await openSession(sql, principal.tokenId);
-    await audit(sql, { actor: `token:${principal.name}`, action: 'console.login', target: principal.tokenId, outcome: 'success', details: { role: principal.role, expires_at: session.expiresAt } });
+    await audit(sql, { actor: `token:${principal.name}`, action: 'web.login', target: principal.tokenId, outcome: 'success', details: { role: principal.role, expires_at: session.expiresAt } });
     reply.header('set-cookie', sessionCookie(session.value, session.expiresAt, secureCookies));
     if (isForm(request)) return redirect(reply, safeNext(request.body.next));
     return { name: principal.name, role: 'viewer', expiresAt: session.expiresAt };
   });
 
-  app.post('/console/logout', async (request, reply) => {
+  app.post('/logout', async (request, reply) => {
     checkOrigin(request);
     const value = cookieValue(request.headers.cookie, SESSION_COOKIE);
     const principal = value ? await sessionPrincipal(sql, value) : undefined;
     if (value && await closeSession(sql, value)) {
-      await audit(sql, { actor: principal ? `token:${principal.name}` : 'anonymous', action: 'console.logout', target: principal?.tokenId, outcome: 'success' });
+      await audit(sql, { actor: principal ? `token:${principal.name}` : 'anonymous', action: 'web.logout', target: principal?.tokenId, outcome: 'success' });
     }
     reply.header('set-cookie', clearedSessionCookie(secureCookies));
     return isForm(request) || !request.headers['content-type'] ? redirect(reply, '/login') : { loggedOut: true };

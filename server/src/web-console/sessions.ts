@@ -15,12 +15,12 @@ const hash = (value: string) => createHash('sha256').update(value).digest();
 export async function openSession(sql: postgres.Sql, tokenId: string, ttlSeconds = SESSION_TTL_SECONDS): Promise<{ value: string; expiresAt: Date }> {
   const value = randomBytes(32).toString('base64url');
   const [row] = await sql<Array<{ expires_at: Date }>>`
-    insert into console_sessions (id_hash, token_id, expires_at)
+    insert into web_sessions (id_hash, token_id, expires_at)
     values (${hash(value)}, ${tokenId}, now() + make_interval(secs => ${ttlSeconds}))
     returning expires_at`;
   // Expired sessions are swept here rather than by a timer: logins are rare, and an expired row
   // is never accepted anyway.
-  await sql`delete from console_sessions where expires_at < now() - interval '1 day'`;
+  await sql`delete from web_sessions where expires_at < now() - interval '1 day'`;
   return { value, expiresAt: row.expires_at };
 }
 
@@ -28,13 +28,13 @@ export async function openSession(sql: postgres.Sql, tokenId: string, ttlSeconds
 export async function sessionPrincipal(sql: postgres.Sql, value: string): Promise<Principal | undefined> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(value)) return undefined;
   const [row] = await sql<Array<{ id: string; name: string }>>`
-    select t.id, t.name from console_sessions s join api_tokens t on t.id = s.token_id
+    select t.id, t.name from web_sessions s join api_tokens t on t.id = s.token_id
     where s.id_hash = ${hash(value)} and s.expires_at > now() and t.revoked_at is null`;
   return row && { tokenId: row.id, name: row.name, role: 'viewer' };
 }
 
 export async function closeSession(sql: postgres.Sql, value: string): Promise<boolean> {
-  const rows = await sql`delete from console_sessions where id_hash = ${hash(value)} returning token_id`;
+  const rows = await sql`delete from web_sessions where id_hash = ${hash(value)} returning token_id`;
   return rows.length > 0;
 }
 
