@@ -4,6 +4,7 @@ import { currentPlatform } from '../platform/platform.ts';
 import { findChoco } from './choco/choco-runner.ts';
 import { convergeChoco, type ChocoRunRecord } from './choco/converge-choco.ts';
 import type { AgentChocoPackage } from './choco/inventory.ts';
+import { currentBootTime, rebootPendingRecord, saveRebootPending } from './choco/reboot-pending.ts';
 import { loadChocoState, saveChocoState } from './choco/state.ts';
 import type { DriftItem } from './drift.ts';
 import { convergeScripts, type ScriptRunRecord } from './scripts/converge-scripts.ts';
@@ -64,6 +65,8 @@ export async function converge(opts: ConvergeOptions): Promise<ConvergeResult> {
     choco: await findChoco({ cwd: opts.dataDir, env: opts.env, maxOutputBytes: opts.desired.settings.scripts.max_output_bytes }),
   });
   if (!opts.dryRun && choco.runs.length) await saveChocoState(chocoFile, choco.state);
+  const reboot = rebootPendingRecord(choco.runs, opts.now, currentBootTime());
+  if (!opts.dryRun && reboot) await saveRebootPending(stateDir, reboot);
 
   return {
     items: [...scripts.items, ...choco.items],

@@ -3,6 +3,7 @@ import type { CompiledExternalFact, DesiredState, Platform } from '@pswm/schemas
 import { dataPaths } from '../paths.ts';
 import { currentPlatform } from '../platform/platform.ts';
 import { agentVersion } from './agent-version.ts';
+import { rebootPendingFact } from '../converge/choco/reboot-pending.ts';
 import { sampleCpu } from './cpu.ts';
 import { listDisks } from './disks.ts';
 import { documentFactJobs, localFactJobs, runFactJobs } from './external-facts.ts';
@@ -28,16 +29,17 @@ const DEFAULT_CPU_SAMPLE_MS = 250;
 export async function collectFacts(opts: CollectFactsOptions): Promise<Record<string, unknown>> {
   const platform = opts.platform ?? currentPlatform();
   const paths = dataPaths(opts.dataDir);
-  const [builtin, local] = await Promise.all([
+  const [builtin, local, rebootPending] = await Promise.all([
     collectBuiltinFacts(platform, opts.cpuSampleMs ?? DEFAULT_CPU_SAMPLE_MS),
     localFactJobs(paths.externalFacts, platform, opts.settings.external_facts),
+    rebootPendingFact(paths.state),
   ]);
   const external = await runFactJobs([...local, ...documentFactJobs(opts.documentFacts ?? [], platform)], {
     dataDir: opts.dataDir,
     scriptsDir: paths.scriptsCache,
     platform,
   });
-  return { ...builtin, ...external };
+  return { ...builtin, reboot_pending: rebootPending, ...external };
 }
 
 async function collectBuiltinFacts(platform: Platform, cpuSampleMs: number): Promise<Record<string, unknown>> {

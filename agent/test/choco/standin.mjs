@@ -3,10 +3,12 @@
 // CHOCO_STANDIN_STATE. What it reproduces, and from which documented fact, is listed in README.md.
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 
-const EXIT = { ok: 0, failed: 1, rebootRequired: 3010 };
+const EXIT = { ok: 0, failed: 1, rebootRequired: 3010, rebootInitiated: 1641 };
 /** Packages with scripted behaviour, as a real repository might hold them. */
 const FAILING_PACKAGE = 'failing-package';
 const REBOOT_PACKAGE = 'reboot-package';
+/** An installer that starts the reboot itself (MSI 1641). */
+const REBOOT_INITIATED_PACKAGE = 'reboot-initiated-package';
 /** A package result that is neither done nor failed (a pinned package on upgrade). */
 const SKIPPED = 'skipped';
 
@@ -19,6 +21,7 @@ export const DEFAULT_CATALOG = {
   googlechrome: ['130.0.6723.117', '131.0.6778.86'],
   [FAILING_PACKAGE]: ['1.0.0'],
   [REBOOT_PACKAGE]: ['1.0.0', '1.1.0'],
+  [REBOOT_INITIATED_PACKAGE]: ['2.0.0'],
 };
 
 const stateFile = process.env.CHOCO_STANDIN_STATE;
@@ -173,10 +176,11 @@ function packageCommand(command, names, options) {
   const failed = results.filter((r) => r === EXIT.failed).length;
   out(`\nChocolatey ${verb} ${done}/${results.length} packages.${failed ? ` ${failed} packages failed.` : ''}`);
   if (failed) return EXIT.failed;
-  if (results.includes(EXIT.rebootRequired)) {
+  for (const [code, name] of [[EXIT.rebootInitiated, REBOOT_INITIATED_PACKAGE], [EXIT.rebootRequired, REBOOT_PACKAGE]]) {
+    if (!results.includes(code)) continue;
     out(' Packages requiring reboot:');
-    out(` - ${REBOOT_PACKAGE} (exit code 3010)`);
-    return EXIT.rebootRequired;
+    out(` - ${name} (exit code ${code})`);
+    return code;
   }
   return EXIT.ok;
 }
@@ -197,8 +201,9 @@ function allUpgradable(options) {
 
 function installOrUpgrade(command, requestedName, options) {
   const name = findCatalog(requestedName);
-  const wanted = typeof options.version === 'string' ? options.version : name && latest(name);
-  if (!name || !state.catalog[name].includes(wanted)) {
+  // versions match the NuGet way (24.08 is 24.8.0); the catalog's spelling is what gets installed
+  const wanted = typeof options.version === 'string' ? name && state.catalog[name].find((v) => compareVersions(v, options.version) === 0) : name && latest(name);
+  if (!name || !wanted) {
     out(`${requestedName} not installed. The package was not found with the source(s) listed.`);
     out(` Source(s): '${options.s ?? options.source ?? 'https://community.chocolatey.org/api/v2/'}'`);
     if (typeof options.version === 'string') out(` Version: "${options.version}"`);
@@ -233,6 +238,7 @@ function installOrUpgrade(command, requestedName, options) {
   out(`${name} package files ${command} completed. Performing other installation steps.`);
   state.installed[name] = wanted;
   out(` The ${command} of ${name} was successful.`);
+  if (name === REBOOT_INITIATED_PACKAGE) return EXIT.rebootInitiated;
   return name === REBOOT_PACKAGE ? EXIT.rebootRequired : EXIT.ok;
 }
 

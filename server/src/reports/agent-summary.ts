@@ -107,8 +107,11 @@ export async function agentDetail(sql: postgres.Sql, agentId: string): Promise<A
     select summary.*,
       (select max(finished_at) from reports r where r.agent_id = summary.id) as last_report_at,
       (select count(*)::int from agent_facts f where f.agent_id = summary.id) as facts_count,
+      -- the run that asked for it, or the agent's reboot_pending fact (kept until the machine restarted)
       exists (
         select 1 from choco_runs c where c.report_id = summary.applied_report_id and c.reboot_required
+      ) or exists (
+        select 1 from agent_facts f where f.agent_id = summary.id and f.fact_key = 'reboot_pending' and f.value -> 'pending' = 'true'::jsonb
       ) as reboot_pending
     from summary`;
   if (!row) return undefined;

@@ -7,8 +7,9 @@ function quoted(value: string): string {
   return `'${value}'`;
 }
 
-/** Arguments for `choco` (without the program name). Never `--ignore-pinned`: on `upgrade` it
- * means "upgrade pinned packages anyway" (REFERENCE.md), the opposite of leaving them alone. */
+/** Arguments for `choco` (without the program name). `--ignore-pinned` only for `upgrade all` with
+ * `choco.skip_pinned: false`: on `upgrade` it means "upgrade pinned packages anyway", the opposite
+ * of leaving them alone. */
 export function buildChocoArgs(operation: ChocoOperation): string[] {
   switch (operation.op) {
     case 'install':
@@ -31,7 +32,15 @@ export function buildChocoArgs(operation: ChocoOperation): string[] {
     case 'pin-remove':
       return ['pin', 'remove', `-n=${operation.package}`, '-r'];
     case 'upgrade-all':
-      return ['upgrade', 'all', '-y', '--no-progress', '-r', ...(operation.except.length ? [`--except=${quoted(operation.except.join(','))}`] : [])];
+      return [
+        'upgrade',
+        'all',
+        '-y',
+        '--no-progress',
+        '-r',
+        ...(operation.ignorePinned ? ['--ignore-pinned'] : []),
+        ...(operation.except.length ? [`--except=${quoted(operation.except.join(','))}`] : []),
+      ];
   }
 }
 

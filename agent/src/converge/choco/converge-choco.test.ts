@@ -27,7 +27,7 @@ async function setUp(t: TestContext, machine: StandinState = MACHINE) {
   const standin = await makeChocoStandin(t, machine);
   const choco = await findChoco({ cwd: standin.dir, env: standin.env, maxOutputBytes: 65536 });
   const converge = (over: Partial<ConvergeChocoInput> & { state?: ChocoState } = {}) =>
-    convergeChoco({ packages: DESIRED, settings: { upgrade_all: true, upgrade_interval_hours: 24 }, state: {}, now: NOW, dryRun: false, choco, ...over });
+    convergeChoco({ packages: DESIRED, settings: { upgrade_all: true, upgrade_interval_hours: 24, skip_pinned: true }, state: {}, now: NOW, dryRun: false, choco, ...over });
   return { standin, converge };
 }
 
@@ -88,20 +88,51 @@ test('present, latest, absent and pins converge; a failing install does not stop
   assert.deepEqual(second.runs.map((r) => `${r.operation} ${r.package}`), ['install failing-package']);
 });
 
-test('a reboot-required exit code is success with the reboot flagged', async (t) => {
+test('reboot exit codes (3010 required, 1641 initiated) are success with the reboot flagged', async (t) => {
   const { converge } = await setUp(t);
-  const result = await converge({ packages: [pkg('reboot-package'), pkg('git')], settings: { upgrade_all: false, upgrade_interval_hours: 24 } });
-  assert.deepEqual(statuses(result.items), { 'reboot-package': 'changed', git: 'in_sync' });
+  const settings = { upgrade_all: false, upgrade_interval_hours: 24, skip_pinned: true };
+  const result = await converge({ packages: [pkg('reboot-package'), pkg('reboot-initiated-package'), pkg('git')], settings });
+  assert.deepEqual(statuses(result.items), { 'reboot-package': 'changed', 'reboot-initiated-package': 'changed', git: 'in_sync' });
   assert.deepEqual(
     result.runs.map((r) => ({ operation: r.operation, package: r.package, exitCode: r.exitCode, rebootRequired: r.rebootRequired })),
-    [{ operation: 'install', package: 'reboot-package', exitCode: 3010, rebootRequired: true }],
+    [
+      { operation: 'install', package: 'reboot-package', exitCode: 3010, rebootRequired: true },
+      { operation: 'install', package: 'reboot-initiated-package', exitCode: 1641, rebootRequired: true },
+    ],
   );
   assert.equal(result.rebootRequired, true);
+  const quiet = await converge({ packages: [pkg('git')], settings });
+  assert.equal(quiet.rebootRequired, false, 'nothing ran: no new reboot');
+});
+
+test('skip_pinned: false lets upgrade all move a package pinned on the machine', async (t) => {
+  const machine = { installed: { chocolatey: '2.4.1', vlc: '3.0.20', notepadplusplus: '8.6.9' }, pins: { vlc: '3.0.20', notepadplusplus: '8.6.9' } };
+  const upgradeAll = async (skipPinned: boolean) => {
+    const { standin, converge } = await setUp(t, machine);
+    const result = await converge({ packages: [pkg('notepadplusplus', { pin: true })], settings: { upgrade_all: true, upgrade_interval_hours: 24, skip_pinned: skipPinned } });
+    assert.deepEqual(statuses(result.items), { notepadplusplus: 'in_sync', all: 'changed' });
+    return (await standin.readState()).installed;
+  };
+  assert.equal((await upgradeAll(true)).vlc, '3.0.20', 'pins respected (the default)');
+  const upgraded = await upgradeAll(false);
+  assert.equal(upgraded.vlc, '3.0.21', 'the machine pin was ignored');
+  assert.equal(upgraded.notepadplusplus, '8.6.9', 'the package the policy pins stays');
+});
+
+test('a declared version spelled 24.08 is in sync with the 24.8.0 choco reports', async (t) => {
+  const { standin, converge } = await setUp(t, { installed: { chocolatey: '2.4.1' } });
+  const settings = { upgrade_all: false, upgrade_interval_hours: 24, skip_pinned: true };
+  const first = await converge({ packages: [pkg('7zip', { version: '24.08' })], settings });
+  assert.deepEqual(statuses(first.items), { '7zip': 'changed' });
+  assert.equal((await standin.readState()).installed['7zip'], '24.8.0');
+  const second = await converge({ packages: [pkg('7zip', { version: '24.08' })], settings });
+  assert.deepEqual(statuses(second.items), { '7zip': 'in_sync' });
+  assert.deepEqual(second.runs, []);
 });
 
 test('an exact version is installed with --version and pinned', async (t) => {
   const { standin, converge } = await setUp(t, { installed: { chocolatey: '2.4.1' } });
-  const result = await converge({ packages: [pkg('git', { version: '2.45.0', pin: true })], settings: { upgrade_all: false, upgrade_interval_hours: 24 } });
+  const result = await converge({ packages: [pkg('git', { version: '2.45.0', pin: true })], settings: { upgrade_all: false, upgrade_interval_hours: 24, skip_pinned: true } });
   assert.deepEqual(result.runs.map((r) => [r.operation, r.package, r.version, r.exitCode]), [
     ['install', 'git', '2.45.0', 0],
     ['pin-add', 'git', undefined, 0],
@@ -135,7 +166,7 @@ test('a dry run reports drift and changes nothing', async (t) => {
 test('without choco every package is skipped with the reason', async () => {
   const result = await convergeChoco({
     packages: DESIRED.slice(0, 2),
-    settings: { upgrade_all: true, upgrade_interval_hours: 24 },
+    settings: { upgrade_all: true, upgrade_interval_hours: 24, skip_pinned: true },
     state: {},
     now: NOW,
     dryRun: false,

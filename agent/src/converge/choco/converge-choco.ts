@@ -25,7 +25,7 @@ export interface ChocoState {
 
 export interface ConvergeChocoInput {
   packages: readonly CompiledPackage[];
-  settings: { upgrade_all: boolean; upgrade_interval_hours: number };
+  settings: { upgrade_all: boolean; upgrade_interval_hours: number; skip_pinned: boolean };
   state: ChocoState;
   now: Date;
   dryRun: boolean;
@@ -62,7 +62,7 @@ export async function convergeChoco(input: ConvergeChocoInput): Promise<Converge
   const plan = planChoco({
     packages: input.packages,
     inventory: before.inventory,
-    upgradeAll: { enabled: input.settings.upgrade_all, intervalHours: input.settings.upgrade_interval_hours, lastRunAt: input.state.lastUpgradeAllAt },
+    upgradeAll: { enabled: input.settings.upgrade_all, intervalHours: input.settings.upgrade_interval_hours, lastRunAt: input.state.lastUpgradeAllAt, skipPinned: input.settings.skip_pinned },
     now: input.now,
   });
   const items: DriftItem[] = [];

@@ -9,7 +9,7 @@ const pkg = (name: string, over: Partial<CompiledPackage> = {}): CompiledPackage
 const inventory = (over: Partial<ChocoInventory> = {}): ChocoInventory => ({ installed: [], outdated: [], pins: [], ...over });
 
 function plan(packages: CompiledPackage[], inv: ChocoInventory, over: Partial<ChocoPlanInput> = {}) {
-  const result = planChoco({ packages, inventory: inv, upgradeAll: { enabled: false, intervalHours: 24 }, now: NOW, ...over });
+  const result = planChoco({ packages, inventory: inv, upgradeAll: { enabled: false, intervalHours: 24, skipPinned: true }, now: NOW, ...over });
   return {
     packages: Object.fromEntries(result.packages.map((p) => [p.package.name, { commands: p.operations.map((o) => buildChocoArgs(o).join(' ')), drift: p.drift }])),
     upgradeAll: result.upgradeAll && buildChocoArgs(result.upgradeAll).join(' '),
@@ -81,7 +81,7 @@ test('source, install arguments and timeout go to the command', () => {
   const result = planChoco({
     packages: [pkg('app', { source: 'https://repo.example/a;https://repo.example/b', install_args: '/S /D=C:\\Apps', timeout_seconds: 900 })],
     inventory: inventory(),
-    upgradeAll: { enabled: false, intervalHours: 24 },
+    upgradeAll: { enabled: false, intervalHours: 24, skipPinned: true },
     now: NOW,
   });
   const [install] = result.packages[0].operations;
@@ -93,20 +93,36 @@ test('upgrade all runs on its interval, excepts packages held at an exact versio
   const packages = [pkg('zeta', { version: '1.0' }), pkg('alpha', { version: '2.0' }), pkg('free'), pkg('held', { pin: true })];
   const inv = inventory({ installed: [{ name: 'zeta', version: '1.0' }, { name: 'alpha', version: '2.0' }, { name: 'free', version: '1' }, { name: 'held', version: '1' }], pins: [{ name: 'held', version: '1' }] });
   const hoursAgo = (h: number) => new Date(NOW.getTime() - h * 3_600_000).toISOString();
-  const upgradeAll = (lastRunAt?: string, enabled = true) => plan(packages, inv, { upgradeAll: { enabled, intervalHours: 24, lastRunAt } }).upgradeAll;
+  const upgradeAll = (lastRunAt?: string, enabled = true) => plan(packages, inv, { upgradeAll: { enabled, intervalHours: 24, lastRunAt, skipPinned: true } }).upgradeAll;
 
   assert.equal(upgradeAll(undefined), "upgrade all -y --no-progress -r --except='alpha,zeta'");
   assert.equal(upgradeAll(hoursAgo(23)), undefined);
   assert.equal(upgradeAll(hoursAgo(24)), "upgrade all -y --no-progress -r --except='alpha,zeta'");
   assert.equal(upgradeAll(undefined, false), undefined);
-  assert.equal(plan([pkg('free')], inv, { upgradeAll: { enabled: true, intervalHours: 24 } }).upgradeAll, 'upgrade all -y --no-progress -r');
+  assert.equal(plan([pkg('free')], inv, { upgradeAll: { enabled: true, intervalHours: 24, skipPinned: true } }).upgradeAll, 'upgrade all -y --no-progress -r');
 });
 
-test('no planned command ever carries --ignore-pinned', () => {
+test('with pins respected no planned command carries --ignore-pinned', () => {
   const packages = [pkg('a', { ensure: 'latest', pin: true }), pkg('b', { version: '1', pin: true }), pkg('c', { ensure: 'absent' })];
   const inv = inventory({ installed: [{ name: 'a', version: '1' }, { name: 'b', version: '2' }, { name: 'c', version: '1' }], outdated: [{ name: 'a', current: '1', available: '2', pinned: true }], pins: [{ name: 'a', version: '1' }, { name: 'b', version: '2' }, { name: 'c', version: '1' }] });
-  const result = plan(packages, inv, { upgradeAll: { enabled: true, intervalHours: 1 } });
+  const result = plan(packages, inv, { upgradeAll: { enabled: true, intervalHours: 1, skipPinned: true } });
   const all = [...Object.values(result.packages).flatMap((p) => p.commands), result.upgradeAll ?? ''];
   assert.ok(all.length > 5);
   for (const command of all) assert.doesNotMatch(command, /ignore-pinned/);
+});
+
+test('skip_pinned: false upgrades machine pins with upgrade all, still holding what the policy pins or fixes', () => {
+  const packages = [pkg('fixed', { version: '1.0' }), pkg('policy-pinned', { pin: true }), pkg('free')];
+  const inv = inventory({ installed: [{ name: 'fixed', version: '1.0' }, { name: 'policy-pinned', version: '1' }, { name: 'free', version: '1' }, { name: 'local', version: '1' }], pins: [{ name: 'policy-pinned', version: '1' }, { name: 'local', version: '1' }] });
+  assert.equal(plan(packages, inv, { upgradeAll: { enabled: true, intervalHours: 24, skipPinned: false } }).upgradeAll, "upgrade all -y --no-progress -r --ignore-pinned --except='fixed,policy-pinned'");
+  assert.equal(plan(packages, inv, { upgradeAll: { enabled: true, intervalHours: 24, skipPinned: true } }).upgradeAll, "upgrade all -y --no-progress -r --except='fixed'");
+});
+
+test('a version spelled differently from what choco reports is in sync, not drifted forever', () => {
+  const result = plan([pkg('7zip', { version: '24.08' }), pkg('git', { ensure: 'latest' })], inventory({
+    installed: [{ name: '7zip', version: '24.8.0' }, { name: 'git', version: '2.47.0' }],
+    outdated: [{ name: 'git', current: '2.47.0', available: '2.47.0.0', pinned: false }],
+  }));
+  assert.deepEqual(result.packages['7zip'], { commands: [], drift: [] });
+  assert.deepEqual(result.packages.git, { commands: [], drift: [] });
 });

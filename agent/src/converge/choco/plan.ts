@@ -1,5 +1,6 @@
 import type { CompiledPackage } from '@pswm/schemas';
 import type { InstalledPackage, OutdatedPackage } from './parse.ts';
+import { sameVersion } from './version.ts';
 
 interface PackageOptions {
   package: string;
@@ -14,7 +15,8 @@ export type ChocoOperation =
   | ({ op: 'uninstall' } & PackageOptions)
   | { op: 'pin-add'; package: string }
   | { op: 'pin-remove'; package: string }
-  | { op: 'upgrade-all'; except: string[] };
+  /** `ignorePinned`: upgrade machine-pinned packages too (`choco.skip_pinned: false`). */
+  | { op: 'upgrade-all'; except: string[]; ignorePinned?: boolean };
 
 export interface ChocoInventory {
   installed: InstalledPackage[];
@@ -38,7 +40,7 @@ export interface ChocoPlan {
 export interface ChocoPlanInput {
   packages: readonly CompiledPackage[];
   inventory: ChocoInventory;
-  upgradeAll: { enabled: boolean; intervalHours: number; lastRunAt?: string };
+  upgradeAll: { enabled: boolean; intervalHours: number; lastRunAt?: string; skipPinned: boolean };
   now: Date;
 }
 
@@ -53,7 +55,9 @@ export function planChoco(input: ChocoPlanInput): ChocoPlan {
     const key = declared.name.toLowerCase();
     return planPackage(declared, installed.get(key)?.version, outdated.get(key)?.available, pins.has(key));
   });
-  return { packages, ...(upgradeAllDue(input) ? { upgradeAll: { op: 'upgrade-all', except: heldAtExactVersion(input.packages) } } : {}) };
+  if (!upgradeAllDue(input)) return { packages };
+  const ignorePinned = !input.upgradeAll.skipPinned;
+  return { packages, upgradeAll: { op: 'upgrade-all', except: heldByPolicy(input.packages, ignorePinned), ...(ignorePinned ? { ignorePinned } : {}) } };
 }
 
 function planPackage(declared: CompiledPackage, installedVersion: string | undefined, availableVersion: string | undefined, pinned: boolean): PackagePlan {
@@ -93,10 +97,10 @@ function planPackage(declared: CompiledPackage, installedVersion: string | undef
 function packageChange(declared: CompiledPackage, options: PackageOptions, installedVersion: string | undefined, availableVersion: string | undefined): { operation: ChocoOperation; drift: string } | undefined {
   const version = declared.ensure === 'present' ? declared.version : undefined;
   if (installedVersion === undefined) return { operation: { op: 'install', ...(version ? { version } : {}), ...options }, drift: 'not installed' };
-  if (version && installedVersion !== version) {
+  if (version && !sameVersion(installedVersion, version)) {
     return { operation: { op: 'upgrade', version, allowDowngrade: true, ...options }, drift: `${installedVersion} installed, ${version} wanted` };
   }
-  if (declared.ensure === 'latest' && availableVersion !== undefined && availableVersion !== installedVersion) {
+  if (declared.ensure === 'latest' && availableVersion !== undefined && !sameVersion(availableVersion, installedVersion)) {
     return { operation: { op: 'upgrade', ...options }, drift: `${installedVersion} installed, ${availableVersion} available` };
   }
   return undefined;
@@ -108,8 +112,9 @@ function upgradeAllDue(input: ChocoPlanInput): boolean {
   return input.now.getTime() - Date.parse(input.upgradeAll.lastRunAt) >= input.upgradeAll.intervalHours * 3_600_000;
 }
 
-/** Packages the policy holds at a fixed version must not be moved by `upgrade all`; pinned ones
- * choco already leaves alone by itself. */
-function heldAtExactVersion(packages: readonly CompiledPackage[]): string[] {
-  return packages.filter((p) => p.ensure === 'present' && p.version).map((p) => p.name).sort();
+/** Packages the policy holds must not be moved by `upgrade all`: those at a fixed version, and,
+ * when pins are ignored (skip_pinned: false, for pins set on the machine), those the policy pins.
+ * With pins respected choco leaves pinned packages alone by itself. */
+function heldByPolicy(packages: readonly CompiledPackage[], ignoringPins: boolean): string[] {
+  return packages.filter((p) => (p.ensure === 'present' && p.version) || (ignoringPins && p.pin)).map((p) => p.name).sort();
 }
