@@ -4,25 +4,15 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
-import { commitFiles } from '../../server/test/support/git-http-server.ts';
 import { makeChocoStandin } from './support/choco-standin.ts';
-import { enrolledAgent, startFleet, type Fleet } from './support/fleet.ts';
-
-async function commitAndApply(fleet: Fleet, files: Record<string, string>): Promise<void> {
-  const revision = await commitFiles(path.join(fleet.dataDir, 'policy-repo'), files, 'a package that needs a reboot');
-  const deadline = Date.now() + 60_000;
-  while (!JSON.stringify(await fleet.get('/api/v1/revision')).includes(revision)) {
-    if (Date.now() > deadline) throw new Error(`revision ${revision} not applied within 60 s`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+import { commitPolicy, enrolledAgent, startFleet } from './support/fleet.ts';
 
 test('a 3010 from choco keeps the agent rebootPending after the iteration that asked for it', { timeout: 180_000 }, async (t) => {
   const fleet = await startFleet(t);
   const agent = await enrolledAgent(t, fleet, 'reboot-01', 'fabrikam/lab-linux');
-  await commitAndApply(fleet, {
+  await commitPolicy(fleet, {
     'packages/reboot.yaml': 'apiVersion: pswm/v1\nkind: ChocoDeployment\nmetadata:\n  name: reboot\nspec:\n  packages:\n    - name: reboot-package\n  targets:\n    agents: [reboot-01]\n',
-  });
+  }, 'a package that needs a reboot');
   const standin = await makeChocoStandin(t, { installed: { chocolatey: '2.4.1' } });
   const once = async () => {
     const result = await agent.run(['agent', '--once'], standin.env);

@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { commitFiles } from '../../server/test/support/git-http-server.ts';
-import { enrolledAgent, startFleet, type Fleet } from './support/fleet.ts';
+import { commitPolicy, enrolledAgent, startFleet } from './support/fleet.ts';
 import { waitForProcessGone } from './support/processes.ts';
 
 const script = (name: string, spec: string) => `apiVersion: pswm/v1
@@ -20,22 +19,14 @@ ${spec}
     agents: [sched-01]
 `;
 
-async function commitAndApply(fleet: Fleet, files: Record<string, string>): Promise<void> {
-  const revision = await commitFiles(path.join(fleet.dataDir, 'policy-repo'), files, 'scripts for sched-01');
-  const deadline = Date.now() + 60_000;
-  while (!JSON.stringify(await fleet.get('/api/v1/revision')).includes(revision)) {
-    if (Date.now() > deadline) throw new Error(`revision ${revision} not applied within 60 s`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 test('a setsid child is ended at the timeout, and a schedule script runs at its minute', { timeout: 180_000 }, async (t) => {
   const fleet = await startFleet(t);
   const agent = await enrolledAgent(t, fleet, 'sched-01', 'fabrikam/lab-linux');
-  await commitAndApply(fleet, {
+  await commitPolicy(fleet, {
     'scripts/escape.yaml': script('escape', '  content: |\n    setsid sleep 40 & echo $! > escaped.pid\n    sleep 1004\n  timeout_seconds: 2\n  run: single_run'),
     'scripts/minutely.yaml': script('minutely', '  content: date +%s >> minutely.log\n  run: schedule\n  schedule: "* * * * *"'),
-  });
+  }, 'scripts for sched-01');
 
   const loop = agent.start(['agent']);
   const first = await loop.waitFor(/"msg":"iteration finished"/, 60_000);

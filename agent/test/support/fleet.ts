@@ -8,6 +8,7 @@ import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { freshDatabase, type TestDatabase } from '../../../server/test/support/database.ts';
 import { runServerCommand, startServerProcess, type ServerProcess } from '../../../server/test/support/server-process.ts';
+import { commitFiles } from '../../../server/test/support/git-http-server.ts';
 import { makeTempDir } from './temp-dir.ts';
 
 const PSWM_MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -148,4 +149,14 @@ export async function enrolledAgent(t: TestContext, fleet: Fleet, name: string, 
 /** The report ids of the "iteration finished" log lines in a pswm output. */
 export function reportIdsIn(output: string): string[] {
   return [...output.matchAll(/"msg":"iteration finished"[^\n]*?"report":"([0-9a-f-]{36})"/g)].map((m) => m[1]);
+}
+
+/** Commits `files` to the server's policy repository and waits until that revision is applied. */
+export async function commitPolicy(fleet: Fleet, files: Record<string, string>, message: string): Promise<void> {
+  const revision = await commitFiles(path.join(fleet.dataDir, 'policy-repo'), files, message);
+  const deadline = Date.now() + 60_000;
+  while (!JSON.stringify(await fleet.get('/api/v1/revision')).includes(revision)) {
+    if (Date.now() > deadline) throw new Error(`revision ${revision} not applied within 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
