@@ -3,6 +3,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createAgentAuthority } from './agents/access-token.ts';
+import { openServerKeys } from './agents/secret-key.ts';
 import { registerAgentApi } from './api/agent-api.ts';
 import { API_PREFIX, buildApp } from './api/app.ts';
 import { auditRoutes } from './api/audit.ts';
@@ -35,9 +36,10 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   try {
     await migrate(db.sql, log);
     await ensureInitialAdminToken(db, config.dataDir, log);
+    const keys = await openServerKeys(config, db.sql, log);
     const app = await buildApp({ db, config, log });
     const bus = await createBus(db, log);
-    const authority = await createAgentAuthority(db.sql, bus);
+    const authority = await createAgentAuthority(db.sql, bus, keys.accessToken);
     const { capacity: socketCapacity, openFileLimit } = await readAgentSocketCapacity(config.maxAgentSockets);
     log.info({ openFileLimit, socketCapacity }, 'agent socket capacity');
     const hub = createHub({ bus, authority, log, options: { socketCapacity } });
@@ -46,7 +48,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     const source = await openPolicySource(config, log);
     const reconciler = await startReconciler({ db, source, config, log, documentMap, documents, signalAgents: hub.signalAgents, metrics: app.metrics });
     fleetMetrics(app.metrics, db.sql);
-    await registerAgentApi(app, { sql: db.sql, authority, onAgentFacts: reconciler.agentReported });
+    await registerAgentApi(app, { sql: db.sql, authority, keys, onAgentFacts: reconciler.agentReported });
     await registerWebSockets(app);
     await registerConsole(app, { sql: db.sql, bus, log, appliedPolicy: reconciler.appliedPolicy, secureCookies: Boolean(config.tlsCert) });
     await app.register(hub.plugin, { prefix: API_PREFIX });

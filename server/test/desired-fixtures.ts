@@ -1,9 +1,11 @@
 // Shared by the desired-state tests: one agent API instance in this process serving desired states
 // from a database the test reconciles into, with every query it sends counted (postgres.js `debug`),
 // and real agents enrolled through the API with their own keys.
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import postgres from 'postgres';
 import { createAgentAuthority } from '../src/agents/access-token.ts';
+import { deriveServerKeys } from '../src/agents/server-secret.ts';
 import { registerAgentApi } from '../src/api/agent-api.ts';
 import { API_PREFIX, buildApp } from '../src/api/app.ts';
 import { desiredStateRoutes } from '../src/api/desired-state.ts';
@@ -39,9 +41,10 @@ export async function startDesiredStateInstance(db: TestDatabase, t: { after(fn:
   const sql = postgres(db.url, { max: 4, onnotice: () => {}, debug: () => void queries++ });
   const app = await buildApp({ db: { sql, embedded: false, close: async () => {} }, config: loadConfig([], {}), log: silentLog });
   const bus = await createBus({ sql, embedded: false }, silentLog);
-  const authority = await createAgentAuthority(sql, bus);
+  const keys = deriveServerKeys(randomBytes(32));
+  const authority = await createAgentAuthority(sql, bus, keys.accessToken);
   // last_seen_at is flushed only on close: its batch UPDATE must not count as a poll's query.
-  await registerAgentApi(app, { sql, authority, lastSeenIntervalMs: 3_600_000 });
+  await registerAgentApi(app, { sql, authority, keys, lastSeenIntervalMs: 3_600_000 });
   const map = await createDocumentMap({ sql, bus, log: silentLog });
   await app.register(desiredStateRoutes, { prefix: API_PREFIX, authority, documents: createDocumentStore(sql), map });
   await app.listen({ host: '127.0.0.1', port: 0 });

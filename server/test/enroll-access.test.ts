@@ -72,7 +72,7 @@ test('access tokens: missing, forged, expired and API tokens are refused on agen
   assert.equal((await client.whoami(token)).status, 200);
 
   // Signed with the server's own secret, but fifteen minutes and one second ago.
-  const past = await createAgentAuthority(sql, server.bus, { now: () => Date.now() - (15 * 60 + 1) * 1000 });
+  const past = await createAgentAuthority(sql, server.bus, server.keys.accessToken, { now: () => Date.now() - (15 * 60 + 1) * 1000 });
   t.after(() => past.close());
   const expired = past.issue({ agentId, name: 'ws-1', organization: 'contoso', location: 'paris' }).token;
 
@@ -95,8 +95,8 @@ test('access tokens: missing, forged, expired and API tokens are refused on agen
 
 test('revocation: the agent\'s next request is 401 on every instance, new tokens are refused, and a restarted instance remembers', async (t) => {
   const setup = await enrollSetup(t);
-  const { client, cli, db, auditOf } = setup;
-  const second = await startAgentApiInstance(db, t);
+  const { client, cli, db, auditOf, server } = setup;
+  const second = await startAgentApiInstance(db, t, { keys: server.keys });
   const onSecond = (await import('./support/agent-identity.ts')).enrollmentClient(second.url);
   const one = await enrolledAgent(setup, 'ws-1');
   const two = await enrolledAgent(setup, 'ws-2');
@@ -120,7 +120,7 @@ test('revocation: the agent\'s next request is 401 on every instance, new tokens
   await eventually(async () => (await client.whoami(tokenTwo)).status === 401 && (await onSecond.whoami(tokenTwo)).status === 401, 'both instances refuse ws-2');
   assert.match((await cli(['agent', 'list'])).stdout, /ws-2\s+contoso\s+paris\s+revoked/);
 
-  const third = await startAgentApiInstance(db, t);
+  const third = await startAgentApiInstance(db, t, { keys: server.keys });
   const onThird = (await import('./support/agent-identity.ts')).enrollmentClient(third.url);
   assert.equal((await onThird.whoami(tokenOne)).body.error.code, 'AGENT_REVOKED', 'revocations are loaded at start');
   assert.deepEqual((await auditOf('agent.revoke')).map((a) => [a.actor, a.outcome]), [['token:test-admin', 'success'], [`cli:${(await import('node:os')).userInfo().username}`, 'success']]);

@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { issueNonce } from '../src/agents/nonce.ts';
-import { loadServerSecret } from '../src/agents/server-secret.ts';
 import { generateAgentIdentity } from './support/agent-identity.ts';
 import { enrollSetup } from './support/enroll-setup.ts';
 
@@ -155,10 +154,10 @@ test('queue: register → pending → approve via CLI → the agent learns it an
 });
 
 test('proof of key possession: forged or reused signatures, stale nonces and non-Ed25519 keys are refused and audited', async (t) => {
-  const { client, sql, auditOf } = await enrollSetup(t);
+  const { client, sql, auditOf, server } = await enrollSetup(t);
   const identity = generateAgentIdentity();
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
-  const staleNonce = issueNonce(await loadServerSecret(sql, 'enrollment-nonce'), Date.now() - 10 * 60_000).nonce;
+  const staleNonce = issueNonce(server.keys.enrollmentNonce, Date.now() - 10 * 60_000).nonce;
   const queue = { method: 'queue' as const, name: 'mallory' };
   const cases: { name: string; tamper: (body: Record<string, unknown>) => void; code: string; status: number }[] = [
     { name: 'signature by another key', tamper: (b) => (b.signature = generateAgentIdentity().signEnrollment({ nonce: b.nonce as string, method: 'queue', name: 'mallory' })), code: 'SIGNATURE_INVALID', status: 401 },

@@ -8,7 +8,7 @@ import { createToken } from '../src/auth/tokens.ts';
 import { connectAgentSocket } from './support/agent-socket.ts';
 import { enrollmentClient, generateAgentIdentity } from './support/agent-identity.ts';
 import { freshDatabase } from './support/database.ts';
-import { runServerCommand, startServerProcess } from './support/server-process.ts';
+import { runServerCommand, sharedSecretKey, startServerProcess } from './support/server-process.ts';
 import type { ServerProcess } from './support/server-process.ts';
 import { appliedRevision, initialAdminToken, templateRepo, tempDir, until } from './reconcile-fixtures.ts';
 
@@ -42,8 +42,9 @@ test('two servers on one database: signals requested on A and a revocation on A 
   const { token: viewer } = await db.sql.begin((tx) => createToken(tx, { role: 'viewer', name: 'hub-viewer', actor: 'test' }));
   // Enrollment places agents only in locations of the applied policy: the template's.
   const repo = await templateRepo(t);
+  const keyEnv = await sharedSecretKey(await tempDir(t));
   const start = async () => {
-    const server = await startServerProcess({ dataDir: await tempDir(t), args: ['--policy-repo', repo.dir, '--poll-interval', '3600'], env: { DATABASE_URL: db.url } });
+    const server = await startServerProcess({ dataDir: await tempDir(t), args: ['--policy-repo', repo.dir, '--poll-interval', '3600'], env: { DATABASE_URL: db.url, ...keyEnv } });
     t.after(() => server.stop());
     return server;
   };

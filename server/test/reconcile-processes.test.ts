@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { freshDatabase } from './support/database.ts';
-import { startServerProcess, type ServerProcess } from './support/server-process.ts';
+import { sharedSecretKey, startServerProcess, type ServerProcess } from './support/server-process.ts';
 import { gitWorkspace, runGit, startGitHttpServer } from './support/git-http-server.ts';
 import { openPolicySource } from '../src/git/source.ts';
 import { reconcileOnce, RECONCILE_LOCK_KEY } from '../src/reconcile/reconcile.ts';
@@ -54,8 +54,9 @@ test('two servers reconciling one database at once apply a revision exactly once
   const repo = await templateRepo(t);
   const dirs = [await tempDir(t), await tempDir(t)];
   const servers = [];
+  const keyEnv = await sharedSecretKey(dirs[0]);
   for (const dataDir of dirs) {
-    const server = await startServerProcess({ dataDir, args: ['--policy-repo', repo.dir, '--poll-interval', '3600'], env: { DATABASE_URL: db.url } });
+    const server = await startServerProcess({ dataDir, args: ['--policy-repo', repo.dir, '--poll-interval', '3600'], env: { DATABASE_URL: db.url, ...keyEnv } });
     t.after(() => server.stop());
     servers.push(server);
   }

@@ -83,7 +83,7 @@ test(`${CASES.length} malformed report and heartbeat requests each get a 4xx wit
   const revoked = await enrolAgent('ws-revoked');
   assert.equal((await admin('DELETE', '/api/v1/agents/ws-revoked')).status, 200);
   // Sent to a server whose secret signed them, but 16 minutes ago: a 15-minute token has expired.
-  const past = await createAgentAuthority(sql, server.bus, { now: () => Date.now() - 16 * 60_000 });
+  const past = await createAgentAuthority(sql, server.bus, server.keys.accessToken, { now: () => Date.now() - 16 * 60_000 });
   const expired = past.issue({ agentId: agent.id, name: agent.name, organization: 'contoso', location: 'paris' }).token;
   past.close();
   const [prefix, payload, tag] = agent.accessToken.split('.');

@@ -10,7 +10,7 @@ import { createToken } from '../src/auth/tokens.ts';
 import { connectAgentSocket, type AgentSocket } from './support/agent-socket.ts';
 import { freshDatabase, type TestDatabase } from './support/database.ts';
 import { commitFiles, runGit } from './support/git-http-server.ts';
-import { startServerProcess, type ServerProcess } from './support/server-process.ts';
+import { sharedSecretKey, startServerProcess, type ServerProcess } from './support/server-process.ts';
 import { appliedRevision, tempDir, templateRepo, until, type Hooks } from './reconcile-fixtures.ts';
 import { enrolAgent, getDesiredState } from './desired-fixtures.ts';
 
@@ -25,8 +25,8 @@ interface Agent {
   etag: string;
 }
 
-async function startServer(t: Hooks, db: TestDatabase, repoDir: string): Promise<ServerProcess> {
-  const server = await startServerProcess({ dataDir: await tempDir(t), args: ['--policy-repo', repoDir, '--poll-interval', '3600'], env: { DATABASE_URL: db.url, PSWM_LOG_LEVEL: 'info' } });
+async function startServer(t: Hooks, db: TestDatabase, repoDir: string, keyEnv: Record<string, string>): Promise<ServerProcess> {
+  const server = await startServerProcess({ dataDir: await tempDir(t), args: ['--policy-repo', repoDir, '--poll-interval', '3600'], env: { DATABASE_URL: db.url, PSWM_LOG_LEVEL: 'info', ...keyEnv } });
   t.after(() => server.stop());
   return server;
 }
@@ -50,9 +50,10 @@ async function enrolConnected(server: ServerProcess, admin: string, name: string
 async function templateServer(t: Hooks, repoDir?: string) {
   const db = await freshDatabase(t);
   const repo = await templateRepo(t);
-  const server = await startServer(t, db, repoDir ?? repo.dir);
+  const keyEnv = await sharedSecretKey(await tempDir(t));
+  const server = await startServer(t, db, repoDir ?? repo.dir, keyEnv);
   await until('the template to be applied', () => appliedRevision(db.sql).then((revision) => revision ?? undefined), 120_000);
-  return { db, repo, server, admin: await adminToken(db) };
+  return { db, repo, server, keyEnv, admin: await adminToken(db) };
 }
 
 /** Commits a new Paris interval and has `server` apply it (its ref watcher may be first). */
@@ -140,11 +141,11 @@ test('a fact change that flips a fact-selected script changes that agent\'s docu
 });
 
 test('two servers on one database: a reconcile applied by A makes B serve the new document and wakes B\'s agent', { timeout: 180_000 }, async (t) => {
-  const { db, repo, server: a, admin } = await templateServer(t);
+  const { db, repo, server: a, admin, keyEnv } = await templateServer(t);
   // B reads a clone that never gets the commit, so only A can apply it.
   const cloneDir = path.join(await tempDir(t), 'clone');
   await runGit(['clone', '--quiet', repo.dir, cloneDir]);
-  const b = await startServer(t, db, cloneDir);
+  const b = await startServer(t, db, cloneDir, keyEnv);
   const onB = await enrolConnected(a, admin, 'paris-b', { organization: 'contoso', location: 'paris' }, b);
 
   const revision = await applyParisInterval(a, admin, db, repo.dir, 450);

@@ -1,12 +1,12 @@
 // Agent access tokens are signed, not stored: `pswm-agent.<payload>.<hmac>` where payload is
-// base64url JSON { sub, name, org, loc, exp } and the HMAC-SHA256 key is a server secret in the
-// database. Checking one is a few microseconds with no database round trip; what a signature cannot
+// base64url JSON { sub, name, org, loc, exp } and the HMAC-SHA256 key is derived from the server's
+// secret key (server-secret.ts), which is not in the database. Checking one is a few microseconds with no database round trip; what a signature cannot
 // say — that the agent was revoked since — comes from an in-memory set loaded at start, spread between
 // instances on the bus channel 'pswm_agent_revoked', and reloaded on bus resync and every 30 seconds
 // in case a notification was lost.
 import type postgres from 'postgres';
 import type { Bus } from '../hub/bus.ts';
-import { hmacTag, hmacTagMatches, loadServerSecret } from './server-secret.ts';
+import { hmacTag, hmacTagMatches } from './server-secret.ts';
 
 export interface AgentPrincipal {
   agentId: string;
@@ -46,10 +46,10 @@ export function publishRevocation(bus: RevocationBus, agentId: string): Promise<
 export async function createAgentAuthority(
   sql: postgres.Sql,
   bus: RevocationBus,
+  secret: Buffer,
   options: { now?: () => number } = {},
 ): Promise<AgentAuthority> {
   const now = options.now ?? Date.now;
-  const secret = await loadServerSecret(sql, 'agent-access-token');
   let revoked = new Set<string>();
   const reloadRevoked = async () => {
     const rows = await sql<{ id: string }[]>`select id from agents where status = 'revoked'`;

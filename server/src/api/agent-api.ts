@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type postgres from 'postgres';
 import type { AgentAuthority } from '../agents/access-token.ts';
+import type { ServerKeys } from '../agents/server-secret.ts';
 import { createLastSeenBatcher } from '../reports/last-seen.ts';
 import type { LastSeenBatcher } from '../reports/last-seen.ts';
 import { agentAuth } from './agent-auth.ts';
@@ -24,6 +25,7 @@ declare module 'fastify' {
 export interface AgentApiOptions {
   sql: postgres.Sql;
   authority: AgentAuthority;
+  keys: ServerKeys;
   /** How often last_seen_at is written (default 5 s). */
   lastSeenIntervalMs?: number;
   /** Heartbeats kept per agent (default 1,440). */
@@ -47,7 +49,7 @@ export async function registerAgentApi(app: FastifyInstance, opts: AgentApiOptio
     });
   }
   await app.register(agentAuth, { authority });
-  await app.register(enrollRoutes, { prefix: API_PREFIX, sql, authority });
+  await app.register(enrollRoutes, { prefix: API_PREFIX, sql, authority, nonceSecret: opts.keys.enrollmentNonce });
   await app.register(agentsAdminRoutes, { prefix: API_PREFIX, sql, authority });
   await app.register(agentReportRoutes, { prefix: API_PREFIX, sql, lastSeen, metricsHistory: opts.metricsHistory });
   await app.register(agentsReadRoutes, { prefix: API_PREFIX, sql });

@@ -10,7 +10,6 @@ import type { EnrollBody } from '../agents/enroll.ts';
 import { ENROLL_METHODS } from '../agents/identity.ts';
 import { issueNonce, purgeSpentProofs } from '../agents/nonce.ts';
 import { AGENT_NAME_SCHEMA } from '../agents/scope.ts';
-import { loadServerSecret } from '../agents/server-secret.ts';
 
 /** Enrollment carries facts; more than this is not an inventory, it is abuse. */
 const ENROLL_BODY_LIMIT_BYTES = 256 * 1024;
@@ -49,9 +48,8 @@ const tokenBody = {
   properties: { agent_id: { type: 'string', minLength: 1, maxLength: 64 }, assertion: { type: 'string', minLength: 1, maxLength: 4096 } },
 } as const;
 
-export async function enrollRoutes(app: FastifyInstance, opts: { sql: postgres.Sql; authority: AgentAuthority }): Promise<void> {
-  const { sql, authority } = opts;
-  const nonceSecret = await loadServerSecret(sql, 'enrollment-nonce');
+export async function enrollRoutes(app: FastifyInstance, opts: { sql: postgres.Sql; authority: AgentAuthority; nonceSecret: Buffer }): Promise<void> {
+  const { sql, authority, nonceSecret } = opts;
   const purge = setInterval(() => void purgeSpentProofs(sql).catch((err) => app.log.warn({ err }, 'purging spent nonces failed')), PURGE_INTERVAL_MS).unref();
   app.addHook('onClose', async () => clearInterval(purge));
 

@@ -13,6 +13,7 @@ const COMMANDS: CommandTable = {
   queue: async () => (await import('./queue.ts')).queue,
   signal: async () => (await import('./signal.ts')).signalCommand,
   console: async () => (await import('./console.ts')).consoleCommand,
+  'secret-key': async () => (await import('./secret-key.ts')).secretKey,
 };
 
 async function packageVersion(): Promise<string> {

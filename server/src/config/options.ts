@@ -10,6 +10,7 @@ export interface ServerConfig {
   policyBranch: string;
   gitUsername?: string;
   gitToken?: string;
+  gitCaFile?: string;
   webhookSecret?: string;
   pollIntervalSeconds: number;
   logLevel: string;
@@ -21,6 +22,7 @@ export interface ServerConfig {
   consoleDurationLimitSeconds: number;
   consoleTranscriptMaxBytes: number;
   consoleRetentionDays: number;
+  secretKeyFile?: string;
 }
 
 export type OptionType = 'string' | 'integer' | 'boolean';
@@ -61,13 +63,15 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
   { key: 'databaseUrl', env: 'DATABASE_URL', type: 'string', secret: true,
     description: 'PostgreSQL connection URL. Unset: embedded PostgreSQL (PGlite) in <data-dir>/pgdata.' },
   { key: 'policyRepo', flag: 'policy-repo', env: 'PSWM_POLICY_REPO', type: 'string',
-    description: 'Policy repository: an https URL or a local path. Unset: a demo repository in <data-dir>/policy-repo.' },
+    description: 'Policy repository: an http(s) URL (smart HTTP), a file:// URL or a local path; not ssh. Unset: a demo repository in <data-dir>/policy-repo.' },
   { key: 'policyBranch', flag: 'policy-branch', env: 'PSWM_POLICY_BRANCH', type: 'string', default: 'main',
     description: 'Branch of the policy repository that is reconciled.' },
   { key: 'gitUsername', env: 'PSWM_GIT_USERNAME', type: 'string',
     description: 'User name for https git authentication (provider conventions apply when unset).' },
   { key: 'gitToken', env: 'PSWM_GIT_TOKEN', type: 'string', secret: true,
     description: 'Token for https git authentication.' },
+  { key: 'gitCaFile', flag: 'git-ca-file', env: 'PSWM_GIT_CA_FILE', type: 'string',
+    description: 'PEM file of extra certificate authorities for an https policy repository (Node\'s and the system\'s are trusted already). Proxies: HTTPS_PROXY, HTTP_PROXY, NO_PROXY.' },
   { key: 'webhookSecret', env: 'PSWM_WEBHOOK_SECRET', type: 'string', secret: true,
     description: 'Shared secret that authenticates git push webhooks (HMAC signature or token).' },
   { key: 'pollIntervalSeconds', flag: 'poll-interval', env: 'PSWM_POLL_INTERVAL', type: 'integer', default: 60, min: 1,
@@ -90,6 +94,8 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     description: 'Bytes of transcript stored per console session; past it the session goes on unrecorded and is marked truncated.' },
   { key: 'consoleRetentionDays', flag: 'console-retention-days', env: 'PSWM_CONSOLE_RETENTION_DAYS', type: 'integer', default: 90, min: 1,
     description: 'Days console sessions and their transcripts are kept after they end.' },
+  { key: 'secretKeyFile', flag: 'secret-key-file', env: 'PSWM_SECRET_KEY_FILE', type: 'string',
+    description: 'File holding the secret key that signs agent access tokens (created on first start; every instance needs the same). Unset: <data-dir>/secret-key.' },
 ];
 
 /** `--config` is not part of ServerConfig: it says where the rest comes from. */

@@ -2,7 +2,10 @@
 // API) but without the reconciler: tests place agents by writing policy_objects rows themselves.
 // Several instances on one database talk through PostgreSQL LISTEN/NOTIFY like separate processes.
 import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { createAgentAuthority } from '../../src/agents/access-token.ts';
+import { deriveServerKeys } from '../../src/agents/server-secret.ts';
+import type { ServerKeys } from '../../src/agents/server-secret.ts';
 import type { AgentAuthority } from '../../src/agents/access-token.ts';
 import { registerAgentApi } from '../../src/api/agent-api.ts';
 import type { AgentApiOptions } from '../../src/api/agent-api.ts';
@@ -17,20 +20,23 @@ export interface AgentApiInstance {
   url: string;
   bus: Bus;
   authority: AgentAuthority;
+  /** The keys this instance signs with (a random secret key of its own). */
+  keys: ServerKeys;
   close(): Promise<void>;
 }
 
 export async function startAgentApiInstance(
   database: Pick<TestDatabase, 'sql'>,
   t?: { after(fn: () => Promise<void>): void },
-  options: Omit<AgentApiOptions, 'sql' | 'authority'> = {},
+  options: Omit<AgentApiOptions, 'sql' | 'authority' | 'keys'> & { keys?: ServerKeys } = {},
 ): Promise<AgentApiInstance> {
   const log = createLogger({ logLevel: 'silent' });
   const db = { sql: database.sql, embedded: false, close: async () => {} };
   const app = await buildApp({ db, config: loadConfig([], {}), log });
   const bus = await createBus(db, log);
-  const authority = await createAgentAuthority(db.sql, bus);
-  await registerAgentApi(app, { sql: db.sql, authority, ...options });
+  const keys = options.keys ?? deriveServerKeys(randomBytes(32));
+  const authority = await createAgentAuthority(db.sql, bus, keys.accessToken);
+  await registerAgentApi(app, { sql: db.sql, authority, ...options, keys });
   await app.listen({ host: '127.0.0.1', port: 0 });
   let closed = false;
   const close = async () => {
@@ -41,5 +47,5 @@ export async function startAgentApiInstance(
     await bus.close();
   };
   t?.after(close);
-  return { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, bus, authority, close };
+  return { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, bus, authority, keys, close };
 }

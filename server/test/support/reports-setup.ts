@@ -23,7 +23,7 @@ export interface TestAgent {
   post(path: string, body: unknown): Promise<Answer>;
 }
 
-export async function reportsSetup(t: TestContext, options: Omit<AgentApiOptions, 'sql' | 'authority'> = {}) {
+export async function reportsSetup(t: TestContext, options: Omit<AgentApiOptions, 'sql' | 'authority' | 'keys'> = {}) {
   const db = await freshDatabase(t);
   const server = await startAgentApiInstance(db, t, { lastSeenIntervalMs: 3_600_000, ...options });
   const tokenOf = async (role: 'admin' | 'viewer') =>

@@ -2,7 +2,9 @@
 // which carries the URL with the port the OS picked.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { newSecretKey, writeSecretKey } from '../../src/agents/secret-key.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const LISTENING = /pswm-server listening on (https?:\/\/\S+?)"/;
@@ -86,4 +88,11 @@ export async function runServerCommand(args: string[], env: Record<string, strin
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
   const code = await new Promise<number | null>((resolve) => child.once('close', (exitCode) => resolve(exitCode)));
   return { code, stdout, stderr };
+}
+
+/** The environment that gives several server processes on one database the same secret key file in `dir`. */
+export async function sharedSecretKey(dir: string): Promise<{ PSWM_SECRET_KEY_FILE: string }> {
+  const path = join(dir, 'shared-secret-key');
+  await writeSecretKey(path, newSecretKey(), { replace: true });
+  return { PSWM_SECRET_KEY_FILE: path };
 }
