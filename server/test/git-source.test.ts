@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { openPolicySource } from '../src/git/source.ts';
 import type { PolicySourceConfig } from '../src/git/source.ts';
+import { startConnectProxy } from './support/connect-proxy.ts';
+import type { ConnectProxy } from './support/connect-proxy.ts';
 import { commitFiles, gitWorkspace, runGit, startGitHttpServer } from './support/git-http-server.ts';
 import type { GitHttpServer } from './support/git-http-server.ts';
 
@@ -79,6 +83,22 @@ describe('remote source over smart HTTP with basic auth', () => {
     await runGit(['push', '--quiet', '--force', 'origin', 'HEAD:refs/heads/main'], writer.dir);
     assert.equal(await source.sync(), rewritten);
     assert.deepEqual(fileMap((await source.read(rewritten)).files), { 'a.yaml': 'a\n', 'c.yaml': 'c\n' });
+    await writer.remove();
+  });
+
+  test('a remote whose HEAD names a branch that does not exist: the tracked branch is cloned and followed', async () => {
+    // As on self-hosted servers whose default branch was never pushed: git then advertises no HEAD.
+    await server.createRepo('headless.git', { head: 'master' });
+    const writer = await gitWorkspace(server.authenticatedUrl('headless.git'), { branch: 'policy' });
+    const first = await writer.commitFiles({ 'a.yaml': 'a\n' }, 'first');
+    await writer.push();
+    const source = await openPolicySource(config({ dataDir: await tempDir('pswm-remote-'), policyRepo: server.url('headless.git'), policyBranch: 'policy', gitUsername: 'alice', gitToken: 's3cret' }), log);
+    assert.equal(await source.sync(), first);
+    const second = await writer.commitFiles({ 'a.yaml': 'b\n' }, 'second');
+    await writer.push();
+    assert.equal(await source.sync(), second);
+    assert.deepEqual(fileMap((await source.read(second)).files), { 'a.yaml': 'b\n' });
+    await source.close();
     await writer.remove();
   });
 
@@ -156,24 +176,29 @@ describe('local source', () => {
     await source.close();
   });
 
-  test('reads a bare repository', async () => {
+  test('reads a bare repository, also given as a file:// URL', async () => {
     const work = await tempDir('pswm-local-');
     const bare = await tempDir('pswm-bare-');
     await runGit(['init', '--quiet', '--initial-branch=main', work]);
     const revision = await commitFiles(work, { 'a.yaml': 'a\n' }, 'first');
     await runGit(['clone', '--quiet', '--bare', work, bare + '/repo.git']);
-    const source = await openPolicySource(config({ dataDir: await tempDir('pswm-data-'), policyRepo: bare + '/repo.git' }), log);
-    assert.equal(await source.sync(), revision);
-    assert.deepEqual(fileMap((await source.read(revision)).files), { 'a.yaml': 'a\n' });
+    for (const policyRepo of [bare + '/repo.git', pathToFileURL(bare + '/repo.git').href]) {
+      const source = await openPolicySource(config({ dataDir: await tempDir('pswm-data-'), policyRepo }), log);
+      assert.equal(await source.sync(), revision);
+      assert.deepEqual(fileMap((await source.read(revision)).files), { 'a.yaml': 'a\n' });
+      await source.close();
+    }
   });
 
   test('a directory that is not a repository fails with GIT_NOT_A_REPOSITORY', async () => {
     await assert.rejects(openPolicySource(config({ dataDir: await tempDir('pswm-data-'), policyRepo: await tempDir('pswm-empty-') }), log), { code: 'GIT_NOT_A_REPOSITORY' });
   });
 
-  test('ssh and scp-style remotes are refused with GIT_UNSUPPORTED_REMOTE', async () => {
+  test('ssh and scp-style remotes are refused with GIT_UNSUPPORTED_REMOTE, naming what is supported', async () => {
     const dataDir = await tempDir('pswm-data-');
-    await assert.rejects(openPolicySource(config({ dataDir, policyRepo: 'ssh://git@example.com/policy.git' }), log), { code: 'GIT_UNSUPPORTED_REMOTE' });
+    await assert.rejects(openPolicySource(config({ dataDir, policyRepo: 'ssh://git@example.com/policy.git' }), log), {
+      code: 'GIT_UNSUPPORTED_REMOTE', message: /^supported are http\(s\) URLs \(smart HTTP\), file:\/\/ URLs and local paths; ssh and git:\/\/ are not: ssh:\/\/example.com/,
+    });
     await assert.rejects(openPolicySource(config({ dataDir, policyRepo: 'git@example.com:org/policy.git' }), log), { code: 'GIT_UNSUPPORTED_REMOTE' });
   });
 });
@@ -195,5 +220,50 @@ describe('demo repository', () => {
     const again = await openPolicySource(config({ dataDir }), log);
     assert.equal(await again.sync(), revision);
     assert.equal(await runGit(['rev-list', '--count', 'main'], path.join(dataDir, 'policy-repo')), '1');
+  });
+});
+
+describe('https remote through a proxy, with a private certificate authority', () => {
+  let server: GitHttpServer;
+  let proxy: ConnectProxy;
+  let caFile: string;
+  before(async () => {
+    const dir = await tempDir('pswm-git-tls-');
+    caFile = path.join(dir, 'cert.pem');
+    const keyFile = path.join(dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', caFile], { stdio: 'ignore' });
+    server = await startGitHttpServer({ username: 'alice', password: 's3cret', tls: { cert: await readFile(caFile), key: await readFile(keyFile) } });
+    proxy = await startConnectProxy();
+  });
+  after(async () => {
+    await server?.stop();
+    await proxy?.stop();
+  });
+
+  test('goes through HTTPS_PROXY unless NO_PROXY names the host; trusts PSWM_GIT_CA_FILE; an unknown CA is GIT_TLS_FAILED', async () => {
+    await server.createRepo('tls.git');
+    const writer = await gitWorkspace(server.authenticatedUrl('tls.git'), { caFile });
+    const first = await writer.commitFiles({ 'a.yaml': 'a\n' }, 'first');
+    await writer.push();
+    const remote = { policyRepo: server.url('tls.git'), gitUsername: 'alice', gitToken: 's3cret' };
+    const proxied = { HTTPS_PROXY: proxy.url };
+
+    const untrusted = await openPolicySource(config({ dataDir: await tempDir('pswm-remote-'), ...remote }), log, proxied);
+    await assert.rejects(untrusted.sync(), { code: 'GIT_TLS_FAILED', message: /PSWM_GIT_CA_FILE/ });
+
+    const source = await openPolicySource(config({ dataDir: await tempDir('pswm-remote-'), ...remote, gitCaFile: caFile }), log, proxied);
+    const tunnelsBefore = proxy.tunnels.length;
+    assert.equal(await source.sync(), first);
+    assert.ok(proxy.tunnels.length > tunnelsBefore, 'the fetch went through the proxy');
+    assert.ok(proxy.tunnels.every((tunnel) => tunnel === new URL(server.url('tls.git')).host));
+
+    const direct = await openPolicySource(config({ dataDir: await tempDir('pswm-remote-'), ...remote, gitCaFile: caFile }), log, { ...proxied, NO_PROXY: '127.0.0.1' });
+    const tunnelsBeforeDirect = proxy.tunnels.length;
+    assert.equal(await direct.sync(), first);
+    assert.equal(proxy.tunnels.length, tunnelsBeforeDirect, 'NO_PROXY bypasses the proxy');
+
+    await assert.rejects(openPolicySource(config({ dataDir: await tempDir('pswm-remote-'), ...remote, gitCaFile: path.join(path.dirname(caFile), 'key.pem') }), log), { code: 'GIT_CA_FILE_INVALID' });
+    await writer.remove();
   });
 });

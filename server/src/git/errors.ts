@@ -8,7 +8,9 @@ export const GIT_ERROR_CODES = {
   GIT_FETCH_FAILED: 'fetching from the remote failed',
   GIT_BRANCH_NOT_FOUND: 'the tracked branch does not exist',
   GIT_NOT_A_REPOSITORY: 'the path is not a git repository',
-  GIT_UNSUPPORTED_REMOTE: 'only https remotes and local paths are supported',
+  GIT_UNSUPPORTED_REMOTE: 'supported are http(s) URLs (smart HTTP), file:// URLs and local paths; ssh and git:// are not',
+  GIT_TLS_FAILED: 'the remote\'s certificate is not trusted (set PSWM_GIT_CA_FILE to the CA that issued it)',
+  GIT_CA_FILE_INVALID: 'the git CA file (PSWM_GIT_CA_FILE) cannot be used',
 } as const;
 
 export type GitErrorCode = keyof typeof GIT_ERROR_CODES;
@@ -22,7 +24,8 @@ export class GitSourceError extends Error {
   }
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE']);
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'CERT_HAS_EXPIRED']);
+const UNTRUSTED_CERTIFICATE_CODES = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT']);
 
 /** Classifies an error thrown by isomorphic-git's clone/fetch against `description` (a URL
  * without credentials). */
@@ -36,7 +39,10 @@ export function remoteError(error: unknown, description: string): GitSourceError
   // The remote answered but has no such ref.
   if (failure.code === 'NotFoundError') return new GitSourceError('GIT_BRANCH_NOT_FOUND', description, { cause: error });
   if (status === 404) return new GitSourceError('GIT_REPOSITORY_NOT_FOUND', `${description} answered 404`, { cause: error });
-  const networkCode = [failure.code, failure.cause?.code].find((code) => code && NETWORK_CODES.has(code));
+  const codes = [failure.code, failure.cause?.code];
+  const certificateCode = codes.find((code) => code && UNTRUSTED_CERTIFICATE_CODES.has(code));
+  if (certificateCode) return new GitSourceError('GIT_TLS_FAILED', `${description} (${certificateCode})`, { cause: error });
+  const networkCode = codes.find((code) => code && NETWORK_CODES.has(code));
   if (networkCode) return new GitSourceError('GIT_UNREACHABLE', `${description} (${networkCode})`, { cause: error });
   return new GitSourceError('GIT_FETCH_FAILED', `${description}: ${failure.message ?? String(error)}`, { cause: error });
 }

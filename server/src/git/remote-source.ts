@@ -5,8 +5,7 @@ import fs from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import git from 'isomorphic-git';
-import type { GitAuth } from 'isomorphic-git';
-import http from 'isomorphic-git/http/node';
+import type { GitAuth, HttpClient } from 'isomorphic-git';
 import type { Logger } from '../logger.ts';
 import { credentialsFor, splitUrlCredentials } from './auth.ts';
 import type { GitCredentials } from './auth.ts';
@@ -19,10 +18,12 @@ export interface RemoteSourceOptions {
   branch: string;
   dataDir: string;
   credentials: GitCredentials;
+  /** http-client.ts: proxy, certificate authorities, a missing remote HEAD. */
+  http: HttpClient;
 }
 
 export async function openRemoteSource(options: RemoteSourceOptions, log: Logger): Promise<PolicySource> {
-  const { branch } = options;
+  const { branch, http } = options;
   const fromUrl = splitUrlCredentials(options.url);
   const url = fromUrl.url;
   const credentials: GitCredentials = options.credentials.token || options.credentials.username ? options.credentials : { username: fromUrl.username, token: fromUrl.password };

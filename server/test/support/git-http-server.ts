@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,15 +17,18 @@ export interface GitHttpServer {
   authenticatedUrl(repoName: string): string;
   /** Directory holding the bare repositories (GIT_PROJECT_ROOT). */
   root: string;
-  /** Creates an empty bare repository `<root>/<name>` that accepts pushes over HTTP. */
-  createRepo(name: string, opts?: { branch?: string }): Promise<void>;
+  /** Creates an empty bare repository `<root>/<name>` that accepts pushes over HTTP. `head` points its
+   * HEAD elsewhere than `branch`, e.g. at a branch that will never exist, as self-hosted servers often do. */
+  createRepo(name: string, opts?: { branch?: string; head?: string }): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** Environment for every git CLI call in tests: no user/system config (signing, hooks, editors),
- * fixed author and committer, never prompt for credentials. */
+ * fixed author and committer, never prompt for credentials, CAs from `http.sslCAInfo` (a machine-wide
+ * GIT_SSL_CAINFO would override it). */
+const { GIT_SSL_CAINFO: _machineCa, ...inheritedEnv } = process.env;
 export const gitTestEnv: NodeJS.ProcessEnv = {
-  ...process.env,
+  ...inheritedEnv,
   GIT_CONFIG_GLOBAL: '/dev/null',
   GIT_CONFIG_NOSYSTEM: '1',
   GIT_TERMINAL_PROMPT: '0',
@@ -50,11 +54,12 @@ export function runGit(args: string[], cwd?: string): Promise<string> {
   });
 }
 
-export async function startGitHttpServer(opts: { username: string; password: string }): Promise<GitHttpServer> {
+/** `tls` (PEM certificate and key) makes it an https server. */
+export async function startGitHttpServer(opts: { username: string; password: string; tls?: { cert: Buffer; key: Buffer } }): Promise<GitHttpServer> {
   const root = await mkdtemp(path.join(tmpdir(), 'pswm-git-http-'));
   const expectedAuthorization = `Basic ${Buffer.from(`${opts.username}:${opts.password}`).toString('base64')}`;
 
-  const server = http.createServer((req, res) => {
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (req.headers.authorization !== expectedAuthorization) {
       res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="pswm test git"', 'Content-Type': 'text/plain' });
       res.end('authentication required\n');
@@ -64,19 +69,22 @@ export async function startGitHttpServer(opts: { username: string; password: str
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
       res.end(`git http-backend failed: ${String(error)}\n`);
     });
-  });
+  };
+  const server = opts.tls ? https.createServer(opts.tls, handle) : http.createServer(handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const credentials = `${encodeURIComponent(opts.username)}:${encodeURIComponent(opts.password)}`;
+  const scheme = opts.tls ? 'https' : 'http';
 
   return {
     root,
-    url: (repoName) => `http://127.0.0.1:${port}/${repoName}`,
-    authenticatedUrl: (repoName) => `http://${credentials}@127.0.0.1:${port}/${repoName}`,
+    url: (repoName) => `${scheme}://127.0.0.1:${port}/${repoName}`,
+    authenticatedUrl: (repoName) => `${scheme}://${credentials}@127.0.0.1:${port}/${repoName}`,
     async createRepo(name, createOpts = {}) {
       const dir = path.join(root, name);
       await runGit(['init', '--quiet', '--bare', `--initial-branch=${createOpts.branch ?? 'main'}`, dir]);
       await runGit(['config', 'http.receivepack', 'true'], dir);
+      if (createOpts.head) await runGit(['symbolic-ref', 'HEAD', `refs/heads/${createOpts.head}`], dir);
     },
     async stop() {
       server.closeAllConnections();
@@ -174,11 +182,14 @@ export interface GitWorkspace {
 }
 
 /** Clones `cloneUrl` (credentials in the URL) into a temp directory with the git CLI. Works for an
- * empty repository: HEAD is pointed at `branch` so the first commit creates it. */
-export async function gitWorkspace(cloneUrl: string, opts: { branch?: string } = {}): Promise<GitWorkspace> {
+ * empty repository: HEAD is pointed at `branch` so the first commit creates it. `caFile`: the CA of an
+ * https test server. */
+export async function gitWorkspace(cloneUrl: string, opts: { branch?: string; caFile?: string } = {}): Promise<GitWorkspace> {
   const branch = opts.branch ?? 'main';
   const dir = await mkdtemp(path.join(tmpdir(), 'pswm-git-ws-'));
-  await runGit(['clone', '--quiet', cloneUrl, dir]);
+  const trust = opts.caFile ? ['-c', `http.sslCAInfo=${opts.caFile}`] : [];
+  await runGit([...trust, 'clone', '--quiet', cloneUrl, dir]);
+  if (opts.caFile) await runGit(['config', 'http.sslCAInfo', opts.caFile], dir);
   const hasCommits = await runGit(['rev-parse', '--verify', '--quiet', 'HEAD'], dir).then(() => true, () => false);
   if (hasCommits) await runGit(['checkout', '--quiet', '-B', branch, `origin/${branch}`], dir);
   else await runGit(['symbolic-ref', 'HEAD', `refs/heads/${branch}`], dir);
