@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { createToken } from '../server/src/auth/tokens.ts';
 import { freshDatabase } from '../server/test/support/database.ts';
-import { startServerProcess } from '../server/test/support/server-process.ts';
+import { sharedSecretKey, startServerProcess } from '../server/test/support/server-process.ts';
 import type { ServerProcess } from '../server/test/support/server-process.ts';
 import { appliedRevision, repoOf, until } from '../server/test/reconcile-fixtures.ts';
 import { generatePolicyRepo, mutatePolicyRepo } from './generate-policy.ts';
@@ -73,10 +73,12 @@ try {
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
     dataDirs.push(dataDir);
   }
+  // Every instance on one database signs with the same secret key.
+  const keyEnv = await sharedSecretKey(dataDirs[0]);
   const startInstance = (i: number) => startServerProcess({
     dataDir: dataDirs[i],
     args: ['--policy-repo', repo.dir, '--poll-interval', '3600', '--port', String(ports[i])],
-    env: { DATABASE_URL: db.url, ...BENCH_SERVER_ENV },
+    env: { DATABASE_URL: db.url, ...BENCH_SERVER_ENV, ...keyEnv },
   });
   for (let i = 0; i < INSTANCES; i++) servers.push(await startInstance(i));
   cleanups.push(() => Promise.all(servers.map((s) => s.stop())));
