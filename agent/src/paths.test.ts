@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
-import { dataPaths, defaultDataDir } from './paths.ts';
+import { dataPaths, defaultDataDir, externalFactsDir } from './paths.ts';
 
 test('the data folder is ProgramData on windows and /var/lib/pswm elsewhere', () => {
   assert.equal(defaultDataDir({}, 'win32'), 'C:\\ProgramData\\pswm-reborn');
@@ -24,4 +24,13 @@ test('the layout names every file and folder of DESIGN §6', () => {
 
 test('a windows data folder gets backslash paths even when computed on linux', () => {
   assert.equal(dataPaths('C:\\ProgramData\\pswm-reborn').logs, 'C:\\ProgramData\\pswm-reborn\\logs');
+});
+
+test('the external facts folder is the configured one (relative to the data folder), else external_facts', () => {
+  const p = dataPaths('/var/lib/pswm');
+  assert.equal(externalFactsDir(p), '/var/lib/pswm/external_facts');
+  assert.equal(externalFactsDir(p, '/etc/pswm/facts.d'), '/etc/pswm/facts.d');
+  assert.equal(externalFactsDir(p, 'site-facts'), '/var/lib/pswm/site-facts');
+  assert.equal(externalFactsDir(dataPaths('C:\\ProgramData\\pswm-reborn'), 'D:\\facts'), 'D:\\facts');
+  assert.equal(externalFactsDir(dataPaths('C:\\ProgramData\\pswm-reborn'), 'site'), 'C:\\ProgramData\\pswm-reborn\\site');
 });

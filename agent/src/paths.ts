@@ -40,5 +40,14 @@ export function dataPaths(root: string): DataPaths {
   };
 }
 
+/** The folder of the machine owner's fact scripts: `configured` (the --external-facts-dir flag or
+ * config.json's external_facts_dir; relative to the data folder when relative), else
+ * `<data>/external_facts`. */
+export function externalFactsDir(paths: DataPaths, configured?: string): string {
+  if (!configured) return paths.externalFacts;
+  const style = /^[A-Za-z]:\\/.test(paths.root) ? path.win32 : path;
+  return style.resolve(paths.root, configured);
+}
+
 /** Folders created at install time; the files (config, keys) are written by enroll/gencert. */
 export const DATA_SUBFOLDERS = ['logs', 'scripts_cache', 'external_facts', 'outbox', 'state', 'cache'] as const;

@@ -1,9 +1,9 @@
 // pswm agent: the iteration loop in the foreground, or one iteration with --once.
 import { EXIT, parseCommandArgs, type Command } from '@pswm/schemas/cli-usage';
-import { DATA_DIR_HELP, DATA_DIR_OPTION, dataDirFrom } from './data-dir.ts';
+import { DATA_DIR_HELP, DATA_DIR_OPTION, dataDirFrom, EXTERNAL_FACTS_HELP, EXTERNAL_FACTS_OPTION } from './data-dir.ts';
 import { runAgent } from './run-agent.ts';
 
-const HELP = `Usage: pswm agent [--once] [--dry-run] [--data-dir DIR]
+const HELP = `Usage: pswm agent [--once] [--dry-run] [--data-dir DIR] [--external-facts-dir DIR]
 
 Run the agent in the foreground: each iteration pulls the desired state, converges scripts and
 packages and reports; a WebSocket "reconcile" from the server starts one at once. The log goes to
@@ -13,7 +13,7 @@ Options:
   --once           Run one iteration (after sending what earlier runs left in the outbox), then exit.
   --dry-run        Change nothing: print per item in_sync / would change / drifted / skipped (reason),
                    and report the results flagged dry_run.
-${DATA_DIR_HELP}  --help           Show this help.
+${DATA_DIR_HELP}${EXTERNAL_FACTS_HELP}  --help           Show this help.
 
 One pswm process at a time works in a data folder (agent.lock): with --once, a second one exits
 with status 5 and names the holder; the loop waits for the folder before each iteration.
@@ -26,8 +26,8 @@ export const agentCommand: Omit<Command, 'summary'> = {
   name: 'agent',
   help: HELP,
   async run(args) {
-    const parsed = parseCommandArgs(this, args, { once: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, ...DATA_DIR_OPTION }, 0);
+    const parsed = parseCommandArgs(this, args, { once: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, ...DATA_DIR_OPTION, ...EXTERNAL_FACTS_OPTION }, 0);
     if (!parsed) return EXIT.ok;
-    return runAgent({ dataDir: dataDirFrom(parsed.values), once: parsed.values.once ?? false, dryRun: parsed.values['dry-run'] ?? false, echo: process.stderr });
+    return runAgent({ dataDir: dataDirFrom(parsed.values), once: parsed.values.once ?? false, dryRun: parsed.values['dry-run'] ?? false, externalFactsDir: parsed.values['external-facts-dir'], echo: process.stderr });
   },
 };

@@ -13,6 +13,8 @@ export interface RunAgentOptions {
   dataDir: string;
   once: boolean;
   dryRun: boolean;
+  /** --external-facts-dir (else config.json's external_facts_dir, else <data>/external_facts). */
+  externalFactsDir?: string;
   /** Also show the log here (the foreground agent); the service logs to files only. */
   echo?: NodeJS.WritableStream;
 }
@@ -28,7 +30,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<number> {
     const hooks: Pick<IterationContext, 'afterOutboxWrite'> = process.env.PSWM_FAILPOINT === FAILPOINT_AFTER_OUTBOX_WRITE ? { afterOutboxWrite: holdForever(log) } : {};
     let setup;
     try {
-      setup = await setUpAgent(opts.dataDir, log, hooks);
+      setup = await setUpAgent(opts.dataDir, log, { ...hooks, ...(opts.externalFactsDir ? { externalFactsDir: opts.externalFactsDir } : {}) });
     } catch (error) {
       if (!(error instanceof NotEnrolledError)) throw error;
       process.stderr.write(`pswm: ${error.message}\n`);

@@ -15,6 +15,8 @@ export interface CollectFactsOptions {
   dataDir: string;
   /** Effective settings; only `external_facts` (limits for local fact scripts) is read. */
   settings: Pick<DesiredState['settings'], 'external_facts'>;
+  /** The machine owner's fact scripts; default <data>/external_facts. */
+  externalFactsDir?: string;
   /** The desired state's `external_facts`. */
   documentFacts?: CompiledExternalFact[];
   platform?: Platform;
@@ -31,7 +33,7 @@ export async function collectFacts(opts: CollectFactsOptions): Promise<Record<st
   const paths = dataPaths(opts.dataDir);
   const [builtin, local, rebootPending] = await Promise.all([
     collectBuiltinFacts(platform, opts.cpuSampleMs ?? DEFAULT_CPU_SAMPLE_MS),
-    localFactJobs(paths.externalFacts, platform, opts.settings.external_facts),
+    localFactJobs(opts.externalFactsDir ?? paths.externalFacts, platform, opts.settings.external_facts),
     rebootPendingFact(paths.state),
   ]);
   const external = await runFactJobs([...local, ...documentFactJobs(opts.documentFacts ?? [], platform)], {

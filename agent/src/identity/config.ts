@@ -8,6 +8,8 @@ export interface AgentConfig {
   organization?: string;
   location?: string;
   enrolled_at: string;
+  /** Where the machine owner's fact scripts are, instead of <data>/external_facts (set by hand). */
+  external_facts_dir?: string;
 }
 
 function isAgentConfig(value: unknown): value is AgentConfig {

@@ -8,7 +8,7 @@ import { postReport } from '../api/reports.ts';
 import { createAgentSession, type AgentSession } from '../api/session.ts';
 import { loadAgentConfig, type AgentConfig } from '../identity/config.ts';
 import { loadAgentKeys } from '../identity/key-pair.ts';
-import { dataPaths, type DataPaths } from '../paths.ts';
+import { dataPaths, externalFactsDir, type DataPaths } from '../paths.ts';
 import { deliverOutbox, type DeliverOptions, type DeliveryResult } from '../report/deliver.ts';
 import { openOutbox, type Outbox } from '../report/outbox.ts';
 import { createServerBackoff, type BackoffPolicy } from '../api/server-backoff.ts';
@@ -28,7 +28,7 @@ export interface AgentSetup {
   deliver(pass: Pick<DeliverOptions, 'attempts' | 'waitTurn' | 'shouldStop'>): Promise<DeliveryResult>;
 }
 
-export async function setUpAgent(dataDir: string, log: Logger, hooks: Pick<IterationContext, 'afterOutboxWrite'> = {}): Promise<AgentSetup> {
+export async function setUpAgent(dataDir: string, log: Logger, hooks: Pick<IterationContext, 'afterOutboxWrite' | 'externalFactsDir'> = {}): Promise<AgentSetup> {
   const paths = dataPaths(dataDir);
   const config = await loadAgentConfig(paths.config);
   if (!config) throw new NotEnrolledError(`this agent is not enrolled (no ${paths.config}); run "pswm enroll --server URL --token T" first`);
@@ -44,7 +44,7 @@ export async function setUpAgent(dataDir: string, log: Logger, hooks: Pick<Itera
     paths,
     session,
     outbox,
-    iteration: { paths, desiredStateFile: desiredStateCacheFile(paths.cache), session, outbox, log, defaultSettings: loadDefaultSettings, ...hooks },
+    iteration: { paths, desiredStateFile: desiredStateCacheFile(paths.cache), session, outbox, log, defaultSettings: loadDefaultSettings, ...hooks, externalFactsDir: externalFactsDir(paths, hooks.externalFactsDir ?? config.external_facts_dir) },
     async deliver(pass) {
       const result = await deliverOutbox({
         ...pass,

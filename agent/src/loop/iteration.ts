@@ -16,6 +16,8 @@ import type { Logger } from '../logs/logger.ts';
 
 export interface IterationContext {
   paths: DataPaths;
+  /** The machine owner's fact scripts (paths.ts externalFactsDir). */
+  externalFactsDir?: string;
   desiredStateFile: string;
   session: AgentSession;
   outbox: Outbox;
@@ -47,7 +49,7 @@ export async function runIteration(ctx: IterationContext, opts: { dryRun: boolea
 
   let facts: Record<string, unknown> | undefined;
   try {
-    facts = await collectFacts({ dataDir: ctx.paths.root, settings, documentFacts: desired.cached?.state.external_facts });
+    facts = await collectFacts({ dataDir: ctx.paths.root, settings, documentFacts: desired.cached?.state.external_facts, externalFactsDir: ctx.externalFactsDir });
   } catch (error) {
     ctx.log.warn('facts could not be collected', { error: (error as Error).message });
   }
