@@ -32,11 +32,15 @@ export interface RunningServer {
 }
 
 export async function startServer(config: ServerConfig, log: Logger): Promise<RunningServer> {
+  const stage = startupProgress(log);
+  stage('opening the database');
   const db = await openDatabase(config, log);
   try {
+    stage('applying database migrations');
     await migrate(db.sql, log);
     await ensureInitialAdminToken(db, config.dataDir, log);
     const keys = await openServerKeys(config, db.sql, log);
+    stage('starting the API, the agent hub and the reconciler');
     const app = await buildApp({ db, config, log });
     const bus = await createBus(db, log);
     const authority = await createAgentAuthority(db.sql, bus, keys.accessToken);
@@ -60,6 +64,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     await app.register(desiredStateRoutes, {
       prefix: API_PREFIX, authority, documents, map: documentMap, onUnknownAgent: (agentId) => reconciler.refreshAgents([agentId]),
     });
+    stage('listening');
     await app.listen({ host: config.host, port: config.port });
     const url = listeningUrl(config, app.server.address() as AddressInfo);
     log.info(`pswm-server listening on ${url}`);
@@ -81,6 +86,11 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     await db.close();
     throw error;
   }
+}
+
+/** Logs each start-up stage with the milliseconds since the process started, so a slow start shows where it is. */
+export function startupProgress(log: Logger): (stage: string) => void {
+  return (stage) => log.info({ stage, sinceStartMs: Math.round(performance.now()) }, `start-up: ${stage}`);
 }
 
 /**

@@ -7,7 +7,7 @@ import type { ServerConfig } from '../config/config.ts';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
 import { auth } from './auth.ts';
-import { apiError, toErrorResponse } from './errors.ts';
+import { apiError, RETRY_AFTER_SECONDS, toErrorResponse } from './errors.ts';
 import { health } from './health.ts';
 import { metrics } from './metrics.ts';
 import { tokenRoutes } from './tokens.ts';
@@ -20,6 +20,8 @@ declare module 'fastify' {
 }
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
+/** Every request is answered within this time: a handler still running then gets a 503 TIMED_OUT. */
+export const REQUEST_DEADLINE_MS = 30_000;
 export const API_PREFIX = '/api/v1';
 
 export async function buildApp(deps: { db: Database; config: ServerConfig; log: Logger }): Promise<FastifyInstance> {
@@ -30,6 +32,7 @@ export async function buildApp(deps: { db: Database; config: ServerConfig; log: 
   const app = Fastify({
     loggerInstance: log,
     bodyLimit: BODY_LIMIT_BYTES,
+    handlerTimeout: REQUEST_DEADLINE_MS,
     // fastify's default silently drops unknown properties; a typo in a request should be an error.
     ajv: { customOptions: { removeAdditional: false } },
     ...https,
@@ -40,8 +43,10 @@ export async function buildApp(deps: { db: Database; config: ServerConfig; log: 
 
   app.setErrorHandler(async (error, request, reply) => {
     const { status, body } = toErrorResponse(error as Error);
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    if (status === 503) request.log.warn({ code: body.error.code, cause: (error as Error).message }, 'request failed: service unavailable');
+    else if (status >= 500) request.log.error({ err: error }, 'request failed');
     if (status === 401) reply.header('www-authenticate', 'Bearer');
+    if (status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
     return reply.code(status).send(body);
   });
   app.setNotFoundHandler(async (request) => {

@@ -2,6 +2,7 @@
 // apiError(code, message?); the one error handler in app.ts turns it (and fastify's own errors) into
 // `{ error: { code, message } }`. A shipped code never changes meaning; docs/api.md documents each one.
 import type { FastifyError } from 'fastify';
+import { isDatabaseUnavailable } from '../db/availability.ts';
 
 export const API_ERRORS = {
   BAD_REQUEST: { status: 400, message: 'The request is malformed.' },
@@ -33,7 +34,12 @@ export const API_ERRORS = {
   INTERNAL: { status: 500, message: 'Internal server error.' },
   NOT_READY: { status: 503, message: 'The server is not ready.' },
   SOCKET_CAPACITY: { status: 503, message: 'This server instance holds its maximum of agent sockets; retry later.' },
+  DATABASE_UNAVAILABLE: { status: 503, message: 'The database is unreachable; retry after the time in Retry-After.' },
+  TIMED_OUT: { status: 503, message: 'The request did not finish in time; retry after the time in Retry-After.' },
 } as const;
+
+/** Seconds a client should wait before retrying a 503 (sent as Retry-After). */
+export const RETRY_AFTER_SECONDS = 5;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;
 
@@ -60,6 +66,7 @@ const FASTIFY_CODES: Record<string, ApiErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
+  FST_ERR_HANDLER_TIMEOUT: 'TIMED_OUT',
 };
 
 const BY_STATUS: Record<number, ApiErrorCode> = {
@@ -67,7 +74,7 @@ const BY_STATUS: Record<number, ApiErrorCode> = {
   409: 'CONFLICT', 413: 'BODY_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE', 429: 'TOO_MANY_REQUESTS',
 };
 
-/** Any error thrown during a request → the status and body to send. Unknown errors are 500s. */
+/** Any error thrown during a request → the status and body to send. An unreachable database is a 503, unknown errors are 500s. */
 export function toErrorResponse(error: FastifyError | ApiError | Error): { status: number; body: { error: { code: ApiErrorCode; message: string } } } {
   const reply = (code: ApiErrorCode, message: string, status: number = API_ERRORS[code].status) => ({ status, body: { error: { code, message } } });
   if (isApiError(error)) return reply(error.apiCode, error.message, error.statusCode);
@@ -76,6 +83,7 @@ export function toErrorResponse(error: FastifyError | ApiError | Error): { statu
   if (fastifyError.validation) return reply('VALIDATION_FAILED', fastifyError.message);
   const mapped = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
   if (mapped) return reply(mapped, fastifyError.message);
+  if (isDatabaseUnavailable(error)) return reply('DATABASE_UNAVAILABLE', API_ERRORS.DATABASE_UNAVAILABLE.message);
   const status = fastifyError.statusCode;
   if (status && status >= 400 && status < 500) return reply(BY_STATUS[status] ?? 'BAD_REQUEST', fastifyError.message, status);
   return reply('INTERNAL', API_ERRORS.INTERNAL.message);

@@ -4,6 +4,8 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import type postgres from 'postgres';
+import { isDatabaseUnavailable } from '../db/availability.ts';
+import { RETRY_AFTER_SECONDS } from './errors.ts';
 
 export interface ReadinessCheck {
   name: string;
@@ -19,12 +21,21 @@ declare module 'fastify' {
 
 interface CheckResult { name: string; ready: boolean; message?: string }
 
+/** A check that has not answered by then counts as not ready, so /ready itself never hangs. */
+export const CHECK_TIMEOUT_MS = 2000;
+
 async function runCheck(check: ReadinessCheck): Promise<CheckResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`no answer within ${CHECK_TIMEOUT_MS} ms`), CHECK_TIMEOUT_MS);
+  });
   try {
-    const failure = await check.check();
+    const failure = await Promise.race([check.check(), timeout]);
     return failure ? { name: check.name, ready: false, message: failure } : { name: check.name, ready: true };
   } catch (error) {
     return { name: check.name, ready: false, message: (error as Error).message };
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -32,8 +43,13 @@ async function healthPlugin(app: FastifyInstance, opts: { sql: postgres.Sql }): 
   const database: ReadinessCheck = {
     name: 'database',
     async check() {
-      await opts.sql`select 1`;
-      return undefined;
+      try {
+        await opts.sql`select 1`;
+        return undefined;
+      } catch (error) {
+        const { message } = error as Error;
+        return isDatabaseUnavailable(error) ? `database unreachable: ${message}` : `database query failed: ${message}`;
+      }
     },
   };
   app.decorate('readinessChecks', [database]);
@@ -43,6 +59,7 @@ async function healthPlugin(app: FastifyInstance, opts: { sql: postgres.Sql }): 
   app.get('/ready', async (_request, reply) => {
     const checks = await Promise.all(app.readinessChecks.map(runCheck));
     const ready = checks.every((c) => c.ready);
+    if (!ready) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
   });
 }

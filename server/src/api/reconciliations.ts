@@ -22,6 +22,8 @@ const listQuery = {
   },
 } as const;
 
+const RECONCILE_DEADLINE_MS = 300_000;
+
 const triggerQuery = {
   type: 'object',
   additionalProperties: false,
@@ -49,7 +51,8 @@ export async function reconciliationRoutes(app: FastifyInstance, opts: { sql: po
 
   app.post<{ Querystring: { wait: boolean } }>(
     '/reconcile',
-    { preHandler: app.requireRole('admin'), schema: { querystring: triggerQuery } },
+    // Waiting for a whole reconcile of a large repository may take longer than other requests.
+    { preHandler: app.requireRole('admin'), schema: { querystring: triggerQuery }, handlerTimeout: RECONCILE_DEADLINE_MS },
     async (request, reply) => {
       const reason = `api:${actorOf(request.principal)}`;
       if (!request.query.wait) {

@@ -1,7 +1,7 @@
 // Opens the one PostgreSQL the server uses. DATABASE_URL → a real server (a pool). Otherwise PGlite in
-// <dataDir>/pgdata, served on a private loopback port through pglite-socket, so the rest of the code
+// <dataDir>/pgdata, served on an owner-only Unix socket through pglite-socket, so the rest of the code
 // talks to both through the same postgres.js client and SQL.
-import { mkdir } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
@@ -9,6 +9,8 @@ import postgres from 'postgres';
 import type { Logger } from '../logger.ts';
 import type { ServerConfig } from '../config/config.ts';
 import { lockDataDirectory } from './embedded-lock.ts';
+import { embeddedEndpoint } from './embedded-socket.ts';
+import { copyTemplate, templatePath } from './embedded-template.ts';
 
 export interface Database {
   sql: postgres.Sql;
@@ -22,7 +24,7 @@ export type Queryable = postgres.Sql | postgres.TransactionSql;
 const POOL_SIZE = 10;
 
 export async function openDatabase(config: Pick<ServerConfig, 'dataDir' | 'databaseUrl'>, log: Logger): Promise<Database> {
-  return config.databaseUrl ? openExternal(config.databaseUrl, log) : openEmbedded(join(config.dataDir, 'pgdata'), log);
+  return config.databaseUrl ? openExternal(config.databaseUrl, log) : openEmbedded(config.dataDir, log);
 }
 
 function clientOptions(log: Logger) {
@@ -32,47 +34,74 @@ function clientOptions(log: Logger) {
   };
 }
 
+// While PostgreSQL is down every query fails at once (connection refused → the API's 503), and a
+// connection attempt to a host that does not answer gives up after CONNECT_TIMEOUT_SECONDS. Between
+// attempts postgres.js waits `backoff` seconds; its default grows to 20 s, capped here so service
+// resumes within a second of PostgreSQL accepting connections again.
+const CONNECT_TIMEOUT_SECONDS = 5;
+const MAX_RECONNECT_DELAY_SECONDS = 0.5;
+const reconnectDelaySeconds = (retries: number) => Math.min(0.05 * 2 ** retries, MAX_RECONNECT_DELAY_SECONDS);
+
 async function openExternal(url: string, log: Logger): Promise<Database> {
-  const sql = postgres(url, { ...clientOptions(log), max: POOL_SIZE });
+  const sql = postgres(url, { ...clientOptions(log), max: POOL_SIZE, connect_timeout: CONNECT_TIMEOUT_SECONDS, backoff: reconnectDelaySeconds });
   await sql`select 1`;
   const { host, port, database } = sql.options as unknown as { host: string[]; port: number[]; database: string };
   log.info({ host: host.join(','), port: port.join(','), database }, 'connected to PostgreSQL');
   return { sql, embedded: false, close: () => sql.end({ timeout: 5 }) };
 }
 
-async function openEmbedded(pgdataDir: string, log: Logger): Promise<Database> {
-  await mkdir(pgdataDir, { recursive: true });
+async function openEmbedded(dataDir: string, log: Logger): Promise<Database> {
+  const pgdataDir = join(dataDir, 'pgdata');
+  await mkdir(pgdataDir, { recursive: true, mode: 0o700 });
   const unlock = await lockDataDirectory(`${pgdataDir}.lock`);
-  const pglite = await PGlite.create(pgdataDir).catch(async (error) => {
+  const pglite = await createPglite(pgdataDir, log).catch(async (error) => {
     await unlock();
     throw error;
   });
   // PGlite is one Postgres session: the socket server takes one client and postgres.js keeps exactly
-  // one connection, so transactions and advisory locks behave as on a real session (REFERENCE.md).
-  const server = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: 1 });
+  // one connection, never recycled (a new connection would be a new client of the same session), so
+  // transactions and advisory locks behave as on a real session.
+  const endpoint = await embeddedEndpoint(dataDir);
+  const server = new PGLiteSocketServer({ db: pglite, maxConnections: 1, ...(endpoint.path ? { path: endpoint.path } : { host: '127.0.0.1', port: 0 }) });
+  const stop = async () => {
+    await server.stop();
+    await endpoint.remove();
+    await pglite.close();
+    await unlock();
+  };
   await server.start();
-  const port = Number(server.getServerConn().split(':').at(-1));
+  await endpoint.restrict();
+  const address = endpoint.path ? { path: endpoint.path } : { host: '127.0.0.1', port: Number(server.getServerConn().split(':').at(-1)) };
   const sql = postgres({
-    ...clientOptions(log),
-    host: '127.0.0.1', port, user: 'postgres', database: 'postgres', ssl: false, max: 1,
+    ...clientOptions(log), ...address, user: 'postgres', database: 'postgres', ssl: false,
+    max: 1, max_lifetime: 0, idle_timeout: 0, connect_timeout: CONNECT_TIMEOUT_SECONDS, backoff: reconnectDelaySeconds,
   });
   try {
     await sql`select 1`;
   } catch (error) {
-    await server.stop();
-    await pglite.close();
-    await unlock();
+    await stop();
     throw new Error(`embedded PostgreSQL in ${pgdataDir} does not answer`, { cause: error });
   }
-  log.info({ pgdata: pgdataDir, port }, 'embedded PostgreSQL (PGlite) started');
+  log.info({ pgdata: pgdataDir, socket: server.getServerConn() }, 'embedded PostgreSQL (PGlite) started');
   return {
     sql,
     embedded: true,
     async close() {
       await sql.end({ timeout: 5 });
-      await server.stop();
-      await pglite.close();
-      await unlock();
+      await stop();
     },
   };
+}
+
+/** Opens <pgdata>; a new one is copied from the prepared template when there is one (no initdb). */
+async function createPglite(pgdataDir: string, log: Logger): Promise<PGlite> {
+  if (await access(join(pgdataDir, 'PG_VERSION')).then(() => true, () => false)) {
+    log.info({ pgdata: pgdataDir }, 'opening the embedded database');
+  } else if (await copyTemplate(pgdataDir)) {
+    log.info({ pgdata: pgdataDir }, 'created the embedded database from the prepared template; opening it');
+  } else {
+    log.info({ pgdata: pgdataDir, template: await templatePath() },
+      'creating the embedded database with initdb (no prepared template: `npm install` makes one); this takes a while');
+  }
+  return PGlite.create(pgdataDir);
 }

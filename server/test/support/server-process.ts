@@ -8,7 +8,8 @@ import { newSecretKey, writeSecretKey } from '../../src/agents/secret-key.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const LISTENING = /pswm-server listening on (https?:\/\/\S+?)"/;
-const START_TIMEOUT_MS = 60_000;
+// Generous: an embedded first start on a busy 2-core machine can take a minute.
+const START_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 20_000;
 const COMMAND_TIMEOUT_MS = 120_000;
 
