@@ -13,6 +13,11 @@ export function requestStatusText(input: { nonce: string; requestId: string }): 
   return `pswm-enroll-status-v1\n${input.nonce}\n${input.requestId}`;
 }
 
+/** What both the old and the new key sign to rotate the agent's key (docs/security.md "Key rotation"). */
+export function keyRotationText(input: { agentId: string; jti: string; iat: number; publicKeyPem: string }): string {
+  return `pswm-rotate-key-v1\n${input.agentId}\n${input.jti}\n${input.iat}\n${input.publicKeyPem}`;
+}
+
 /** base64 Ed25519 signature over the UTF-8 bytes of `text`. */
 export function signText(privateKey: KeyObject, text: string): string {
   return sign(null, Buffer.from(text, 'utf8'), privateKey).toString('base64');

@@ -6,6 +6,7 @@ import type postgres from 'postgres';
 import type { AgentAuthority } from '../agents/access-token.ts';
 import { exchangeAssertion } from '../agents/assertion.ts';
 import { enrollAgent, requestStatusFor } from '../agents/enroll.ts';
+import { rotateAgentKey, type KeyRotationBody } from '../agents/key-rotation.ts';
 import type { EnrollBody } from '../agents/enroll.ts';
 import { ENROLL_METHODS } from '../agents/identity.ts';
 import { issueNonce, purgeSpentProofs } from '../agents/nonce.ts';
@@ -48,6 +49,19 @@ const tokenBody = {
   properties: { agent_id: { type: 'string', minLength: 1, maxLength: 64 }, assertion: { type: 'string', minLength: 1, maxLength: 4096 } },
 } as const;
 
+const keyRotationBody = {
+  type: 'object',
+  required: ['jti', 'iat', 'public_key', 'signature', 'new_key_signature'],
+  additionalProperties: false,
+  properties: {
+    jti: { type: 'string', pattern: '^[A-Za-z0-9_-]{16,128}$' },
+    iat: { type: 'integer' },
+    public_key: { type: 'string', minLength: 1, maxLength: 2048 },
+    signature: { type: 'string', minLength: 1, maxLength: 200 },
+    new_key_signature: { type: 'string', minLength: 1, maxLength: 200 },
+  },
+} as const;
+
 export async function enrollRoutes(app: FastifyInstance, opts: { sql: postgres.Sql; authority: AgentAuthority; nonceSecret: Buffer }): Promise<void> {
   const { sql, authority, nonceSecret } = opts;
   const purge = setInterval(() => void purgeSpentProofs(sql).catch((err) => app.log.warn({ err }, 'purging spent nonces failed')), PURGE_INTERVAL_MS).unref();
@@ -83,4 +97,9 @@ export async function enrollRoutes(app: FastifyInstance, opts: { sql: postgres.S
   });
 
   app.get('/agent/whoami', { preHandler: app.requireAgent }, async (request) => request.agent);
+
+  app.post<{ Body: KeyRotationBody }>('/agent/key', { preHandler: app.requireAgent, schema: { body: keyRotationBody } }, async (request) => {
+    const { rotatedAt } = await rotateAgentKey(sql, request.agent!, request.body, { ip: request.ip, nowMs: Date.now() });
+    return { agent_id: request.agent!.agentId, rotated_at: rotatedAt };
+  });
 }
