@@ -3,7 +3,7 @@
 // a third process as the baseline: authenticated 304 polls, full desired-state GETs and report
 // ingestion (script_runs rows into PostgreSQL). Prints a markdown section for docs/BENCHMARKS.md ("API").
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,8 +13,8 @@ import { enrolAgent } from '../server/test/desired-fixtures.ts';
 import { freshDatabase } from '../server/test/support/database.ts';
 import { startServerProcess } from '../server/test/support/server-process.ts';
 import { appliedRevision, templateRepo, until } from '../server/test/reconcile-fixtures.ts';
-import type { LoadRequest, LoadResult, Scenario } from './api-load.ts';
-import { cpuMsOf } from './fleet-stats.ts';
+import type { LoadRequest, Scenario } from './api-load.ts';
+import { measureLoad, type Measured } from './load-measure.ts';
 
 const { values } = parseArgs({
   options: {
@@ -31,7 +31,6 @@ const CONNECTIONS = Number(values.connections);
 const PIPELINING = Number(values.pipelining);
 const REPORT_RUNS = Number(values['report-runs']);
 const ROUNDS = 3;
-const LOAD = fileURLToPath(new URL('./api-load.ts', import.meta.url));
 const BASELINE = fileURLToPath(new URL('./api-baseline.ts', import.meta.url));
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
@@ -73,16 +72,16 @@ try {
   const notModifiedRuns: Measured[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     progress(`round ${round}/${ROUNDS}: bare fastify route, then 304 polls`);
-    bareRuns.push(await measure(baseline.pid, scenario(baseline.url, [{ method: 'GET', path: '/bare', headers: {} }])));
-    notModifiedRuns.push(await measure(server.pid, scenario(server.url, agents.map((agent) => poll(agent, agent.etag)))));
+    bareRuns.push(await measureLoad(baseline.pid, scenario(baseline.url, [{ method: 'GET', path: '/bare', headers: {} }])));
+    notModifiedRuns.push(await measureLoad(server.pid, scenario(server.url, agents.map((agent) => poll(agent, agent.etag)))));
   }
   const bare = medianRun(bareRuns);
   const notModified = medianRun(notModifiedRuns);
   progress('full desired-state GETs');
-  const full = await measure(server.pid, scenario(server.url, agents.map((agent) => poll(agent))));
+  const full = await measureLoad(server.pid, scenario(server.url, agents.map((agent) => poll(agent))));
   progress('reports');
   const [{ n: rowsBefore }] = await db.sql<Array<{ n: number }>>`select count(*)::int as n from script_runs`;
-  const reports = await measure(server.pid, scenario(server.url, agents.map((agent) => ({
+  const reports = await measureLoad(server.pid, scenario(server.url, agents.map((agent) => ({
     method: 'POST', path: '/api/v1/agent/reports', headers: { authorization: `Bearer ${agent.accessToken}`, 'content-type': 'application/json' }, reportRuns: REPORT_RUNS,
   }))));
   const [{ n: rowsAfter }] = await db.sql<Array<{ n: number }>>`select count(*)::int as n from script_runs`;
@@ -126,22 +125,6 @@ function row(label: string, result: Measured, target: string): string {
   return `| ${label} | ${Math.round(result.perSecond).toLocaleString('en-US')} | ${result.p50Ms.toFixed(2)} ms | ${result.p99Ms.toFixed(2)} ms | ${cpu} | ${answers} | ${target} |`;
 }
 
-interface Measured extends LoadResult {
-  /** CPU the serving process spent over the whole run (warm-up included; scaled to the measured part). */
-  serverCpuMs: number;
-}
-
-/** Runs a scenario and the serving process's CPU time over it, scaled to the measured seconds. */
-async function measure(pid: number, load: Scenario): Promise<Measured> {
-  const before = await cpuMsOf(pid);
-  const started = performance.now();
-  const result = await runLoad(load);
-  const wallMs = performance.now() - started;
-  const spent = (await cpuMsOf(pid)) - before;
-  // The run also spent its warm-up and process start; count the share of the measured seconds only.
-  return { ...result, serverCpuMs: spent * Math.min(1, (result.seconds * 1000) / wallMs) };
-}
-
 function medianRun(runs: Measured[]): Measured {
   return [...runs].sort((a, b) => a.perSecond - b.perSecond)[Math.floor(runs.length / 2)];
 }
@@ -153,22 +136,6 @@ async function enrolPollingAgent(url: string, admin: string, name: string): Prom
   if (first.status !== 200) throw new Error(`desired state: ${first.status} ${await first.text()}`);
   const documentBytes = (await first.arrayBuffer()).byteLength;
   return { accessToken, etag: first.headers.get('etag')!, documentBytes };
-}
-
-/** Runs one scenario in a fresh load-generator process. */
-async function runLoad(scenario: Scenario): Promise<LoadResult> {
-  const file = path.join(os.tmpdir(), `pswm-bench-api-${process.pid}-${Date.now()}.json`);
-  await writeFile(file, JSON.stringify(scenario));
-  try {
-    const child = spawn(process.execPath, [LOAD, file], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk));
-    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
-    if (code !== 0) throw new Error(`load generator exited with ${code}`);
-    return JSON.parse(output) as LoadResult;
-  } finally {
-    await rm(file, { force: true });
-  }
 }
 
 async function startBaseline(): Promise<{ url: string; pid: number; stop(): Promise<void> }> {

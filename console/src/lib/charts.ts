@@ -27,3 +27,11 @@ export function linePath(points: Array<{ t: number; v: number }>, width: number,
     return opts.step ? `H${x(p.t).toFixed(1)} V${y(p.v).toFixed(1)}` : `L${here}`;
   }).join(' ');
 }
+
+/** Sparkline path of a series sampled newest first (as the metrics API answers), oldest on the left. */
+export function sparkline(newestFirst: Array<{ at: string; value: number | undefined }>, width: number, height: number, max?: number): string {
+  const points = newestFirst
+    .flatMap((sample) => (sample.value === undefined || !Number.isFinite(sample.value) ? [] : [{ t: new Date(sample.at).getTime(), v: sample.value }]))
+    .reverse();
+  return points.length > 1 ? linePath(points, width, height, { minV: 0, maxV: max }) : '';
+}

@@ -1,0 +1,114 @@
+// Every console page in a real browser against a real pswm-server and a real agent: provenance with
+// file and line, a rejected commit's file:line:col error, live heartbeats and reconciliations without
+// a reload, accessibility (axe-core), light and dark themes at desktop and phone width.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { before, test } from 'node:test';
+import axe from 'axe-core';
+import type { Browser, Page } from 'playwright-core';
+import { agentHome, enrolledAgent } from '../../agent/test/support/fleet.ts';
+import { launchBrowser, newContext, screenshot, signIn, VIEWPORTS } from './support/browser.ts';
+import { fileFleet, fileScope } from './support/fleet-fixture.ts';
+
+let browser: Browser;
+let fleet: Awaited<ReturnType<typeof fileFleet>>;
+let viewer: string;
+let lab: Awaited<ReturnType<typeof agentHome>>;
+const LAB_FILE = 'organizations/fabrikam/lab-linux.yaml';
+
+before(async () => {
+  [fleet, browser] = await Promise.all([fileFleet(), launchBrowser()]);
+  fileScope.after(() => browser.close());
+  viewer = await fleet.token('viewer');
+  lab = await enrolledAgent(fileScope, fleet, 'lab-01', 'fabrikam/lab-linux');
+  const once = await lab.run(['agent', '--once']);
+  assert.equal(once.code, 0, once.stderr);
+}, { timeout: 180_000 });
+
+const repo = () => path.join(fleet.dataDir, 'policy-repo');
+const lineOf = (text: string, needle: string) => text.split('\n').findIndex((line) => line.includes(needle)) + 1;
+
+async function withPage<T>(fn: (page: Page) => Promise<T>, opts: Parameters<typeof newContext>[2] = {}): Promise<T> {
+  const context = await newContext(browser, fleet.url, opts);
+  try {
+    const page = await context.newPage();
+    await signIn(page, viewer);
+    return await fn(page);
+  } finally {
+    await context.close();
+  }
+}
+
+test('an agent\'s settings name the file and line that set them, and what they overrode', { timeout: 60_000 }, async () => {
+  const yaml = await readFile(path.join(repo(), LAB_FILE), 'utf8');
+  await withPage(async (page) => {
+    await page.goto('/agents/lab-01');
+    const row = page.locator('tr[data-key="agent.interval_seconds"]');
+    assert.equal(await row.locator('[data-source]').textContent(), `${LAB_FILE}:${lineOf(yaml, 'interval_seconds:')}`);
+    assert.match(await row.textContent() ?? '', /settings\.yaml:\d+/, 'the global value it overrode');
+  });
+});
+
+test('a new heartbeat appears on the agent page without a reload', { timeout: 90_000 }, async () => {
+  await withPage(async (page) => {
+    await page.goto('/agents/lab-01');
+    await page.waitForSelector('body[data-connected="true"]');
+    assert.equal(await page.locator('[data-heartbeat]').count(), 0, 'no heartbeat yet');
+    await page.evaluate(() => { (window as unknown as { marker: number }).marker = 1; });
+    // The agent service sends a heartbeat as it starts.
+    const service = lab.start(['agent']);
+    try {
+      await page.waitForSelector('[data-heartbeat]', { timeout: 60_000 });
+    } finally {
+      service.child.kill('SIGTERM');
+      await service.exited;
+    }
+    assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 1, 'the same page, not a reload');
+    assert.match(await page.locator('[data-region="metrics"]').textContent() ?? '', /CPU/);
+  });
+});
+
+test('a rejected commit appears without a reload, with its file:line:col error', { timeout: 90_000 }, async () => {
+  await withPage(async (page) => {
+    await page.goto('/reconciliations');
+    await page.waitForSelector('body[data-connected="true"]');
+    const newest = Number(await page.locator('tr[data-reconciliation]').first().getAttribute('data-reconciliation'));
+    const file = path.join(repo(), LAB_FILE);
+    const yaml = await readFile(file, 'utf8');
+    await writeFile(file, yaml.replace('interval_seconds: 600', 'interval_seconds: often'));
+    const git = (...args: string[]) => execFileSync('git', ['-C', repo(), ...args], { env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' } });
+    git('commit', '-qam', 'lab: check in often');
+    await page.waitForFunction((id) => Number(document.querySelector('tr[data-reconciliation]')?.getAttribute('data-reconciliation')) > id, newest, { timeout: 60_000 });
+    const row = page.locator('tr[data-reconciliation]').first();
+    assert.match(await row.textContent() ?? '', /rejected/);
+    assert.match(await row.locator('[data-errors]').textContent() ?? '', new RegExp(`${LAB_FILE.replaceAll('.', '\\.')}:${lineOf(yaml, 'interval_seconds:')}:\\d+`));
+    await screenshot(page, 'reconciliations-rejected-light-desktop');
+  });
+});
+
+const PAGES = { overview: '/', agents: '/agents', agent: '/agents/lab-01', reconciliations: '/reconciliations', queue: '/queue', audit: '/audit', sessions: '/sessions' };
+
+// Each page is loaded once; the theme and width are switched on the loaded page (media emulation and
+// viewport), which re-applies the CSS exactly as a fresh load in that setting would.
+test('every page: no serious axe-core violation in either theme, no sideways scrolling on a phone, screenshots', { timeout: 300_000 }, async () => {
+  await withPage(async (page) => {
+    for (const [name, url] of Object.entries(PAGES)) {
+      await page.goto(url);
+      await page.evaluate(axe.source);
+      for (const colorScheme of ['light', 'dark'] as const) {
+        await page.emulateMedia({ colorScheme });
+        await page.setViewportSize(VIEWPORTS.desktop);
+        const result = await page.evaluate(() => (window as unknown as { axe: typeof axe }).axe.run(document, { resultTypes: ['violations'] }));
+        const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+        assert.deepEqual(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [], `${name} (${colorScheme})`);
+        await screenshot(page, `${name}-${colorScheme}-desktop`);
+        await page.setViewportSize(VIEWPORTS.phone);
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        assert.ok(overflow <= 1, `${name} scrolls sideways by ${overflow}px at phone width`);
+        await screenshot(page, `${name}-${colorScheme}-phone`);
+      }
+    }
+  });
+});
