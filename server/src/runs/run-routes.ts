@@ -3,17 +3,12 @@
 import type { FastifyInstance } from 'fastify';
 import type postgres from 'postgres';
 import { apiError } from '../api/errors.ts';
+import { TARGET_PROPERTIES } from '../api/signal.ts';
 import { actorOf } from '../api/tokens.ts';
 import { UUID } from '../auth/tokens.ts';
 import { isEmptyTarget, type SignalTarget } from '../hub/targets.ts';
 import type { OnDemandRuns } from './on-demand-runs.ts';
 import { readRun } from './run-store.ts';
-
-const names = (pattern?: string) => ({
-  type: 'array',
-  maxItems: 1000,
-  items: { type: 'string', minLength: 1, maxLength: 200, ...(pattern ? { pattern } : {}) },
-});
 
 const runBody = {
   type: 'object',
@@ -21,10 +16,7 @@ const runBody = {
   additionalProperties: false,
   properties: {
     script: { type: 'string', minLength: 1, maxLength: 200 },
-    agents: names(),
-    locations: names('^[^/]+/.+$'),
-    organizations: names(),
-    all: { type: 'boolean' },
+    ...TARGET_PROPERTIES,
     reason: { type: 'string', minLength: 1, maxLength: 500 },
     wait: { type: 'boolean' },
   },
