@@ -22,7 +22,8 @@ async function adminCall(fleet: Fleet, token: string, method: string, apiPath: s
 
 async function connectedAgent(t: Parameters<typeof startFleet>[0], fleet: Fleet, name: string, place: string, env: Record<string, string> = {}) {
   const agent = await enrolledAgent(t, fleet, name, place);
-  const running = agent.start(['agent'], env);
+  // HOME is the shell's home and startup files: the agent's own folder keeps the machine's ~/.bashrc out
+  const running = agent.start(['agent'], { HOME: agent.home, ...env });
   await running.waitFor(/"msg":"WebSocket connected"/);
   await running.waitFor(/"msg":"iteration finished"/);
   return running;
@@ -39,7 +40,7 @@ test('a console runs commands in a real PTY: output, resize, Ctrl-C, transcript,
   assert.match(started.shell, /bash|sh$/);
 
   operator.type('echo hel""lo; tput cols; echo SHELL:$$; sleep 1000 & echo BG:$!\r');
-  const [, cols] = await operator.waitForOutput(/hello\r\n(\d+)\r\n/);
+  const [, cols] = await operator.waitForOutput(/hello\r\n(\d+)\r\n/, 30_000);
   assert.equal(cols, '100');
   const shellPid = Number((await operator.waitForOutput(/SHELL:(\d+)/))[1]);
   const backgroundPid = Number((await operator.waitForOutput(/BG:(\d+)/))[1]);
