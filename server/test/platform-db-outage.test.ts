@@ -10,6 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { enrolAgent } from './support/agent-identity.ts';
 import { startServerProcess } from './support/server-process.ts';
 import { throwawayPostgres } from './support/throwaway-postgres.ts';
+import { isDatabaseUnavailable } from '../src/db/availability.ts';
+import { toErrorResponse } from '../src/api/errors.ts';
 import { sampleHeartbeat, sampleReport } from './support/reports-setup.ts';
 import { initialAdminToken, tempDir, until } from './reconcile-fixtures.ts';
 
@@ -142,4 +144,20 @@ test('PostgreSQL restarted and stopped under load: no crash, no hang, 503 + Retr
   assert.equal(stored.length, acknowledged.size, 'every acknowledged report is stored');
   assert.ok(acknowledged.size > 20, `only ${acknowledged.size} reports went through`);
   t.diagnostic(`requests ${load.outcomes.length}, 503 ${unavailable.length}, reports ${acknowledged.size}, resumed after restarts ${restartResumeMs.map(Math.round).join(', ')} ms, after outage ${Math.round(outageResumeMs)} ms`);
+});
+
+test('which errors mean "the database is unreachable" (503) and which are bugs (500)', () => {
+  const withCode = (code: string, name = 'Error', cause?: unknown) => Object.assign(new Error(code, { cause }), { code, name });
+  for (const error of [
+    withCode('CONNECTION_CLOSED'), withCode('CONNECT_TIMEOUT'), withCode('ECONNREFUSED'), withCode('ECONNRESET'),
+    withCode('57P01', 'PostgresError'), withCode('57P03', 'PostgresError'), withCode('08006', 'PostgresError'), withCode('53300', 'PostgresError'),
+    new Error('apply failed', { cause: withCode('CONNECTION_ENDED') }),
+  ]) {
+    assert.ok(isDatabaseUnavailable(error), error.message);
+    assert.deepEqual(toErrorResponse(error), { status: 503, body: { error: { code: 'DATABASE_UNAVAILABLE', message: 'The database is unreachable; retry after the time in Retry-After.' } } });
+  }
+  for (const error of [withCode('23505', 'PostgresError'), withCode('42P01', 'PostgresError'), withCode('ENOENT'), new TypeError('x is undefined'), withCode('57014', 'PostgresError')]) {
+    assert.equal(isDatabaseUnavailable(error), false, error.message);
+    assert.equal(toErrorResponse(error).status, 500);
+  }
 });

