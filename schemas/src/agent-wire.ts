@@ -36,7 +36,7 @@ export interface ChocoRun {
 }
 
 export interface DriftItem {
-  kind: 'script' | 'package' | 'external_fact' | 'agent';
+  kind: 'script' | 'package' | 'external_fact';
   name: string;
   status: DriftStatus;
   reason?: string;

@@ -31,6 +31,7 @@ export const POLICY_ERRORS = {
   SHELL_PLATFORM: 'The shell cannot run on one of the declared platforms.',
   PACKAGE_CONFLICT: 'Two ChocoDeployments declare the same package differently for the same agents at the same specificity.',
   PACKAGE_DUPLICATE: 'One ChocoDeployment lists the same package twice.',
+  DELETION_BUDGET_EXCEEDED: 'The revision removes a larger share of the policy objects than the deletion budget allows (the server refuses it); validate --base and plan check it.',
 } as const;
 
 export type PolicyErrorCode = keyof typeof POLICY_ERRORS;

@@ -47,6 +47,12 @@ test('pswm-server reconcile runs one reconcile and exits 1 with file:line:col er
   assert.equal(rejected.code, 1);
   assert.match(rejected.stdout, /^rejected \(ValidationFailed\)/);
   assert.match(rejected.stdout, /^packages\/baseline\.yaml:4:\d+: .*\[SCHEMA_ENUM\]$/m);
+
+  // reconcile status reads the same from the database: applied vs attempted, with the errors.
+  const status = await runCli(['reconcile', 'status', '--data-dir', dataDir], { DATABASE_URL: db.url });
+  assert.equal(status.code, 1);
+  assert.match(status.stdout, /^attempted: [0-9a-f]{40} at .*: rejected \(ValidationFailed\)$/m);
+  assert.match(status.stdout, /^  packages\/baseline\.yaml:4:\d+: .*\[SCHEMA_ENUM\]$/m);
 });
 
 test('two servers reconciling one database at once apply a revision exactly once', async (t) => {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { freshDatabase } from './support/database.ts';
-import { startServerProcess, type ServerProcess } from './support/server-process.ts';
+import { runServerCommand, startServerProcess, type ServerProcess } from './support/server-process.ts';
 import { initialAdminToken, tempDir, templateRepo, until } from './reconcile-fixtures.ts';
 import { loadPolicy } from '../../schemas/src/validate/load-policy.ts';
 import { readPolicyDir } from '../../schemas/src/source/dir.ts';
@@ -31,8 +31,8 @@ async function startReconcileServer(t: Parameters<typeof templateRepo>[0]) {
   return { db, repo, server, token, admin: client(server, token) };
 }
 
-test('a rejected commit is visible next to the applied revision, which listings keep serving', async (t) => {
-  const { repo, server, admin } = await startReconcileServer(t);
+test('a rejected commit is visible next to the applied revision with its errors (API, log, reconcile status); removing a place with agents warns', async (t) => {
+  const { repo, server, admin, token } = await startReconcileServer(t);
 
   const first = await admin('POST', '/api/v1/reconcile');
   assert.equal(first.status, 200);
@@ -51,6 +51,18 @@ test('a rejected commit is visible next to the applied revision, which listings 
   assert.equal(revision.lastAttempted.revision, broken);
   assert.equal(revision.lastAttempted.status, 'rejected');
   assert.equal(revision.conditions.find((c: any) => c.type === 'Ready').reason, 'ValidationFailed');
+  assert.equal(revision.lastAttempted.reason, 'ValidationFailed');
+  const [error] = revision.lastAttempted.errors;
+  assert.equal(error.file, 'organizations/contoso/berlin.yaml');
+  assert.ok(error.line >= 1 && error.col >= 1 && error.code, JSON.stringify(error));
+  // The log names each error as file:line:col at warn level, not only a count.
+  const logged = server.logs().split('\n').filter((line) => line.includes('"level":40') && line.includes(`organizations/contoso/berlin.yaml:${error.line}:${error.col}: `));
+  assert.ok(logged.length >= 1, server.logs().slice(-2000));
+  const status = await runServerCommand(['reconcile', 'status', '--server', server.url], { PSWM_ADMIN_TOKEN: token });
+  assert.equal(status.code, 1, status.stderr);
+  assert.match(status.stdout, new RegExp(`^applied:   ${applied} at `, 'm'));
+  assert.match(status.stdout, new RegExp(`^attempted: ${broken} at .*: rejected \\(ValidationFailed\\)$`, 'm'));
+  assert.match(status.stdout, new RegExp(`^  organizations/contoso/berlin\\.yaml:${error.line}:${error.col}: .* \\[${error.code}\\]$`, 'm'));
 
   const locations = (await admin('GET', '/api/v1/policy/locations')).body;
   assert.equal(locations.total, 4);
@@ -65,6 +77,13 @@ test('a rejected commit is visible next to the applied revision, which listings 
   assert.equal(history[0].author, 'Test Author <author@example.test>');
   assert.equal(history[0].message, 'berlin moves nowhere');
   assert.ok(history[0].errors[0].line >= 1);
+
+  // Removing a location that still has an agent applies, and says so at warn level.
+  assert.equal((await admin('POST', '/api/v1/agents', { name: 'berlin-1', organization: 'contoso', location: 'berlin' })).status, 201);
+  const removal = await repo.commit({ 'organizations/contoso/berlin.yaml': null }, 'close berlin');
+  // The local ref watcher may apply it before the API call does.
+  assert.ok(['applied', 'no-op'].includes((await admin('POST', '/api/v1/reconcile')).body.status));
+  await until('the warning', async () => server.logs().includes(`revision ${removal} removes contoso/berlin, which still has 1 enrolled agent(s)`), 10_000);
 });
 
 test('the read API validates its input and checks roles', async (t) => {

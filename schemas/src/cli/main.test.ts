@@ -50,6 +50,16 @@ function copyTemplate(name: string): string {
   return dir;
 }
 
+/** A git repository whose first commit is the template, and a git runner in it. */
+function templateRepo(name: string) {
+  const repo = copyTemplate(name);
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, env: gitEnv, encoding: 'utf8' }).trim();
+  git('init', '-q', '-b', 'main');
+  git('add', '.');
+  git('commit', '-q', '-m', 'import the template');
+  return { repo, git };
+}
+
 test('validate exits 0 on the template and says how much it checked', async () => {
   const result = await runCli(['validate', TEMPLATE]);
   assert.equal(result.status, 0, result.stderr);
@@ -126,11 +136,7 @@ test('--help documents the tool and every subcommand with its options and defaul
 });
 
 test('plan compares two commits of a real git repository', async () => {
-  const repo = copyTemplate('repo');
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, env: gitEnv, encoding: 'utf8' }).trim();
-  git('init', '-q', '-b', 'main');
-  git('add', '.');
-  git('commit', '-q', '-m', 'import the template');
+  const { repo, git } = templateRepo('repo');
   const base = git('rev-parse', 'HEAD');
   const paris = path.join(repo, 'organizations/contoso/paris.yaml');
   fs.writeFileSync(paris, fs.readFileSync(paris, 'utf8').replace('interval_seconds: 900', 'interval_seconds: 600'));
@@ -169,6 +175,33 @@ test('plan exits 1 and prints the errors of an invalid revision, or names an unk
   const unknown = await runCli(['plan', '--repo', repo, '--base', 'no-such-branch']);
   assert.equal(unknown.status, 1);
   assert.match(unknown.stderr, /revision "no-such-branch" not found/);
+});
+
+test('validate --base and plan refuse a revision that removes more than the deletion budget, as the server does', async () => {
+  const { repo, git } = templateRepo('budget');
+  git('rm', '-q', ...fs.readdirSync(path.join(repo, 'scripts/windows')).filter((f) => f.endsWith('.yaml')).map((f) => `scripts/windows/${f}`));
+  git('commit', '-q', '-m', 'remove the Windows scripts');
+  const refusal = /the revision removes 5 of 19 policy objects \(26\.3%\), more than the deletion budget of 25%/;
+
+  const plan = await runCli(['plan', '--repo', repo, '--base', 'HEAD~1']);
+  assert.equal(plan.status, 1);
+  assert.match(plan.stdout, /^Plan: 0 objects added, 0 changed, 5 removed/m, 'the plan is still printed');
+  assert.match(plan.stderr, refusal);
+  assert.match(plan.stderr, /\[DELETION_BUDGET_EXCEEDED\]$/m);
+  const json = JSON.parse((await runCli(['plan', '--repo', repo, '--base', 'HEAD~1', '--json'])).stdout);
+  assert.equal(json.deletion_budget.ok, false);
+
+  const validate = await runCli(['validate', repo, '--base', 'HEAD~1'], repo);
+  assert.equal(validate.status, 1);
+  assert.match(validate.stdout, /^settings\.yaml:\d+:\d+: the revision removes 5 of 19 .* \[DELETION_BUDGET_EXCEEDED\]$/m);
+  assert.equal((await runCli(['validate', repo, '--base', 'HEAD'], repo)).status, 0, 'nothing removed against itself');
+  assert.equal((await runCli(['validate', repo], repo)).status, 0, 'without --base there is nothing to compare');
+
+  const settings = path.join(repo, 'settings.yaml');
+  fs.writeFileSync(settings, fs.readFileSync(settings, 'utf8').replace(/allow_mass_deletion: false/, 'allow_mass_deletion: true'));
+  assert.match(fs.readFileSync(settings, 'utf8'), /allow_mass_deletion: true/);
+  git('commit', '-q', '-am', 'allow it');
+  assert.equal((await runCli(['plan', '--repo', repo, '--base', 'HEAD~2'])).status, 0, 'the head\'s Settings allow mass deletion');
 });
 
 test('plan --base-dir/--head-dir prints the same plan as the planner fixture', async () => {

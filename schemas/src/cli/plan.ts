@@ -1,6 +1,7 @@
 // `pswm-policy plan`: what a change of policy does, from two git revisions or two directories.
 import { formatError } from '../errors.ts';
 import type { Policy } from '../model.ts';
+import { checkRevisionDeletions } from '../plan/deletion-budget.ts';
 import { planChanges, type Plan } from '../plan/plan.ts';
 import { renderPlanText } from '../plan/render-text.ts';
 import { planGroups } from '../plan/groups.ts';
@@ -41,8 +42,12 @@ Options:
 Environment:
   PSWM_TOKEN         the API token --server sends as "Authorization: Bearer"
 
-Exit status: 0 plan printed, 1 a revision has policy errors or cannot be read, or the server
-cannot be read (unreachable, 401, 403), 2 usage error.
+The deletion budget of the head's Settings (spec.reconcile.deletion_budget_percent, default 25)
+is checked as the server checks it: a head that removes a larger share of the base's policy
+objects is printed, then refused.
+
+Exit status: 0 plan printed, 1 a revision has policy errors or cannot be read, the head exceeds
+the deletion budget, or the server cannot be read (unreachable, 401, 403), 2 usage error.
 `,
   async run(args) {
     const parsed = parseCommandArgs(
@@ -90,14 +95,17 @@ cannot be read (unreachable, 401, 403), 2 usage error.
     }
 
     const plan = planChanges(policyOf(base), policyOf(head));
+    const budget = checkRevisionDeletions(policyOf(base), policyOf(head));
     const groupAgents = fleet && (await resolveGroupAgents(fleet.url, fleet.token, plan.groups, namedAgentScopes(policyOf(base), policyOf(head))));
     if (values.json) {
-      printJson({ base: describe(base), head: describe(head), ...(groupAgents ? withAgents(plan, groupAgents) : plan) });
+      printJson({ base: describe(base), head: describe(head), deletion_budget: budget, ...(groupAgents ? withAgents(plan, groupAgents) : plan) });
     } else {
       const text = renderPlanText(plan);
       process.stdout.write(`Comparing base ${base.label} with head ${head.label}\n\n${groupAgents ? addAgentLines(text, plan, groupAgents) : text}`);
     }
-    return EXIT.ok;
+    if (budget.ok) return EXIT.ok;
+    process.stderr.write(`error: ${budget.message}; the server would reject the head revision [DELETION_BUDGET_EXCEEDED]\n`);
+    return EXIT.failed;
   },
 };
 

@@ -1,9 +1,9 @@
 // GET /revision: the applied revision and the last attempted one, side by side (Flux's
-// lastAppliedRevision vs lastAttemptedRevision), with the reconciler's conditions. Also makes
+// lastAppliedRevision vs lastAttemptedRevision), the last attempt's errors, and the reconciler's conditions. Also makes
 // /ready wait for a first applied revision.
 import type { FastifyInstance } from 'fastify';
 import type postgres from 'postgres';
-import { readPolicyState } from '../reconcile/status.ts';
+import { readPolicyState, readRevisionStatus } from '../reconcile/status.ts';
 
 export async function revisionRoutes(app: FastifyInstance, opts: { sql: postgres.Sql }): Promise<void> {
   const { sql } = opts;
@@ -16,12 +16,5 @@ export async function revisionRoutes(app: FastifyInstance, opts: { sql: postgres
     },
   });
 
-  app.get('/revision', { preHandler: app.requireRole('viewer') }, async () => {
-    const state = await readPolicyState(sql);
-    return {
-      applied: { revision: state.appliedRevision, at: state.appliedAt },
-      lastAttempted: { revision: state.lastAttemptedRevision, at: state.lastAttemptedAt, status: state.lastAttemptedStatus },
-      conditions: state.conditions,
-    };
-  });
+  app.get('/revision', { preHandler: app.requireRole('viewer') }, async () => readRevisionStatus(sql));
 }

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isEmptyPlan, planWrites, storedAfter, type DesiredRows, type ObjectRow, type PartRow, type ScopeRow, type StoredInventory } from './plan-writes.ts';
-import { checkDeletionBudget } from './deletion-budget.ts';
 
 const object = (kind: string, id: string, sha256: string, line = 1): ObjectRow => ({ kind, id, sha256, file: `${id}.yaml`, line, metadata: { name: id }, spec: {} });
 const scope = (key: string, documentSha256: string): ScopeRow => ({ scope: key, organization: 'acme', location: key.split('/')[1], agent: null, documentSha256 });
@@ -114,14 +113,4 @@ test('rows the applied state lacks are inserts, rows it holds with other values 
   assert.deepEqual(plan.scopes.insert.map((s) => s.scope), ['acme/rome']);
   assert.deepEqual(plan.documents.insert, [], 'rome shares d1');
   assert.deepEqual(plan.counts, { added: 1, changed: 0, removed: 0 });
-});
-
-test('the deletion budget refuses removing more than its share unless mass deletion is allowed', () => {
-  const guard = { deletion_budget_percent: 25, allow_mass_deletion: false };
-  assert.equal(checkDeletionBudget({ added: 0, changed: 0, removed: 25 }, 100, guard).ok, true);
-  const refused = checkDeletionBudget({ added: 0, changed: 0, removed: 26 }, 100, guard);
-  assert.equal(refused.ok, false);
-  assert.match(!refused.ok ? refused.message : '', /26 of 100 .*allow_mass_deletion/);
-  assert.equal(checkDeletionBudget({ added: 0, changed: 0, removed: 26 }, 100, { ...guard, allow_mass_deletion: true }).ok, true);
-  assert.equal(checkDeletionBudget({ added: 5, changed: 0, removed: 0 }, 0, guard).ok, true, 'a first apply removes nothing');
 });

@@ -15,18 +15,19 @@ import type { PolicySnapshot, PolicySource } from '../git/source.ts';
 import { audit } from '../audit.ts';
 import { loadPolicy } from '../../../schemas/src/validate/load-policy.ts';
 import { createCompiler, type Compiler } from '../../../schemas/src/compile/compiler.ts';
-import { reconcileDefaults } from '../../../schemas/src/json-schema.ts';
 import type { Policy, PolicyError } from '../../../schemas/src/model.ts';
+import { formatError } from '../../../schemas/src/errors.ts';
 import { planWrites, storedAfter, type StoredInventory, type WriteCounts, type WritePlan } from '../apply/plan-writes.ts';
 import { readStoredInventory } from '../apply/stored-inventory.ts';
 import { applyWrites } from '../apply/apply-writes.ts';
 import type { InsertMethod } from '../apply/insert-rows.ts';
-import { checkDeletionBudget } from '../apply/deletion-budget.ts';
+import { checkDeletionBudget, deletionGuard } from '../../../schemas/src/plan/deletion-budget.ts';
 import { desiredRows, planCompile, type DesiredResult } from './desired-rows.ts';
 import { createReconcileMemory, currentApplied, type ReconcileMemory } from './memory.ts';
 import { readEnrolledAgents, type EnrolledAgent } from './enrolled-agents.ts';
 import { changedAgents, readAgentDocuments } from '../apply/agent-documents.ts';
 import { referencedFactPaths } from '../../../schemas/src/compile/selectors.ts';
+import { agentsInRemovedPlaces, type OrphanedAgents } from './orphaned-agents.ts';
 import { createStageTimer } from './stage-timer.ts';
 import { bumpDocumentsVersion, markAttemptStarted, readPolicyState, recordReconciliation, type PolicyState } from './status.ts';
 import type { ReconcileReason, ReconcileStatus, ReconciliationRecord } from './status.ts';
@@ -74,6 +75,8 @@ export interface ReconcileOutcome {
 type Stop = Omit<ReconciliationRecord, 'trigger' | 'startedAt' | 'finishedAt'> & { changedScopes?: string[]; changedAgents?: string[]; compiledScopes?: number; decidedAgents?: number };
 
 const NO_COUNTS: WriteCounts = { added: 0, changed: 0, removed: 0 };
+/** Errors of one rejected revision logged one per line; the rest are in the reconciliation record. */
+const LOGGED_ERRORS = 50;
 
 export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileOutcome> {
   const { sql, source, log } = deps;
@@ -118,7 +121,7 @@ export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileOutco
     return finish({ revision, commit, status: 'rejected', reason: 'ValidationFailed', message, counts: NO_COUNTS, errors: loaded.errors });
   }
   const policy = loaded.policy;
-  const guard = { ...reconcileDefaults(), ...policy.settings?.spec.reconcile };
+  const guard = deletionGuard(policy);
 
   // Another instance may have applied since this one last did: its memory is then stale and the
   // diff runs against the database instead.
@@ -128,6 +131,7 @@ export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileOutco
   let result: DesiredResult;
   let plan: WritePlan | undefined;
   let agentsChanged: string[] = [];
+  let orphaned: OrphanedAgents[] = [];
   const factPaths = referencedFactPaths(policy);
   try {
     const base = await currentApplied(memory, sql, state);
@@ -164,10 +168,11 @@ export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileOutco
       }
       plan = planWrites(stored, result.desired);
       stages.mark('plan');
-      const budget = checkDeletionBudget(plan.counts, stored.objects.size, guard);
+      const budget = checkDeletionBudget(plan.counts.removed, stored.objects.size, guard);
       if (!budget.ok) {
         return finishIn(tx, { revision, commit, status: 'rejected', reason: 'DeletionBudgetExceeded', message: budget.message, counts: plan.counts, errors: [] });
       }
+      orphaned = await agentsInRemovedPlaces(tx, plan.objects.delete);
       const whose = { scopes: plan.changedScopes };
       const before = await readAgentDocuments(tx, whose);
       stages.merge('write', await applyWrites(tx, plan, revision, deps.insertMethod ?? 'json'));
@@ -182,7 +187,12 @@ export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileOutco
     // Committed: from now on this revision is the base of the next diff.
     if (outcome.status === 'applied' && plan) memory.applied = { policy, compiler, stored: storedAfter(stored, result.desired, plan, revision, documentsVersion) };
     else if (outcome.status === 'no-op') memory.applied = undefined;
-    if (outcome.status === 'applied') await auditApplied(sql, deps.trigger, outcome, policy, log);
+    if (outcome.status === 'applied') {
+      for (const { place, agents: count } of orphaned) {
+        log.warn({ revision, place, agents: count }, `revision ${revision} removes ${place}, which still has ${count} enrolled agent(s): they get no desired state until they are moved or revoked`);
+      }
+      await auditApplied(sql, deps.trigger, outcome, policy, log);
+    }
     return outcome;
   } catch (error) {
     return finish(failure(revision, 'ApplyFailed', `cannot apply revision ${revision}`, error, log, commit));
@@ -224,6 +234,11 @@ async function finishAttempt(deps: ReconcileDeps, startedAt: Date, finishedAt: D
   deps.log.debug({ revision: stop.revision, stagesMs, compiledScopes: outcome.compiledScopes, decidedAgents: outcome.decidedAgents }, 'reconcile stages');
   const level = stop.status === 'applied' || stop.status === 'no-op' ? 'info' : 'warn';
   deps.log[level]({ revision: stop.revision, status: stop.status, reason: stop.reason, counts: stop.counts, durationMs: outcome.durationMs, trigger: deps.trigger }, `reconcile ${stop.status}: ${stop.message}`);
+  // One line per error, as file:line:col, so the log alone tells the admin what to fix.
+  for (const error of stop.errors.slice(0, LOGGED_ERRORS)) {
+    deps.log.warn({ revision: stop.revision, code: error.code, file: error.file, line: error.line, col: error.col }, formatError(error));
+  }
+  if (stop.errors.length > LOGGED_ERRORS) deps.log.warn({ revision: stop.revision }, `and ${stop.errors.length - LOGGED_ERRORS} more error(s): GET /api/v1/revision lists them all`);
   return outcome;
 }
 

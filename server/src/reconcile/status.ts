@@ -104,3 +104,30 @@ async function foldRepeatedNoOp(sql: Queryable, record: ReconciliationRecord): P
     returning id`;
   return row ? Number(row.id) : undefined;
 }
+
+/** What GET /revision and `pswm-server reconcile status` show: applied vs last attempted revision, the
+ * last attempt's outcome with its errors (file:line:col), and the conditions. */
+export interface RevisionStatus {
+  applied: { revision: string | null; at: Date | null };
+  lastAttempted: {
+    revision: string | null; at: Date | null; status: ReconcileStatus | null;
+    reason: ReconcileReason | null; message: string | null; errors: PolicyError[];
+  };
+  conditions: Condition[];
+}
+
+export async function readRevisionStatus(sql: Queryable): Promise<RevisionStatus> {
+  const state = await readPolicyState(sql);
+  const [last] = await sql<Array<{ revision: string | null; reason: ReconcileReason | null; detail: string; errors: PolicyError[] }>>`
+    select revision, reason, detail, errors from reconciliations order by id desc limit 1`;
+  // A newer attempt may be running (no row yet): then its outcome is not known.
+  const known = last && state.lastAttemptedStatus !== null && (last.revision ?? state.lastAttemptedRevision) === state.lastAttemptedRevision;
+  return {
+    applied: { revision: state.appliedRevision, at: state.appliedAt },
+    lastAttempted: {
+      revision: state.lastAttemptedRevision, at: state.lastAttemptedAt, status: state.lastAttemptedStatus,
+      reason: known ? last.reason : null, message: known ? last.detail : null, errors: known ? last.errors : [],
+    },
+    conditions: state.conditions,
+  };
+}
