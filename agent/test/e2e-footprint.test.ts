@@ -50,7 +50,7 @@ test('an iteration loads only ws and the schemas pieces it uses, and no WebAssem
   assert.deepEqual(packagesIn(trace), ['ws'], 'no package but ws is loaded from node_modules (node-pty only when a console starts)');
   const schemas = trace.loaded.filter((u) => u.includes('/schemas/src/')).map((u) => u.slice(u.indexOf('/schemas/src/') + '/schemas/src/'.length)).sort();
   assert.ok(!schemas.includes('index.ts'), 'not the schemas index (ajv, yaml, isomorphic-git behind it)');
-  for (const module of schemas) assert.ok(['canonical-json.ts', 'cli/usage.ts', 'console-wire.ts', 'cron.ts', 'json-schema.ts', 'model.ts'].includes(module), `schemas/src/${module} is not one the agent needs`);
+  for (const module of schemas) assert.ok(['canonical-json.ts', 'cli/usage.ts', 'console-wire.ts', 'cron.ts', 'input-rules.ts', 'json-schema.ts', 'model.ts'].includes(module), `schemas/src/${module} is not one the agent needs`);
   const internal = (await traced(false)).internal;
   assert.ok(internal.some((m) => m.includes('NativeModule http')), 'the internal list is the real one');
   assert.ok(!internal.some((m) => m.includes('internal/deps/undici')), "Node's bundled undici (fetch, WebSocket) stays unloaded");

@@ -36,7 +36,7 @@ export interface ChocoRun {
 }
 
 export interface DriftItem {
-  kind: 'script' | 'package' | 'external_fact';
+  kind: 'script' | 'package' | 'external_fact' | 'agent';
   name: string;
   status: DriftStatus;
   reason?: string;

@@ -34,7 +34,7 @@ const settings: SettingsOf = {
   scripts: { timeout_seconds: 300, max_output_bytes: 131072 },
   external_facts: { timeout_seconds: 30, max_output_bytes: 65536 },
   choco: { upgrade_all: true, upgrade_interval_hours: 12, skip_pinned: false },
-  remote_console: { enabled: true, require_consent: false, idle_timeout_minutes: 10, max_duration_minutes: 60 },
+  remote_console: { enabled: true, require_consent: false, idle_timeout_minutes: 10, max_duration_minutes: 60, consent_timeout_seconds: 30, consent_default: 'deny' },
   logging: { level: 'debug', retention_days: 30, max_file_mb: 20 },
   reporting: { retry_max_attempts: 10, retry_base_seconds: 2, retry_max_seconds: 600 },
 };
@@ -207,7 +207,7 @@ test('every settings leaf and reconcile guard has a default', () => {
     ...settingsLeaves(subschema(commonSchema, ['$defs', 'settingsBlock']), 'settings'),
     ...settingsLeaves(subschema(kindSchemas.Settings, ['properties', 'spec', 'properties', 'reconcile']), 'reconcile'),
   ];
-  assert.equal(leaves.length, 22);
+  assert.equal(leaves.length, 24);
   assert.deepEqual(leaves.filter(([, leaf]) => !('default' in leaf)).map(([path]) => path), []);
 });
 
@@ -218,7 +218,7 @@ test('settingsDefaults returns the defaults model.ts documents, as a fresh copy 
     scripts: { timeout_seconds: 600, max_output_bytes: 65536 },
     external_facts: { timeout_seconds: 60, max_output_bytes: 65536 },
     choco: { upgrade_all: false, upgrade_interval_hours: 24, skip_pinned: true },
-    remote_console: { enabled: false, require_consent: true, idle_timeout_minutes: 15, max_duration_minutes: 120 },
+    remote_console: { enabled: false, require_consent: true, idle_timeout_minutes: 15, max_duration_minutes: 120, consent_timeout_seconds: 60, consent_default: 'deny' },
     logging: { level: 'info', retention_days: 14, max_file_mb: 10 },
     reporting: { retry_max_attempts: 0, retry_base_seconds: 5, retry_max_seconds: 900 },
   });

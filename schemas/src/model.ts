@@ -53,6 +53,8 @@ export interface SettingsBlock {
     require_consent?: boolean; // default true
     idle_timeout_minutes?: number; // default 15
     max_duration_minutes?: number; // default 120
+    consent_timeout_seconds?: number; // default 60
+    consent_default?: 'deny' | 'allow'; // default deny
   };
   logging?: {
     level?: 'error' | 'warn' | 'info' | 'debug'; // default info

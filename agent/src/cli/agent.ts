@@ -10,7 +10,8 @@ packages and reports; a WebSocket "reconcile" from the server starts one at once
 logs/ in the data folder and to stderr. Stop it with Ctrl-C.
 
 Options:
-  --once           Run one iteration (after sending what earlier runs left in the outbox), then exit.
+  --once           Run one iteration (after sending what earlier runs left in the outbox), print one
+                   line per item that changed or failed and the totals, then exit.
   --dry-run        Change nothing: print per item in_sync / would change / drifted / skipped (reason),
                    and report the results flagged dry_run.
 ${DATA_DIR_HELP}${EXTERNAL_FACTS_HELP}  --help           Show this help.
@@ -19,7 +20,7 @@ One pswm process at a time works in a data folder (agent.lock): with --once, a s
 with status 5 and names the holder; the loop waits for the folder before each iteration.
 
 Exit status: 0 ok, 1 not enrolled or the iteration failed, 2 usage error, 3 revoked by the server,
-5 another pswm process is using the data folder.
+4 (--once) one or more items failed, 5 another pswm process is using the data folder.
 `;
 
 export const agentCommand: Omit<Command, 'summary'> = {

@@ -4,6 +4,7 @@ import os from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { EXIT, UsageError, parseCommandArgs, type Command } from '@pswm/schemas/cli-usage';
 import { enroll, fetchRequestStatus, type EnrollRequest } from '../api/enroll-client.ts';
+import { openLogger } from '../logs/logger.ts';
 import { isTransient } from '../api/http.ts';
 import { loadAgentConfig, saveAgentConfig } from '../identity/config.ts';
 import { generateAgentKeys, KeyError, loadAgentKeys, saveAgentKeys, type AgentKeys } from '../identity/key-pair.ts';
@@ -112,6 +113,7 @@ export const enrollCommand: Omit<Command, 'summary'> = {
       location: enrolled.location,
       enrolled_at: new Date().toISOString(),
     });
+    await logEnrollment(paths, { method: request.method, server, agent_id: enrolled.agent_id, name: enrolled.name, organization: enrolled.organization, location: enrolled.location });
     process.stdout.write(`enrolled as ${enrolled.name} (${enrolled.organization}/${enrolled.location}), agent id ${enrolled.agent_id}\n`);
     return EXIT.ok;
   },
@@ -149,5 +151,17 @@ async function waitForDecision(server: string, keys: AgentKeys, requestId: strin
       process.stdout.write(`still waiting for approval of ${requestId} (${Math.round(waited / 1000)} s)\n`);
     }
     await delay(Math.min(pollSeconds * 1000, timeoutSeconds * 1000 - waited));
+  }
+}
+
+/** Enrollment is a critical event: in agent.log and critical.log, which goes to the server with the
+ * first report. */
+async function logEnrollment(paths: DataPaths, fields: Record<string, string>): Promise<void> {
+  const { settingsDefaults } = await import('@pswm/schemas/json-schema');
+  const log = openLogger({ dir: paths.logs, settings: settingsDefaults().logging });
+  try {
+    log.critical('enrolled with the server', fields);
+  } finally {
+    log.close();
   }
 }

@@ -18,7 +18,7 @@ const COMMANDS: Command[] = [
   lazyCommand('enroll', 'Enrol with a server by token, OTP code or the approval queue', async () => (await import('./enroll.ts')).enrollCommand),
   lazyCommand('agent', 'Run the agent in the foreground (--once, --dry-run)', async () => (await import('./agent.ts')).agentCommand),
   lazyCommand('service', 'Run the agent loop as the installed service does (file logging)', async () => (await import('./service.ts')).serviceCommand),
-  lazyCommand('status', 'Show enrollment, last iteration, applied revision, pending reports', async () => (await import('./status.ts')).statusCommand),
+  lazyCommand('status', 'Show enrollment, last iteration, failed items, pending and rejected reports', async () => (await import('./status.ts')).statusCommand),
   lazyCommand('facts', 'Print the collected facts as JSON', async () => (await import('./facts.ts')).factsCommand),
   lazyCommand('install_svc', 'Install and start the agent service (idempotent)', async () => (await import('./install-service.ts')).installServiceCommand),
   lazyCommand('uninstall_svc', 'Stop and remove the agent service and its PATH entry', async () => (await import('./install-service.ts')).uninstallServiceCommand),
@@ -31,7 +31,8 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(14)}${c.summary}`).join('\n')}
 
 Run "pswm <command> --help" for a command's options; --version prints the version. The data folder is $PSWM_HOME, else
 /var/lib/pswm (Linux) or C:\\ProgramData\\pswm-reborn (Windows).
-Exit status: 0 success, 1 failure, 2 usage error, 3 revoked by the server.
+Exit status: 0 success, 1 failure, 2 usage error, 3 revoked by the server; pswm agent --once:
+4 one or more items failed, 5 another pswm process is using the data folder.
 `;
 
 /** Failures a user can act on get one line, not a stack trace. */

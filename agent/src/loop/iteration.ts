@@ -11,6 +11,8 @@ import { collectFacts } from '../facts/collect-facts.ts';
 import type { DataPaths } from '../paths.ts';
 import type { Outbox } from '../report/outbox.ts';
 import { toWireReport, type WireDriftItem, type WireReport } from '../report/wire.ts';
+import { criticalLogItem, markCriticalEventsSent, unsentCriticalEvents } from '../report/critical-events.ts';
+import { droppedValuesItem, sanitizeReport } from '../report/sanitize-report.ts';
 import { loadLastIteration, saveLastIteration, type LastIteration } from './last-iteration.ts';
 import type { Logger } from '../logs/logger.ts';
 
@@ -65,7 +67,8 @@ export async function runIteration(ctx: IterationContext, opts: { dryRun: boolea
     }
   }
   const externalFactItems = externalFactDrift(facts);
-  const report = toWireReport({
+  const critical = await unsentCriticalEvents(ctx.paths.logs, ctx.paths.state);
+  const built = toWireReport({
     startedAt,
     finishedAt: now(),
     dryRun: opts.dryRun,
@@ -75,7 +78,11 @@ export async function runIteration(ctx: IterationContext, opts: { dryRun: boolea
     converged,
     extraDrift: externalFactItems,
   });
+  const { report, dropped } = sanitizeReport(built);
+  if (dropped.length) ctx.log.warn('values the server cannot store were left out of the report', { count: dropped.length, paths: dropped.slice(0, 10).map((d) => d.path) });
+  report.drift = [...(report.drift ?? []), droppedValuesItem(dropped), criticalLogItem(critical)];
   await ctx.outbox.append({ id: report.id, kind: 'report', body: report });
+  await markCriticalEventsSent(ctx.paths.state, critical);
   await ctx.afterOutboxWrite?.(report);
 
   const items = [...(converged?.items ?? []), ...externalFactItems];
@@ -90,6 +97,7 @@ export async function runIteration(ctx: IterationContext, opts: { dryRun: boolea
     ...(desired.cached ? { document: desired.cached.document } : {}),
     ...(applied ? { applied_revision: applied } : {}),
     counts: countByStatus(items),
+    ...(items.some((i) => i.status === 'failed') ? { failed_items: items.filter((i) => i.status === 'failed').map((i) => ({ kind: i.kind, name: i.name, ...(i.reason ? { reason: i.reason } : {}) })) } : {}),
     report_id: report.id,
     ...(failure ? { error: failure } : {}),
   };

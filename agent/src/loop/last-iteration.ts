@@ -15,6 +15,8 @@ export interface LastIteration {
   /** The revision of the latest iteration that applied (not dry-run) a desired state. */
   applied_revision?: string;
   counts?: Record<string, number>;
+  /** The items that failed, with why (for `pswm status`). */
+  failed_items?: Array<{ kind: string; name: string; reason?: string }>;
   report_id?: string;
   error?: string;
 }

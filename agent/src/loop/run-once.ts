@@ -4,12 +4,14 @@
 // does not contact it again before its backoff has passed (the desired state comes from the cache).
 import { isRevoked } from '../api/session.ts';
 import type { AgentSetup } from './agent-setup.ts';
-import { formatDryRun } from './dry-run-output.ts';
+import { formatApplied, formatDryRun } from './dry-run-output.ts';
 import { AgentRevokedError, runIteration } from './iteration.ts';
 import type { Logger } from '../logs/logger.ts';
 
 const ONE_ATTEMPT = { attempts: 1 };
 
+/** The iteration itself failed (converge could not run); not enrolled. */
+export const EXIT_FAILED = 1;
 export const EXIT_REVOKED = 3;
 /** One or more items (scripts, packages, external facts) failed; the iteration itself completed. */
 export const EXIT_ITEMS_FAILED = 4;
@@ -31,7 +33,13 @@ export async function runOnce(setup: AgentSetup, opts: { dryRun: boolean; log: L
     throw error;
   }
   opts.log.info('iteration finished', { result: outcome.last.result, report: outcome.report.id, revision: outcome.last.revision, ...outcome.last.counts });
-  if (opts.dryRun) opts.out.write(formatDryRun(outcome.items));
-  if (isRevoked((await setup.deliver(ONE_ATTEMPT)).error)) return revoked();
-  return outcome.last.result === 'failed' ? 1 : 0;
+  opts.out.write(opts.dryRun ? formatDryRun(outcome.items) : formatApplied(outcome.items, outcome.last.counts ?? {}));
+  const delivery = await setup.deliver(ONE_ATTEMPT);
+  if (isRevoked(delivery.error)) return revoked();
+  if (delivery.remaining) opts.out.write(`reports: ${delivery.remaining} waiting in the outbox (${String((delivery.error as Error | undefined)?.message ?? 'not sent yet')})\n`);
+  if (outcome.last.result === 'failed') {
+    opts.out.write(`iteration failed: ${outcome.last.error}\n`);
+    return EXIT_FAILED;
+  }
+  return outcome.last.failed_items?.length ? EXIT_ITEMS_FAILED : 0;
 }

@@ -34,6 +34,8 @@ export interface RemoteChannel {
 }
 
 const CONSENT_TIMEOUT_DEFAULT_SECONDS = 60;
+/** Run ids remembered so a request delivered twice (sent on reconnect and over the bus) runs once. */
+const REMEMBERED_RUNS = 1000;
 
 /** remote_console from a desired state; keys an older server's document lacks get their defaults. */
 export function remoteSettingsOf(settings: DesiredState['settings']): RemoteSettings {
@@ -50,6 +52,7 @@ export function remoteSettingsOf(settings: DesiredState['settings']): RemoteSett
 
 export function createRemoteChannel(link: RemoteLink, runs: (message: RunStart) => void): RemoteChannel {
   let host: Promise<ConsoleHost> | undefined;
+  const startedRuns = new Set<string>();
   // then() callbacks run in the order they were added, so messages keep their order across the load
   const withHost = (fn: (host: ConsoleHost) => void) => {
     host ??= import('./console-host.ts').then(({ createConsoleHost }) => createConsoleHost(link));
@@ -64,7 +67,12 @@ export function createRemoteChannel(link: RemoteLink, runs: (message: RunStart) 
       }
       const message = parseControl<ServerToAgent>(data.toString(), SERVER_TO_AGENT_TYPES);
       if (!message) return;
-      if (message.type === 'run.start') return runs(message);
+      if (message.type === 'run.start') {
+        if (startedRuns.has(message.run)) return;
+        startedRuns.add(message.run);
+        if (startedRuns.size > REMEMBERED_RUNS) startedRuns.delete(startedRuns.values().next().value!);
+        return runs(message);
+      }
       withHost((h) => h.handle(message));
     },
     disconnected() {

@@ -28,13 +28,13 @@ export interface Fleet {
   get(path: string): Promise<any>;
 }
 
-export async function startFleet(t: TestContext): Promise<Fleet> {
+export async function startFleet(t: TestContext, opts: { serverArgs?: string[] } = {}): Promise<Fleet> {
   // not freshDatabase(t): the database must be dropped after the server stopped, or the server's
   // shutdown waits on a connection to a database that is gone
   const db = await freshDatabase();
   const dataDir = await makeTempDir(t, 'pswm-e2e-server-');
   const env = { DATABASE_URL: db.url, PSWM_LOG_LEVEL: 'info' };
-  let server = await startServerProcess({ dataDir, env });
+  let server = await startServerProcess({ dataDir, env, args: opts.serverArgs });
   // a restarted server must come back on the same port: the agents know its URL
   const port = new URL(server.url).port;
   t.after(async () => {
@@ -57,7 +57,7 @@ export async function startFleet(t: TestContext): Promise<Fleet> {
       await server.stop();
     },
     async start() {
-      server = await startServerProcess({ dataDir, env, args: ['--port', port] });
+      server = await startServerProcess({ dataDir, env, args: ['--port', port, ...(opts.serverArgs ?? [])] });
     },
     async get(apiPath) {
       const response = await fetch(new URL(apiPath, server.url), { headers: { authorization: `Bearer ${adminToken}` } });

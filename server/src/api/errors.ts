@@ -10,6 +10,7 @@ export const API_ERRORS = {
   VALIDATION_FAILED: { status: 400, message: 'The request does not match the schema of this endpoint.' },
   INVALID_PUBLIC_KEY: { status: 400, message: 'public_key must be an Ed25519 public key in SPKI PEM.' },
   UNKNOWN_LOCATION: { status: 400, message: 'The organization or location is not in the applied policy.' },
+  UNKNOWN_SCRIPT: { status: 400, message: 'The script is not a Script of the applied policy revision.' },
   UNAUTHENTICATED: { status: 401, message: 'Authentication required: send "Authorization: Bearer <token>".' },
   INVALID_TOKEN: { status: 401, message: 'The token is unknown or revoked.' },
   TOKEN_EXPIRED: { status: 401, message: 'The access token has expired; get a new one with POST /api/v1/agent/token.' },

@@ -14,14 +14,19 @@ const names = (pattern?: string) => ({
   items: { type: 'string', minLength: 1, maxLength: 200, ...(pattern ? { pattern } : {}) },
 });
 
+/** The body properties that name agents (SignalTarget), shared by the endpoints that address agents. */
+export const TARGET_PROPERTIES = {
+  agents: names(),
+  locations: names('^[^/]+/.+$'),
+  organizations: names(),
+  all: { type: 'boolean' },
+} as const;
+
 const signalBody = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    agents: names(),
-    locations: names('^[^/]+/.+$'),
-    organizations: names(),
-    all: { type: 'boolean' },
+    ...TARGET_PROPERTIES,
     reason: { type: 'string', minLength: 1, maxLength: 200 },
   },
 } as const;

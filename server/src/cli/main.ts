@@ -21,6 +21,7 @@ const COMMANDS: CommandTable = {
   signal: async () => (await import('./signal.ts')).signalCommand,
   console: async () => (await import('./console.ts')).consoleCommand,
   'secret-key': async () => (await import('./secret-key.ts')).secretKey,
+  run: async () => (await import('./run.ts')).runCommand,
 };
 
 async function packageVersion(): Promise<string> {

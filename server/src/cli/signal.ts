@@ -8,18 +8,24 @@ import { createBus } from '../hub/bus.ts';
 import { publishSignal } from '../hub/publish-signal.ts';
 import { isEmptyTarget, parseLocation, signalTargets } from '../hub/targets.ts';
 import type { SignalTarget } from '../hub/targets.ts';
+import type { OptionSpec } from '../config/options.ts';
 import { EXIT_OK } from './command.ts';
 import type { CommandContext, LeafCommand } from './command.ts';
 import { stderrLogger, withDatabase } from './local-database.ts';
 import { callServer, SERVER_URL_OPTION, serverUrl } from './remote.ts';
 
+/** Whom a command addresses (signal, run): names, locations, organizations or all. */
+export const TARGET_OPTIONS: readonly OptionSpec[] = [
+  { flag: 'agent', type: 'string', description: 'Agent names or ids, comma-separated.' },
+  { flag: 'location', type: 'string', description: 'Locations as organization/location, comma-separated.' },
+  { flag: 'org', type: 'string', description: 'Organizations, comma-separated.' },
+  { flag: 'all', type: 'boolean', description: 'Every active agent.' },
+];
+
 export const signalCommand: LeafCommand = {
   summary: 'Wake agents now: --agent A | --location O/L | --org O | --all (lists are comma-separated).',
   options: [
-    { flag: 'agent', type: 'string', description: 'Agent names or ids, comma-separated.' },
-    { flag: 'location', type: 'string', description: 'Locations as organization/location, comma-separated.' },
-    { flag: 'org', type: 'string', description: 'Organizations, comma-separated.' },
-    { flag: 'all', type: 'boolean', description: 'Every active agent.' },
+    ...TARGET_OPTIONS,
     { flag: 'reason', type: 'string', description: 'Why, shown to the agent and kept in the audit log.' },
     SERVER_URL_OPTION,
   ],
@@ -35,10 +41,10 @@ export const signalCommand: LeafCommand = {
   },
 };
 
-function targetOf(ctx: CommandContext): SignalTarget {
+export function targetOf(ctx: CommandContext, verb = 'signal'): SignalTarget {
   const list = (flag: string) => ((ctx.values[flag] as string | undefined) ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const target: SignalTarget = { agents: list('agent'), locations: list('location'), organizations: list('org'), all: Boolean(ctx.values.all) };
-  if (isEmptyTarget(target)) throw new ConfigError('BAD_ARGUMENTS', 'name whom to signal: --agent, --location, --org or --all');
+  if (isEmptyTarget(target)) throw new ConfigError('BAD_ARGUMENTS', `name whom to ${verb}: --agent, --location, --org or --all`);
   const bad = target.locations!.find((location) => !parseLocation(location));
   if (bad) throw new ConfigError('BAD_ARGUMENTS', `--location "${bad}" is not organization/location`);
   return target;

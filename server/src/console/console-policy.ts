@@ -6,7 +6,9 @@ import type { SettingsBlock } from '../../../schemas/src/model.ts';
 export type ConsoleSettings = Required<NonNullable<SettingsBlock['remote_console']>>;
 
 /** The schema's defaults: what an agent without a document (or a key) lives by. */
-export const CONSOLE_DEFAULTS: ConsoleSettings = { enabled: false, require_consent: true, idle_timeout_minutes: 15, max_duration_minutes: 120 };
+export const CONSOLE_DEFAULTS: ConsoleSettings = {
+  enabled: false, require_consent: true, idle_timeout_minutes: 15, max_duration_minutes: 120, consent_timeout_seconds: 60, consent_default: 'deny',
+};
 
 export interface ServerConsoleLimits {
   /** The longest idle time and duration this server allows, whatever the policy says. */
@@ -18,6 +20,8 @@ export interface SessionLimits {
   idleMs: number;
   maxMs: number;
   requireConsent: boolean;
+  /** How long the agent may wait for consent (the server waits that long, and a margin, for its answer). */
+  consentTimeoutMs: number;
 }
 
 export function decideConsole(
@@ -34,6 +38,7 @@ export function decideConsole(
       idleMs: Math.min(effective.idle_timeout_minutes * 60, server.maxIdleSeconds) * 1000,
       maxMs: Math.min(effective.max_duration_minutes * 60, server.maxDurationSeconds) * 1000,
       requireConsent: effective.require_consent,
+      consentTimeoutMs: effective.consent_timeout_seconds * 1000,
     },
   };
 }

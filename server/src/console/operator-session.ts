@@ -248,8 +248,9 @@ export function runOperatorSession(
         return;
       case 'console.consent':
         if (message.answer === 'pending') {
-          // the agent's own consent timeout applies; ours only guards against an agent that never answers
+          // the agent's consent timeout applies; ours only guards against an agent that never answers
           cancel(answerTimer);
+          answerTimer = later(() => void refuse('agent-offline', 'the agent did not answer after asking for consent'), limits!.consentTimeoutMs + options.answerTimeoutMs);
           sendJson({ type: 'status', message: 'waiting for consent on the agent' });
           return;
         }

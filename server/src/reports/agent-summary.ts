@@ -57,7 +57,7 @@ export function summarySelect(sql: postgres.Sql) {
     cross join policy_state state
     left join lateral (
       select id, revision, document, finished_at from reports r
-      where r.agent_id = a.id and not r.dry_run order by finished_at desc limit 1
+      where r.agent_id = a.id and not r.dry_run and r.on_demand_run is null order by finished_at desc limit 1
     ) applied on true
     left join lateral (
       select document_sha256 from scope_documents s
