@@ -90,7 +90,7 @@ test('sanitizeInput repairs strings at the paths asked for instead of removing t
   const { value, dropped } = sanitizeInput({ stdout: 'a\u0000b\uD800', facts: { x: '\u0000' } }, { repairAt: (path) => path === '/stdout' });
   assert.deepEqual(value, { stdout: 'a\uFFFDb\uFFFD', facts: {} });
   assert.deepEqual(dropped, [
-    { path: '/stdout', reason: `${INPUT_REASONS.nul}; replaced by U+FFFD` },
+    { path: '/stdout', reason: `${INPUT_REASONS.nul}; replaced by U+FFFD`, repaired: true },
     { path: '/facts/x', reason: INPUT_REASONS.nul },
   ]);
 });

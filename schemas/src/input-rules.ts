@@ -21,6 +21,8 @@ export interface InputProblem {
   path: string;
   /** Reads after the path: "/facts/os contains U+0000 (NUL), which cannot be stored". */
   reason: string;
+  /** Set by sanitizeInput when the string was repaired (options.repairAt) rather than removed. */
+  repaired?: true;
 }
 
 export const INPUT_REASONS = {
@@ -70,7 +72,7 @@ export function sanitizeInput(value: unknown, options: SanitizeOptions = {}): { 
   const dropped: InputProblem[] = [];
   const cleaned = walk(value, (problem, leaf) => {
     if (typeof leaf === 'string' && options.repairAt?.(problem.path) && problem.reason !== INPUT_REASONS.depth) {
-      dropped.push({ path: problem.path, reason: `${problem.reason}; replaced by U+FFFD` });
+      dropped.push({ path: problem.path, reason: `${problem.reason}; replaced by U+FFFD`, repaired: true });
       return { replace: repairText(leaf) };
     }
     dropped.push(problem);

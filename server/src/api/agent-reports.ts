@@ -8,7 +8,7 @@ import type { LastSeenBatcher } from '../reports/last-seen.ts';
 import { createOutputCapResolver, SERVER_OUTPUT_CAPS } from '../reports/output-caps.ts';
 import { DEFAULT_METRICS_HISTORY, storeHeartbeat } from '../reports/store-heartbeat.ts';
 import { storeReport } from '../reports/store-report.ts';
-import { parseHeartbeat, parseReport } from '../reports/wire-format.ts';
+import { OUTPUT_PATH, parseHeartbeat, parseReport } from '../reports/wire-format.ts';
 import { apiError } from './errors.ts';
 
 const REPORT_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
@@ -29,7 +29,7 @@ export async function agentReportRoutes(app: FastifyInstance, opts: AgentReportO
   const capsFor = createOutputCapResolver(sql, app.log);
   const onRequest = app.requireAgent as unknown as onRequestAsyncHookHandler;
 
-  app.post('/agent/reports', { onRequest, bodyLimit: REPORT_BODY_LIMIT_BYTES }, async (request, reply) => {
+  app.post('/agent/reports', { onRequest, bodyLimit: REPORT_BODY_LIMIT_BYTES, config: { repairTextAt: OUTPUT_PATH } }, async (request, reply) => {
     const agent = request.agent!;
     const report = parseReport(jsonBody(request));
     lastSeen.markSeen(agent.agentId);

@@ -3,12 +3,15 @@
 import { readFileSync } from 'node:fs';
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
+import type { Ajv } from 'ajv';
 import type { ServerConfig } from '../config/config.ts';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
 import { auth } from './auth.ts';
+import { isStorableDateTime } from './date-time-format.ts';
 import { apiError, RETRY_AFTER_SECONDS, toErrorResponse } from './errors.ts';
 import { health } from './health.ts';
+import { inputRules } from './input-rules.ts';
 import { metrics } from './metrics.ts';
 import { tokenRoutes } from './tokens.ts';
 
@@ -34,7 +37,7 @@ export async function buildApp(deps: { db: Database; config: ServerConfig; log: 
     bodyLimit: BODY_LIMIT_BYTES,
     handlerTimeout: REQUEST_DEADLINE_MS,
     // fastify's default silently drops unknown properties; a typo in a request should be an error.
-    ajv: { customOptions: { removeAdditional: false } },
+    ajv: { customOptions: { removeAdditional: false }, onCreate: (ajv: Ajv) => ajv.addFormat('date-time', isStorableDateTime) },
     ...https,
   }) as unknown as FastifyInstance;
 
@@ -53,6 +56,7 @@ export async function buildApp(deps: { db: Database; config: ServerConfig; log: 
     throw apiError('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`);
   });
 
+  await app.register(inputRules);
   await app.register(metrics);
   await app.register(auth, { sql: db.sql });
   await app.register(health, { sql: db.sql });

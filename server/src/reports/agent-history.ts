@@ -1,6 +1,7 @@
 // One agent's reported data as the read API serves it: runs with their output, facts, package
 // inventory, metrics and drift. Pages are keyset cursors, so they never shift while reports arrive.
 import type postgres from 'postgres';
+import { isStorableDateTime } from '../api/date-time-format.ts';
 import type { DriftStatus } from '../../../schemas/src/agent-wire.ts';
 
 export interface RunPage {
@@ -33,11 +34,12 @@ export interface RunQuery {
 /** "<started_at ISO>~<run id>", the position of the last run of a page. */
 export function parseRunCursor(text: string): { startedAt: string; id: string } | undefined {
   const [startedAt, id, ...rest] = text.split('~');
-  return !rest.length && id && Number.isFinite(Date.parse(startedAt)) && /^[0-9a-f-]{36}$/i.test(id) ? { startedAt, id } : undefined;
+  return !rest.length && id && isStorableDateTime(startedAt) && /^[0-9a-f-]{36}$/i.test(id) ? { startedAt, id } : undefined;
 }
 
 /**
- * Script and choco runs merged, newest first. Each table gives its newest `limit` past the cursor;
+ * Script and choco runs merged, newest first. exit_code is bigint (32-bit codes, signed or unsigned),
+ * which postgres.js returns as a string; float8 gives the number back exactly. Each table gives its newest `limit` past the cursor;
  * the merged page is the newest `limit` of both, so no run is skipped or repeated.
  */
 export async function listRuns(sql: postgres.Sql, agentId: string, query: RunQuery): Promise<RunPage> {
@@ -47,7 +49,7 @@ export async function listRuns(sql: postgres.Sql, agentId: string, query: RunQue
   const scripts = wantScripts
     ? await sql<ScriptRunView[]>`
         select 'script' as type, id, report_id as "reportId", started_at as "startedAt", duration_ms as "durationMs",
-               exit_code as "exitCode", timed_out as "timedOut", script, sha256, phase, shell, signal, stdout, stderr,
+               exit_code::float8 as "exitCode", timed_out as "timedOut", script, sha256, phase, shell, signal, stdout, stderr,
                stdout_truncated as "stdoutTruncated", stderr_truncated as "stderrTruncated"
         from script_runs where agent_id = ${agentId} ${query.script !== undefined ? sql`and script = ${query.script}` : sql``} ${past}
         order by started_at desc, id desc limit ${query.limit}`
@@ -55,7 +57,7 @@ export async function listRuns(sql: postgres.Sql, agentId: string, query: RunQue
   const choco = wantChoco
     ? await sql<ChocoRunView[]>`
         select 'choco' as type, id, report_id as "reportId", started_at as "startedAt", duration_ms as "durationMs",
-               exit_code as "exitCode", timed_out as "timedOut", operation, package, version, output,
+               exit_code::float8 as "exitCode", timed_out as "timedOut", operation, package, version, output,
                output_truncated as "outputTruncated", reboot_required as "rebootRequired"
         from choco_runs where agent_id = ${agentId} ${past}
         order by started_at desc, id desc limit ${query.limit}`

@@ -1,31 +1,27 @@
 // The bodies agents POST (schemas/json/report.schema.json, heartbeat.schema.json), validated by ajv
 // compiled once. A refusal says which field and why, in one sentence per problem, so an agent
-// author can fix the sender from the 400 alone.
+// author can fix the sender from the 400 alone. Text PostgreSQL cannot store never gets here: the
+// API's input rules (api/input-rules.ts) refuse it, or repair it in captured output (OUTPUT_PATH).
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { fullFormats } from 'ajv-formats/dist/formats.js';
 import heartbeatSchema from '@pswm/schemas/json/heartbeat.schema.json' with { type: 'json' };
 import reportSchema from '@pswm/schemas/json/report.schema.json' with { type: 'json' };
+import { isStorableDateTime } from '../api/date-time-format.ts';
 import { apiError } from '../api/errors.ts';
 import type { Heartbeat, Report } from '../../../schemas/src/agent-wire.ts';
-import { findUnstorableString } from './stored-text.ts';
 
 const MAX_MESSAGES = 10;
 
-const rfc3339 = fullFormats['date-time'] as { validate(text: string): boolean };
 const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
 addFormats.default(ajv, ['uuid']);
-// RFC 3339 that PostgreSQL can also store: no year 0 and no leap second (ajv accepts both, and a
-// database error there would be a 500 for bad input).
-ajv.addFormat('date-time', (text) => rfc3339.validate(text) && !text.startsWith('0000') && Number.isFinite(Date.parse(text)));
+ajv.addFormat('date-time', isStorableDateTime);
 const reportValidator = ajv.compile<Report>(reportSchema);
 const heartbeatValidator = ajv.compile<Heartbeat>(heartbeatSchema);
 
 export function parseReport(body: unknown): Report {
   const report = checked(reportValidator, body);
   const problems = [
-    ...storable(report, (path) => OUTPUT_PATH.test(path)),
     ...order('body/finished_at', report.started_at, report.finished_at, 'body/started_at'),
     ...duplicateIds('script_runs', report.script_runs),
     ...duplicateIds('choco_runs', report.choco_runs),
@@ -37,19 +33,11 @@ export function parseReport(body: unknown): Report {
 }
 
 export function parseHeartbeat(body: unknown): Heartbeat {
-  const heartbeat = checked(heartbeatValidator, body);
-  const problems = storable(heartbeat);
-  if (problems.length) throw apiError('VALIDATION_FAILED', problems[0]);
-  return heartbeat;
+  return checked(heartbeatValidator, body);
 }
 
-// Captured output is repaired when stored (storableOutput), not refused.
-const OUTPUT_PATH = /^body\/(script_runs\/\d+\/std(out|err)|choco_runs\/\d+\/output)$/;
-
-function storable(body: object, skip?: (path: string) => boolean): string[] {
-  const path = findUnstorableString(body, 'body', skip);
-  return path ? [`${path} contains U+0000 or an unpaired surrogate, which cannot be stored`] : [];
-}
+/** Captured output (JSON Pointers into a report): kept whatever it holds, with U+0000 and unpaired surrogates repaired. */
+export const OUTPUT_PATH = /^\/(script_runs\/\d+\/std(out|err)|choco_runs\/\d+\/output)$/;
 
 function checked<T>(validate: ValidateFunction<T>, body: unknown): T {
   if (validate(body)) return body;

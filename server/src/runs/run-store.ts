@@ -2,7 +2,8 @@
 // as an ordinary report holding one script run, both marked with the run's id.
 import type { OnDemandResult } from '@pswm/schemas/console-wire';
 import type { Queryable } from '../db/database.ts';
-import { storableOutput, truncateUtf8 } from '../reports/stored-text.ts';
+import { repairText } from '@pswm/schemas/input-rules';
+import { truncateUtf8 } from '../reports/stored-text.ts';
 
 export type TargetStatus = 'pending' | 'accepted' | 'done' | 'refused' | 'not_reached';
 export const FINAL_STATUSES: ReadonlySet<TargetStatus> = new Set(['done', 'refused', 'not_reached']);
@@ -66,8 +67,8 @@ export async function pendingRunsFor(sql: Queryable, agentId: string): Promise<R
 }
 
 export async function storeResult(sql: Queryable, runId: string, agentId: string, result: OnDemandResult): Promise<boolean> {
-  const stdout = truncateUtf8(storableOutput(result.stdout), MAX_STORED_OUTPUT);
-  const stderr = truncateUtf8(storableOutput(result.stderr), MAX_STORED_OUTPUT);
+  const stdout = truncateUtf8(repairText(result.stdout), MAX_STORED_OUTPUT);
+  const stderr = truncateUtf8(repairText(result.stderr), MAX_STORED_OUTPUT);
   const [target] = await sql<{ status: TargetStatus }[]>`select status from on_demand_targets where run_id = ${runId} and agent_id = ${agentId}`;
   if (!target || target.status === 'done') return false; // not a target of this run, or a repeat
   const startedAt = new Date(result.started_at);
