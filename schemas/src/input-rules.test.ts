@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EXIT_CODE_MAX, EXIT_CODE_MIN, findInputProblem, INPUT_REASONS, MAX_DEPTH, repairText, sanitizeInput, textProblem } from './input-rules.ts';
+import { EXIT_CODE_MAX, EXIT_CODE_MIN, findInputProblem, INPUT_REASONS, jsonTextTooDeep, MAX_DEPTH, repairText, sanitizeInput, textProblem } from './input-rules.ts';
 
 /** `levels` arrays inside one another, with `leaf` in the innermost. */
 function nested(levels: number, leaf: unknown = 1): unknown {
@@ -105,4 +105,15 @@ test('textProblem and repairText', () => {
   assert.equal(textProblem('\u0000'), INPUT_REASONS.nul);
   assert.equal(repairText('ok'), 'ok');
   assert.equal(repairText('\uDFFFx\u0000'), '\uFFFDx\uFFFD');
+});
+
+test('jsonTextTooDeep counts nesting in the text, ignoring brackets inside strings', () => {
+  assert.equal(jsonTextTooDeep(JSON.stringify(nested(MAX_DEPTH))), false);
+  assert.equal(jsonTextTooDeep(JSON.stringify(nested(MAX_DEPTH + 1))), true);
+  assert.equal(jsonTextTooDeep(JSON.stringify({ a: { b: nested(MAX_DEPTH - 1) } })), true);
+  assert.equal(jsonTextTooDeep('['.repeat(1_000_000)), true, 'an unterminated flood of brackets');
+  const bracketsInText = JSON.stringify({ s: '['.repeat(1000), t: 'quote \\" and [[[', u: '\\', v: ['{'.repeat(100)] });
+  assert.equal(jsonTextTooDeep(bracketsInText), false);
+  assert.equal(jsonTextTooDeep('{"a":"unterminated [[[['), false, 'malformed text is left to the parser');
+  assert.equal(jsonTextTooDeep(''), false);
 });

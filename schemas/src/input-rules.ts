@@ -58,6 +58,39 @@ export function findInputProblem(value: unknown): InputProblem | undefined {
   return found;
 }
 
+/**
+ * Whether JSON text nests objects and arrays deeper than MAX_DEPTH, decided without parsing it:
+ * JSON.parse takes seconds over a megabyte of "[", so a server refuses such a body before parsing.
+ * Strings are skipped with indexOf, so long text (captured output) costs little. Malformed text is
+ * not judged here (false): the parser says what is wrong with it.
+ */
+export function jsonTextTooDeep(text: string): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      let end = i;
+      do end = text.indexOf('"', end + 1); while (end > 0 && isEscaped(text, end));
+      if (end < 0) return false;
+      i = end;
+    } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
+      if (++depth > MAX_DEPTH) return true;
+    } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+const [QUOTE, BACKSLASH, OPEN_ARRAY, CLOSE_ARRAY, OPEN_OBJECT, CLOSE_OBJECT] = [0x22, 0x5c, 0x5b, 0x5d, 0x7b, 0x7d];
+
+/** Whether the quote at `at` is escaped: preceded by an odd number of backslashes. */
+function isEscaped(text: string, at: number): boolean {
+  let backslashes = 0;
+  while (text.charCodeAt(at - 1 - backslashes) === BACKSLASH) backslashes++;
+  return backslashes % 2 === 1;
+}
+
 export interface SanitizeOptions {
   /** Strings at these paths are repaired (repairText) instead of removed, e.g. required output fields. */
   repairAt?: (path: string) => boolean;

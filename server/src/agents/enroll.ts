@@ -39,12 +39,19 @@ interface Applicant {
   facts: Record<string, unknown>;
 }
 
-export async function enrollAgent(sql: postgres.Sql, nonceSecret: Buffer, body: EnrollBody, meta: { ip: string; nowMs: number }): Promise<EnrollResult> {
+export interface EnrollLimits {
+  /** Pending requests the queue holds; a queue enrollment beyond is a 429. */
+  queueMax: number;
+}
+
+export async function enrollAgent(
+  sql: postgres.Sql, nonceSecret: Buffer, body: EnrollBody, meta: { ip: string; nowMs: number }, limits: EnrollLimits,
+): Promise<EnrollResult> {
   const attempt = { method: body.method, name: body.name ?? null, hostname: body.hostname, ip: meta.ip };
   try {
     const applicant = await checkProof(sql, nonceSecret, body, meta.nowMs);
     return await sql.begin(async (tx) => {
-      const result = await METHODS[body.method](tx, body, applicant);
+      const result = await METHODS[body.method](tx, body, applicant, limits);
       const target = result.status === 'enrolled' ? result.agent.id : result.request.id;
       const details = result.status === 'enrolled'
         ? { ...attempt, name: result.agent.name, organization: result.agent.organization, location: result.agent.location }
@@ -115,7 +122,7 @@ export async function requestStatusFor(
   return request;
 }
 
-type Method = (tx: postgres.TransactionSql, body: EnrollBody, applicant: Applicant) => Promise<EnrollResult>;
+type Method = (tx: postgres.TransactionSql, body: EnrollBody, applicant: Applicant, limits: EnrollLimits) => Promise<EnrollResult>;
 
 const METHODS: Record<EnrollMethod, Method> = {
   token: async (tx, body, applicant) => ({ status: 'enrolled', agent: await bindEnrollmentToken(tx, body.token!, applicant) }),
@@ -124,7 +131,7 @@ const METHODS: Record<EnrollMethod, Method> = {
     const agent = await insertEnrolledAgent(tx, { ...applicant, name: applicant.name!, ...placement });
     return { status: 'enrolled', agent };
   },
-  queue: async (tx, _body, applicant) => ({ status: 'pending', request: await registerRequest(tx, { ...applicant, name: applicant.name! }) }),
+  queue: async (tx, _body, applicant, limits) => ({ status: 'pending', request: await registerRequest(tx, { ...applicant, name: applicant.name! }, limits.queueMax) }),
 };
 
 /** Admin-driven enrollment: the token names an agent created by `pswm-server agent create`; it gets this key. */

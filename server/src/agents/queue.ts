@@ -27,20 +27,33 @@ export interface RequestRecord {
   agentId: string | null;
 }
 
-/** Queues a request, or returns the one this key already has pending (an agent restarting while it waits). */
+// An arbitrary constant: registrations take turns, so `queueMax` is never overshot by concurrent ones.
+const QUEUE_LOCK_KEY = 7_301_955_015;
+
+/**
+ * Queues a request, or returns the one this key already has pending (an agent restarting while it
+ * waits). With `queueMax` requests pending, a new one is refused (429): strangers cannot fill the
+ * table, and the admin's queue stays readable.
+ */
 export async function registerRequest(
   tx: postgres.TransactionSql,
   input: { name: string; hostname: string; publicKey: string; facts: Record<string, unknown> },
+  queueMax: number,
 ): Promise<RequestRecord> {
   const [taken] = await tx`select 1 from agents where name = ${input.name}`;
   if (taken) throw apiError('CONFLICT', `An agent named "${input.name}" already exists; register under another name.`);
+  await tx`select pg_advisory_xact_lock(${QUEUE_LOCK_KEY})`;
+  const [existing] = await tx<RequestRow[]>`select * from enrollment_requests where public_key = ${input.publicKey} and status = 'pending'`;
+  if (existing) return toRequestRecord(existing);
+  const [{ pending }] = await tx<[{ pending: number }]>`select count(*)::int as pending from enrollment_requests where status = 'pending'`;
+  if (pending >= queueMax) {
+    throw apiError('TOO_MANY_REQUESTS', `The enrollment queue is full (${pending} pending requests); retry later, or ask an admin to approve or reject requests.`);
+  }
   const [inserted] = await tx<RequestRow[]>`
     insert into enrollment_requests (name, hostname, public_key, facts, status)
     values (${input.name}, ${input.hostname}, ${input.publicKey}, ${tx.json(input.facts as postgres.JSONValue)}, 'pending')
-    on conflict (public_key) where status = 'pending' do nothing
     returning *`;
-  const row = inserted ?? (await tx<RequestRow[]>`select * from enrollment_requests where public_key = ${input.publicKey} and status = 'pending'`)[0];
-  return toRequestRecord(row);
+  return toRequestRecord(inserted);
 }
 
 export async function listRequests(sql: Queryable, status?: RequestStatus): Promise<RequestRecord[]> {

@@ -2,7 +2,7 @@
 // platform routes. Callers may register more route plugins on the returned instance before listen().
 import { readFileSync } from 'node:fs';
 import Fastify from 'fastify';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Ajv } from 'ajv';
 import type { ServerConfig } from '../config/config.ts';
 import type { Database } from '../db/database.ts';
@@ -12,6 +12,7 @@ import { isStorableDateTime } from './date-time-format.ts';
 import { apiError, RETRY_AFTER_SECONDS, toErrorResponse } from './errors.ts';
 import { health } from './health.ts';
 import { inputRules } from './input-rules.ts';
+import { credentialRateLimit, trustProxySetting } from './rate-limit.ts';
 import { metrics } from './metrics.ts';
 import { tokenRoutes } from './tokens.ts';
 
@@ -36,6 +37,12 @@ export async function buildApp(deps: { db: Database; config: ServerConfig; log: 
     loggerInstance: log,
     bodyLimit: BODY_LIMIT_BYTES,
     handlerTimeout: REQUEST_DEADLINE_MS,
+    trustProxy: trustProxySetting(config.trustProxy),
+    // A path that does not decode (%E0%A4%A, a lone surrogate) is answered before routing: same error body.
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      const { status, body } = toErrorResponse(error);
+      reply.code(status).send(body);
+    },
     // fastify's default silently drops unknown properties; a typo in a request should be an error.
     ajv: { customOptions: { removeAdditional: false }, onCreate: (ajv: Ajv) => ajv.addFormat('date-time', isStorableDateTime) },
     ...https,
@@ -57,6 +64,7 @@ export async function buildApp(deps: { db: Database; config: ServerConfig; log: 
   });
 
   await app.register(inputRules);
+  await app.register(credentialRateLimit, { perMinute: config.rateLimit });
   await app.register(metrics);
   await app.register(auth, { sql: db.sql });
   await app.register(health, { sql: db.sql });

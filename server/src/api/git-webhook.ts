@@ -6,6 +6,7 @@ import { decideWebhook } from '../triggers/webhook-payload.ts';
 import { detectProvider, verifySignature } from '../triggers/webhook-signature.ts';
 import type { GitProvider } from '../triggers/webhook-signature.ts';
 import { apiError } from './errors.ts';
+import { CREDENTIAL_RATE_LIMIT } from './rate-limit.ts';
 
 export interface GitWebhookOptions {
   /** PSWM_WEBHOOK_SECRET. Without it deliveries are not authenticated (they can only cause a fetch). */
@@ -24,7 +25,7 @@ export const gitWebhookRoutes: FastifyPluginAsync<GitWebhookOptions> = async (ap
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   if (!options.secret) app.log.warn('PSWM_WEBHOOK_SECRET is not set: git webhook deliveries are not authenticated');
 
-  app.post('/hooks/git', { bodyLimit: WEBHOOK_BODY_LIMIT_BYTES }, async (request, reply) => {
+  app.post('/hooks/git', { bodyLimit: WEBHOOK_BODY_LIMIT_BYTES, config: CREDENTIAL_RATE_LIMIT }, async (request, reply) => {
     const sender = detectProvider(request.headers);
     if (!sender) throw apiError('BAD_REQUEST', 'Not a git webhook: expected an X-GitHub-Event, X-Gitea-Event or X-Gitlab-Event header.');
     const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);

@@ -3,6 +3,7 @@
 // Several instances on one database talk through PostgreSQL LISTEN/NOTIFY like separate processes.
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
 import { createAgentAuthority } from '../../src/agents/access-token.ts';
 import { deriveServerKeys } from '../../src/agents/server-secret.ts';
 import type { ServerKeys } from '../../src/agents/server-secret.ts';
@@ -29,14 +30,19 @@ export async function startAgentApiInstance(
   database: Pick<TestDatabase, 'sql'>,
   t?: { after(fn: () => Promise<void>): void },
   options: Omit<AgentApiOptions, 'sql' | 'authority' | 'keys'> & { keys?: ServerKeys } = {},
+  /** Server options as on the command line ('--rate-limit', '5'). */
+  argv: string[] = [],
+  /** Called with the app before it listens, to register more routes. */
+  extend?: (app: FastifyInstance) => Promise<void>,
 ): Promise<AgentApiInstance> {
   const log = createLogger({ logLevel: 'silent' });
   const db = { sql: database.sql, embedded: false, close: async () => {} };
-  const app = await buildApp({ db, config: loadConfig([], {}), log });
+  const app = await buildApp({ db, config: loadConfig(argv, {}), log });
   const bus = await createBus(db, log);
   const keys = options.keys ?? deriveServerKeys(randomBytes(32));
   const authority = await createAgentAuthority(db.sql, bus, keys.accessToken);
   await registerAgentApi(app, { sql: db.sql, authority, ...options, keys });
+  await extend?.(app);
   await app.listen({ host: '127.0.0.1', port: 0 });
   let closed = false;
   const close = async () => {
