@@ -49,8 +49,9 @@ export async function startDesiredStateInstance(db: TestDatabase, t: { after(fn:
   await app.register(desiredStateRoutes, { prefix: API_PREFIX, authority, documents: createDocumentStore(sql), map });
   await app.listen({ host: '127.0.0.1', port: 0 });
   t.after(async () => {
-    await app.close();
+    // The map first: its reload timer keeps queries coming while the rest closes.
     map.close();
+    await app.close();
     authority.close();
     await bus.close();
     await sql.end({ timeout: 5 });

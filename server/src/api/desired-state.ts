@@ -31,7 +31,7 @@ export async function desiredStateRoutes(app: FastifyInstance, opts: DesiredStat
 
     const current = inMemory ?? await map.lookup(agentId);
     if (!current) throw noDesiredState();
-    if (!inMemory) opts.onUnknownAgent?.(agentId);
+    if (!inMemory && !map.knows(agentId)) opts.onUnknownAgent?.(agentId);
     if (matchesEtag(request.headers['if-none-match'], current.document)) return notModified(reply, current);
     // A reconcile may have dropped the document between the map's answer and this read: ask again.
     const served = await read(current) ?? await lookupAndRead(agentId);
