@@ -48,7 +48,7 @@ const BASELINE = fileURLToPath(new URL('./fleet-baseline.ts', import.meta.url));
 const BENCHMARKS = fileURLToPath(new URL('../docs/BENCHMARKS.md', import.meta.url));
 const SIGNAL_WAIT_MS = 30_000;
 // Rate limits are for the internet, not for a simulator enrolling thousands of agents from one address.
-const BENCH_SERVER_ENV: Record<string, string> = {};
+const BENCH_SERVER_ENV: Record<string, string> = { PSWM_RATE_LIMIT: '0' };
 
 const progress = (line: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 const cleanups: Array<() => unknown> = [];
