@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import reportSchema from '../json/report.schema.json' with { type: 'json' };
 import { EXIT_CODE_MAX, EXIT_CODE_MIN, findInputProblem, INPUT_REASONS, jsonTextTooDeep, MAX_DEPTH, repairText, sanitizeInput, textProblem } from './input-rules.ts';
 
 /** `levels` arrays inside one another, with `leaf` in the innermost. */
@@ -62,10 +63,12 @@ test('the first problem in document order is the one reported', () => {
   assert.equal(findInputProblem([[1, [2, Infinity]], '\u0000'])?.path, '/0/1/1');
 });
 
-test('exit codes span signed and unsigned 32-bit', () => {
+test('exit codes span signed and unsigned 32-bit, and the report schema says the same', () => {
   assert.ok(EXIT_CODE_MIN <= -1073741819 && 0xC0000005 <= EXIT_CODE_MAX);
   assert.equal(EXIT_CODE_MAX, 4294967295);
   assert.equal(EXIT_CODE_MIN, -2147483648);
+  const { minimum, maximum } = reportSchema.$defs.exitCode;
+  assert.deepEqual([minimum, maximum], [EXIT_CODE_MIN, EXIT_CODE_MAX]);
 });
 
 test('sanitizeInput removes offending leaves, keys and too-deep containers and lists them', () => {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { API_PREFIX } from '../src/api/app.ts';
 import { gitWebhookRoutes } from '../src/api/git-webhook.ts';
+import { consoleSessionRoutes } from '../src/web-console/session-routes.ts';
 import { createToken } from '../src/auth/tokens.ts';
 import { enrollmentClient, generateAgentIdentity } from './support/agent-identity.ts';
 import { startAgentApiInstance } from './support/agent-api-instance.ts';
@@ -18,6 +19,7 @@ async function setup(t: { after(fn: () => Promise<void>): void }, argv: string[]
   const db = await freshDatabase(t);
   const server = await startAgentApiInstance(db, t, {}, argv, async (app) => {
     await app.register(gitWebhookRoutes, { prefix: API_PREFIX, branch: 'main', onPush: () => {} });
+    await app.register(consoleSessionRoutes, { prefix: API_PREFIX, sql: db.sql, secureCookies: false });
   });
   const { token: adminToken } = await db.sql.begin((tx) => createToken(tx, { role: 'admin', name: 'test-admin', actor: 'test' }));
   const send = async (method: string, path: string, init: { body?: object; headers?: Record<string, string> } = {}) => {
@@ -42,6 +44,7 @@ test('each credential endpoint takes --rate-limit requests a minute per address,
     { name: 'enroll status', call: () => send('GET', `/api/v1/enroll/requests/${UUID}`, { headers: { 'x-pswm-nonce': 'n', 'x-pswm-signature': 's' } }) },
     { name: 'token', call: () => send('POST', '/api/v1/agent/token', { body: { agent_id: UUID, assertion: 'a.b' } }) },
     { name: 'git webhook', call: () => send('POST', '/api/v1/hooks/git', { body: { ref: 'refs/heads/other' }, headers: { 'x-github-event': 'push' } }) },
+    { name: 'console login', call: () => send('POST', '/api/v1/login', { body: { token: 'pswm_guessed' } }) },
   ];
   for (const endpoint of endpoints) {
     const answers = [];
@@ -57,6 +60,7 @@ test('each credential endpoint takes --rate-limit requests a minute per address,
   }
   assert.equal(await count('audit_log', `action = 'agent.enroll'`), 5, 'only the enrollments that were let through are audited');
   assert.equal(await count('audit_log', `action = 'agent.token'`), 5);
+  assert.equal(await count('audit_log', `action = 'web.login'`), 5);
   for (let i = 0; i < 10; i++) {
     assert.equal((await send('GET', '/api/v1/whoami', { headers: { authorization: `Bearer ${adminToken}` } })).status, 200, 'authenticated routes are not limited');
   }

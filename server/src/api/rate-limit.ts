@@ -1,9 +1,9 @@
 // Rate limits on the endpoints anyone can call and that check a credential (enrollment, its nonce and
-// status, the token exchange, the git webhook): each was good for ~600 requests/s from one address,
-// each writing an audit row. A route opts in with `config: CREDENTIAL_RATE_LIMIT`; every such route
-// counts each client address (request.ip: see the trustProxy option) separately, per minute, in this
-// process. The limit answers before the body is read, so a limited request costs no parsing and no
-// audit row.
+// status, the token exchange, the git webhook, the console login): each was good for ~600 requests/s
+// from one address, each writing an audit row. A route opts in with `config: CREDENTIAL_RATE_LIMIT`;
+// every such route counts each client address (request.ip: see the trustProxy option) separately, per
+// minute, in this process. The limit answers before the body is read, so a limited request costs no
+// parsing and no audit row.
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';

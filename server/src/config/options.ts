@@ -100,7 +100,7 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
   { key: 'secretKeyFile', flag: 'secret-key-file', env: 'PSWM_SECRET_KEY_FILE', type: 'string',
     description: 'File holding the secret key that signs agent access tokens (created on first start; every instance needs the same). Unset: <data-dir>/secret-key.' },
   { key: 'rateLimit', flag: 'rate-limit', env: 'PSWM_RATE_LIMIT', type: 'integer', default: 300, min: 0,
-    description: 'Requests per minute one client address may make to each enrollment, token-exchange and webhook endpoint; more get 429 with Retry-After. 0: no limit.' },
+    description: 'Requests per minute one client address may make to each enrollment, token-exchange, webhook and console-login endpoint; more get 429 with Retry-After. 0: no limit.' },
   { key: 'trustProxy', flag: 'trust-proxy', env: 'PSWM_TRUST_PROXY', type: 'string',
     description: 'Behind a reverse proxy or load balancer: which proxies\' X-Forwarded-For names the client (rate limits and audit use it) — their addresses or CIDRs, comma-separated, a hop count, or true for any. Unset: the connecting address.' },
   { key: 'enrollQueueMax', flag: 'enroll-queue-max', env: 'PSWM_ENROLL_QUEUE_MAX', type: 'integer', default: 1000, min: 1,

@@ -7,6 +7,7 @@ import type postgres from 'postgres';
 import { audit } from '../audit.ts';
 import { authenticateToken } from '../auth/tokens.ts';
 import { apiError } from '../api/errors.ts';
+import { CREDENTIAL_RATE_LIMIT } from '../api/rate-limit.ts';
 import { clearedSessionCookie, closeSession, cookieValue, openSession, SESSION_COOKIE, sessionCookie, sessionPrincipal } from './sessions.ts';
 
 const loginBody = {
@@ -40,7 +41,8 @@ export async function consoleSessionRoutes(app: FastifyInstance, opts: { sql: po
     return value ? sessionPrincipal(sql, value) : undefined;
   });
 
-  app.post<{ Body: { token: string; next?: string } }>('/login', { schema: { body: loginBody } }, async (request, reply) => {
+  // Each attempt checks a token and writes an audit row: rate limited like the other credential endpoints.
+  app.post<{ Body: { token: string; next?: string } }>('/login', { schema: { body: loginBody }, config: CREDENTIAL_RATE_LIMIT }, async (request, reply) => {
     checkOrigin(request);
     const principal = await authenticateToken(sql, request.body.token.trim());
     if (!principal) {
