@@ -28,6 +28,7 @@ export const POLICY_ERRORS = {
   SYMLINK_CYCLE: 'A `file` reference resolves through symbolic links that form a loop.',
   RUN_MODE: 'The run mode and its parameters disagree (interval needs interval_hours, schedule needs schedule).',
   BAD_CRON: 'The schedule is not a valid 5-field cron expression.',
+  UNTRUSTED_SELECTION: 'Warning: a script runs with the agent\'s rights (root/SYSTEM) on agents chosen only by facts the agents report about themselves; an agent can report any such fact.',
   SHELL_PLATFORM: 'The shell cannot run on one of the declared platforms.',
   PACKAGE_CONFLICT: 'Two ChocoDeployments declare the same package differently for the same agents at the same specificity.',
   PACKAGE_DUPLICATE: 'One ChocoDeployment lists the same package twice.',

@@ -187,3 +187,27 @@ test('a script file above the script size limit is refused', () => {
     { code: 'FILE_TOO_LARGE', message: 'Script "big": file big.sh is 100 bytes; script files may be at most 50 bytes', file: 's.yaml', line: 4, col: 26 },
   ]);
 });
+
+test('a script chosen only by agent-reported facts is valid but warned about; trusted facts or named scopes are not', () => {
+  const script = (name: string, targets: string) => `apiVersion: pswm/v1
+kind: Script
+metadata: { name: ${name} }
+spec:
+  shell: bash
+  content: echo hi
+  targets:
+${targets}
+`;
+  const result = loadPolicy([
+    file('orgs.yaml', ORGANIZATIONS),
+    file('scripts.yaml', [
+      script('by-os', '    facts:\n      os.family: linux'),
+      script('by-org', '    organizations: [acme]\n    facts:\n      os.family: linux'),
+      script('by-trusted', '    facts:\n      trusted.organization: acme\n      os.family: linux'),
+      script('everyone', '    organizations: []'),
+    ].join('---\n')),
+  ]);
+  assert.ok(result.ok);
+  assert.deepEqual(result.warnings.map((w) => [w.code, w.file, w.line]), [['UNTRUSTED_SELECTION', 'scripts.yaml', 8]]);
+  assert.match(result.warnings[0].message, /^Script "by-os" runs as the agent's account \(root\/SYSTEM\) on every agent that reports os\.family; /);
+});

@@ -10,6 +10,7 @@ import { assemblePolicy } from './assemble-policy.ts';
 import { CROSS_DOCUMENT_CHECKS } from './checks.ts';
 import type { DeclaredNames } from './checks.ts';
 import { resolveContents } from './contents.ts';
+import { untrustedSelectionWarnings } from './trust-rules.ts';
 import { loadFilesCached } from './parse-cache.ts';
 import type { ParseCache } from './parse-cache.ts';
 
@@ -66,7 +67,7 @@ export function loadPolicy(files: RepoFile[], limits: Partial<PolicyLimits> = {}
   const contents = resolveContents(context);
   errors.push(...contents.errors);
   if (errors.length > 0) return { ok: false, errors: sortErrors(errors), warnings: [] };
-  return { ok: true, policy: assemblePolicy(documents, contents.resolved), warnings: [] };
+  return { ok: true, policy: assemblePolicy(documents, contents.resolved), warnings: sortErrors(untrustedSelectionWarnings(documents)) };
 }
 
 function declare(declared: DeclaredNames, kind: string, id: string): void {

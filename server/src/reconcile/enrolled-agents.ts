@@ -4,6 +4,7 @@
 // with keeps this one small query for the whole fleet.
 import type postgres from 'postgres';
 import type { AgentIdentity } from '../../../schemas/src/model.ts';
+import { enrollmentMethodSql, isTrustedFactKey, trustedFacts, withoutTrustedFacts, TRUSTED_FACT_KEY } from '../agents/trusted-facts.ts';
 
 export interface EnrolledAgent {
   id: string;
@@ -29,14 +30,20 @@ export async function readEnrolledAgents(sql: Queryable, factPaths: string[], se
       coalesce((select jsonb_agg(jsonb_build_array(e.key, e.value)) from jsonb_each(a.facts) e where e.key = any(${keys}::text[])), '[]') as enrolled,
       coalesce((select jsonb_agg(jsonb_build_array(f.fact_key, f.value)) from agent_facts f where f.agent_id = a.id and f.fact_key = any(${keys}::text[])), '[]') as reported`
     : sql`'[]'::jsonb as enrolled, '[]'::jsonb as reported`;
-  const rows = await sql<Array<{ id: string; name: string; organization: string; location: string; enrolled: FactEntry[]; reported: FactEntry[] }>>`
-    select a.id, a.name, a.organization, a.location, ${facts}
+  // the server's own facts, only when a selector reads them (the method costs two lookups per agent)
+  const trusted = keys.some(isTrustedFactKey) ? sql`, a.enrolled_at, ${enrollmentMethodSql(sql)} as enrollment_method` : sql``;
+  const rows = await sql<Array<{ id: string; name: string; organization: string; location: string; enrolled: FactEntry[]; reported: FactEntry[]; enrolled_at?: Date | null; enrollment_method?: string | null }>>`
+    select a.id, a.name, a.organization, a.location, ${facts} ${trusted}
     from agents a where a.status = 'active' ${only}
     order by a.id`;
-  return rows.map((row) => ({
-    id: row.id,
-    identity: { name: row.name, organization: row.organization, location: row.location, facts: nestFacts(row.enrolled, row.reported) },
-  }));
+  return rows.map((row) => {
+    const server: FactEntry[] = row.enrollment_method !== undefined ? [[TRUSTED_FACT_KEY, trustedFacts({ ...row, enrollment_method: row.enrollment_method ?? null, enrolled_at: row.enrolled_at ?? null })]] : [];
+    return {
+      id: row.id,
+      // what the agent said under `trusted` is dropped; the server's values come last and win
+      identity: { name: row.name, organization: row.organization, location: row.location, facts: nestFacts(withoutTrustedFacts(row.enrolled), withoutTrustedFacts(row.reported), server) },
+    };
+  });
 }
 
 type FactEntry = [string, unknown];

@@ -5,6 +5,7 @@ import type postgres from 'postgres';
 import { apiError } from '../api/errors.ts';
 import type { OutputCaps } from './output-caps.ts';
 import { truncateUtf8 } from './stored-text.ts';
+import { withoutTrustedFacts } from '../agents/trusted-facts.ts';
 import type { Report } from '../../../schemas/src/agent-wire.ts';
 
 export type StoreOutcome = { stored: true; duplicate: false } | { stored: false; duplicate: true };
@@ -90,7 +91,8 @@ async function storeDrift(tx: postgres.TransactionSql, agentId: string, report: 
 }
 
 async function storeFacts(tx: postgres.TransactionSql, agentId: string, report: Report): Promise<void> {
-  const entries = Object.entries(report.facts!).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  // `trusted` facts are the server's to set (agents/trusted-facts.ts); an agent's are dropped
+  const entries = withoutTrustedFacts(Object.entries(report.facts!)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   if (!entries.length) return;
   await tx`
     insert into agent_facts as fact (agent_id, fact_key, value, reported_at)
