@@ -4,30 +4,16 @@
 // real server (agent/test/support/outage-proxy.ts); the WebSocket opened before it stays up, so the
 // server's signals still reach the agent during the outage.
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { test } from 'node:test';
-import { runGit } from '../../server/test/support/git-http-server.ts';
-import { agentHome, reportIdsIn, startFleet, type Fleet } from './support/fleet.ts';
+import { agentHome, editPolicy, reportIdsIn, startFleet, type Fleet } from './support/fleet.ts';
 import { startOutageProxy } from './support/outage-proxy.ts';
 
 const RETRY_AFTER_S = 2;
 const OUTAGE_MS = 9_000;
 
 /** The lab's reporting backoff made short (1 s doubling to 4 s), so the test's outage is seconds. */
-async function shortenLabBackoff(fleet: Fleet): Promise<void> {
-  const repo = path.join(fleet.dataDir, 'policy-repo');
-  const file = path.join(repo, 'organizations', 'fabrikam', 'organization.yaml');
-  const yaml = await readFile(file, 'utf8');
-  await writeFile(file, yaml.replace('      retry_max_seconds: 300', '      retry_base_seconds: 1\n      retry_max_seconds: 4'));
-  await runGit(['commit', '--quiet', '-am', 'lab: short report backoff'], repo);
-  const head = await runGit(['rev-parse', 'HEAD'], repo);
-  const deadline = Date.now() + 30_000;
-  while ((await fleet.get('/api/v1/revision')).applied.revision !== head) {
-    assert.ok(Date.now() < deadline, 'the policy commit was not applied');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const shortenLabBackoff = (fleet: Fleet) =>
+  editPolicy(fleet, 'organizations/fabrikam/organization.yaml', (yaml) => yaml.replace('      retry_max_seconds: 300', '      retry_base_seconds: 1\n      retry_max_seconds: 4'), 'lab: short report backoff');
 
 test('a 503 with Retry-After holds every request of a running agent back, signals and new reports included; all reports arrive afterwards', async (t) => {
   const fleet = await startFleet(t);

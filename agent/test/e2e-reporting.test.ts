@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { enrolledAgent, reportIdsIn, startFleet } from './support/fleet.ts';
+import { editPolicy, enrolledAgent, reportIdsIn, startFleet } from './support/fleet.ts';
 
 const EXIT_ITEMS_FAILED = 4;
 
@@ -41,7 +41,7 @@ test('one bad fact value, a refused report and a failing item: every other resul
   const { items } = await fleet.get('/api/v1/agents/lab-report/drift');
   const item = (name: string) => items.find((i: { kind: string; name: string }) => i.kind === 'agent' && i.name === name);
   assert.equal(item('report-values').status, 'failed');
-  assert.match(item('report-values').reason, /1 value\(s\) the server cannot store were left out of this report: \/facts\/external\.nul\/x contains U\+0000/);
+  assert.match(item('report-values').reason, /1 value\(s\) were left out of this report or cut \(the server cannot store them, or the report would pass its size limit\): \/facts\/external\.nul\/x contains U\+0000/);
   assert.equal(item('critical-log').status, 'changed');
   assert.match(item('critical-log').reason, /critical: enrolled with the server \{"method":"token","server":"http/);
 
@@ -64,4 +64,29 @@ test('one bad fact value, a refused report and a failing item: every other resul
   const json = JSON.parse((await agent.run(['status', '--json'])).stdout);
   assert.equal(json.rejected_reports.length, 1);
   assert.equal(json.last_iteration.failed_items[0].name, 'broken');
+});
+
+test('facts larger together than the server takes in one report: the agent fits the report to the limit the server advertises', async (t) => {
+  const fleet = await startFleet(t);
+  await editPolicy(fleet, 'organizations/fabrikam/organization.yaml', (yaml) => yaml.replace('    reporting:', '    external_facts:\n      max_output_bytes: 1048576\n    reporting:'), 'lab: 1 MiB fact output');
+  const agent = await enrolledAgent(t, fleet, 'lab-big', 'fabrikam/lab-linux');
+  const facts = path.join(agent.home, 'external_facts');
+  await mkdir(facts, { recursive: true });
+  // five facts of ~900 KB: 4.5 MB together, over the server's 4 MiB report limit
+  for (let i = 1; i <= 5; i++) await writeFile(path.join(facts, `big${i}.sh`), `printf '{"blob":"'; head -c ${900_000 + i} /dev/zero | tr '\\0' 'x'; printf '"}'\n`);
+
+  const run = await agent.run(['agent', '--once']);
+  assert.equal(run.code, 0, run.stderr);
+  const stored = await fleet.sql<{ id: string }[]>`select r.id from reports r join agents a on a.id = r.agent_id where a.name = 'lab-big'`;
+  assert.deepEqual(stored.map((r) => r.id), reportIdsIn(run.stderr), 'the report was stored, not refused for its size');
+  const rows = await fleet.sql<{ fact_key: string; value: { blob?: string; error?: string } }[]>`select f.fact_key, f.value from agent_facts f join agents a on a.id = f.agent_id where a.name = 'lab-big' and f.fact_key like 'external.big%' order by f.fact_key`;
+  assert.equal(rows.length, 5);
+  const kept = rows.filter((r) => typeof r.value.blob === 'string');
+  const left = rows.filter((r) => r.value.error);
+  assert.deepEqual(left.map((r) => r.fact_key), ['external.big5'], 'the largest fact gave way, the others arrived whole');
+  assert.match(left[0].value.error!, /left out: 900016 bytes, over the server's report limit of 4194304 bytes/);
+  assert.ok(kept.every((r) => r.value.blob!.length > 900_000));
+  const { items } = await fleet.get('/api/v1/agents/lab-big/drift');
+  const values = items.find((i: { kind: string; name: string }) => i.kind === 'agent' && i.name === 'report-values');
+  assert.match(values.reason, /\/facts\/external\.big5 left out \(900016 bytes\) to fit the server's report limit of 4194304 bytes/);
 });

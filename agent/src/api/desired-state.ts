@@ -11,6 +11,8 @@ export interface CachedDesiredState {
   /** The document id (the ETag without quotes). */
   document: string;
   revision?: string;
+  /** The largest report the server accepts (X-Pswm-Report-Limit), when it said. */
+  report_limit_bytes?: number;
   state: DesiredState;
   fetched_at: string;
 }
@@ -44,8 +46,11 @@ export async function fetchDesiredState(session: AgentSession, cacheFile: string
     expect: [200, 304, 404],
   });
   const revision = headerValue(response.headers, 'x-pswm-revision');
+  const limit = Number(headerValue(response.headers, 'x-pswm-report-limit'));
+  const reportLimit = Number.isSafeInteger(limit) && limit > 0 ? { report_limit_bytes: limit } : {};
   if (response.status === 304 && cached) {
-    const current = revision && revision !== cached.revision ? { ...cached, revision } : cached;
+    const changed = (revision && revision !== cached.revision) || (reportLimit.report_limit_bytes ?? cached.report_limit_bytes) !== cached.report_limit_bytes;
+    const current = changed ? { ...cached, ...(revision ? { revision } : {}), ...reportLimit } : cached;
     if (current !== cached) await saveJsonFile(cacheFile, current);
     return { status: 'unchanged', cached: current };
   }
@@ -55,7 +60,7 @@ export async function fetchDesiredState(session: AgentSession, cacheFile: string
   }
   if (response.status === 304) throw new Error('the server answered 304 Not Modified but this agent has no cached desired state');
   const etag = headerValue(response.headers, 'etag');
-  const fresh: CachedDesiredState = { document: etag ? unquote(etag) : '', ...(revision ? { revision } : {}), state: response.body as DesiredState, fetched_at: now.toISOString() };
+  const fresh: CachedDesiredState = { document: etag ? unquote(etag) : '', ...(revision ? { revision } : {}), ...reportLimit, state: response.body as DesiredState, fetched_at: now.toISOString() };
   await saveJsonFile(cacheFile, fresh);
   return { status: 'new', cached: fresh };
 }

@@ -13,6 +13,7 @@ import type { Outbox } from '../report/outbox.ts';
 import { toWireReport, type WireDriftItem, type WireReport } from '../report/wire.ts';
 import { criticalLogItem, markCriticalEventsSent, unsentCriticalEvents } from '../report/critical-events.ts';
 import { droppedValuesItem, sanitizeReport } from '../report/sanitize-report.ts';
+import { DEFAULT_REPORT_LIMIT_BYTES, fitReport } from '../report/fit-report.ts';
 import { loadLastIteration, saveLastIteration, type LastIteration } from './last-iteration.ts';
 import type { Logger } from '../logs/logger.ts';
 
@@ -78,8 +79,11 @@ export async function runIteration(ctx: IterationContext, opts: { dryRun: boolea
     converged,
     extraDrift: externalFactItems,
   });
-  const { report, dropped } = sanitizeReport(built);
-  if (dropped.length) ctx.log.warn('values the server cannot store were left out of the report', { count: dropped.length, paths: dropped.slice(0, 10).map((d) => d.path) });
+  const sanitized = sanitizeReport(built);
+  const fitted = fitReport(sanitized.report, desired.cached?.report_limit_bytes ?? DEFAULT_REPORT_LIMIT_BYTES);
+  const report = fitted.report;
+  const dropped = [...sanitized.dropped, ...fitted.dropped];
+  if (dropped.length) ctx.log.warn('values left out of the report (not storable, or over the size limit)', { count: dropped.length, paths: dropped.slice(0, 10).map((d) => d.path) });
   report.drift = [...(report.drift ?? []), droppedValuesItem(dropped), criticalLogItem(critical)];
   await ctx.outbox.append({ id: report.id, kind: 'report', body: report });
   await markCriticalEventsSent(ctx.paths.state, critical);

@@ -54,6 +54,6 @@ export function sanitizeReport(report: WireReport): { report: WireReport; droppe
 export function droppedValuesItem(dropped: readonly InputProblem[]): WireDriftItem {
   if (dropped.length === 0) return { kind: 'agent', name: DROPPED_VALUES_ITEM, status: 'in_sync' };
   const list = dropped.map((problem) => `${problem.path} ${problem.reason}`).join('; ');
-  const reason = `${dropped.length} value(s) the server cannot store were left out of this report: ${list}`;
+  const reason = `${dropped.length} value(s) were left out of this report or cut (the server cannot store them, or the report would pass its size limit): ${list}`;
   return { kind: "agent", name: DROPPED_VALUES_ITEM, status: "failed", reason: reason.length > REASON_LIMIT ? `${reason.slice(0, REASON_LIMIT - 1).toWellFormed()}…` : reason };
 }

@@ -2,11 +2,12 @@
 // policy repository from policy-repo-template/) and real `pswm` agent processes, each with its own
 // PSWM_HOME.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { freshDatabase, type TestDatabase } from '../../../server/test/support/database.ts';
+import { runGit } from '../../../server/test/support/git-http-server.ts';
 import { runServerCommand, startServerProcess, type ServerProcess } from '../../../server/test/support/server-process.ts';
 import { commitFiles } from '../../../server/test/support/git-http-server.ts';
 import { makeTempDir } from './temp-dir.ts';
@@ -158,5 +159,20 @@ export async function commitPolicy(fleet: Fleet, files: Record<string, string>, 
   while (!JSON.stringify(await fleet.get('/api/v1/revision')).includes(revision)) {
     if (Date.now() > deadline) throw new Error(`revision ${revision} not applied within 60 s`);
     await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Edits one file of the fleet's demo policy repository, commits it and waits until the server
+ * applied that commit. */
+export async function editPolicy(fleet: Fleet, file: string, edit: (text: string) => string, message: string): Promise<void> {
+  const repo = path.join(fleet.dataDir, 'policy-repo');
+  const target = path.join(repo, file);
+  await writeFile(target, edit(await readFile(target, 'utf8')));
+  await runGit(['commit', '--quiet', '-am', message], repo);
+  const head = await runGit(['rev-parse', 'HEAD'], repo);
+  const deadline = Date.now() + 30_000;
+  while ((await fleet.get('/api/v1/revision')).applied.revision !== head) {
+    if (Date.now() > deadline) throw new Error(`policy commit ${head} was not applied`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -11,7 +11,8 @@ import { storeReport } from '../reports/store-report.ts';
 import { OUTPUT_PATH, parseHeartbeat, parseReport } from '../reports/wire-format.ts';
 import { apiError } from './errors.ts';
 
-const REPORT_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
+/** The largest report body accepted; advertised to agents in X-Pswm-Report-Limit (desired-state.ts). */
+export const REPORT_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
 const HEARTBEAT_BODY_LIMIT_BYTES = 64 * 1024;
 // Heartbeats (one a minute per agent) log their request lines only at warn: at info, 15,000 agents
 // wrote ~8.6 GB of logs a day and the logging took ~19 % of the server's CPU. Failures still log.

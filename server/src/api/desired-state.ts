@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AgentAuthority, AgentPrincipal } from '../agents/access-token.ts';
 import type { DocumentStore } from '../apply/document-store.ts';
 import type { AgentDocument, DocumentMap } from '../reconcile/document-map.ts';
+import { REPORT_BODY_LIMIT_BYTES } from './agent-reports.ts';
 import { apiError } from './errors.ts';
 
 export interface DesiredStateOptions {
@@ -82,7 +83,8 @@ function noDesiredState() {
 }
 
 function withHeaders(reply: FastifyReply, at: AgentDocument): FastifyReply {
-  return reply.header('etag', `"${at.document}"`).header('x-pswm-revision', at.revision ?? '').header('cache-control', 'no-cache');
+  // the report limit rides along so agents never build a report this server refuses for its size
+  return reply.header('etag', `"${at.document}"`).header('x-pswm-revision', at.revision ?? '').header('x-pswm-report-limit', String(REPORT_BODY_LIMIT_BYTES)).header('cache-control', 'no-cache');
 }
 
 function notModified(reply: FastifyReply, at: AgentDocument): FastifyReply {
