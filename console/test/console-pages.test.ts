@@ -88,7 +88,7 @@ test('a rejected commit appears without a reload, with its file:line:col error',
   });
 });
 
-const PAGES = { overview: '/', agents: '/agents', agent: '/agents/lab-01', reconciliations: '/reconciliations', queue: '/queue', audit: '/audit', sessions: '/sessions' };
+const PAGES = { overview: '/', agents: '/agents', agent: '/agents/lab-01', reconciliations: '/reconciliations', queue: '/queue', audit: '/audit', sessions: '/sessions', compliance: '/compliance' };
 
 // Each page is loaded once; the theme and width are switched on the loaded page (media emulation and
 // viewport), which re-applies the CSS exactly as a fresh load in that setting would.
@@ -96,6 +96,8 @@ test('every page: no serious axe-core violation in either theme, no sideways scr
   await withPage(async (page) => {
     for (const [name, url] of Object.entries(PAGES)) {
       await page.goto(url);
+      // Charts are SVG images of their own (/charts/*.svg): each must have loaded.
+      await page.waitForFunction(() => [...document.images].every((image) => image.complete && image.naturalWidth > 0), undefined, { timeout: 15_000 });
       await page.evaluate(axe.source);
       for (const colorScheme of ['light', 'dark'] as const) {
         await page.emulateMedia({ colorScheme });

@@ -1,8 +1,6 @@
-// What needs an admin's attention, the rollout of a revision, and compliance over time: the
+// What needs an admin's attention (besides the old-revision agents fleetOverview lists), the rollout of a revision, and compliance over time: the
 // overview's cards and charts, each one query.
 import type postgres from 'postgres';
-import { fleetStates } from './fleet-state.ts';
-import type { StateThresholds } from './fleet-state.ts';
 
 export interface Attention {
   /** Active agents not seen for `staleDays` days (or never seen), longest-silent first. */
@@ -11,13 +9,11 @@ export interface Attention {
   lowDisks: Array<{ agent: string; mount: string; freePercent: number }>;
   /** Scripts and packages failing now, by how many agents they fail on. */
   failing: Array<{ kind: string; name: string; agents: number }>;
-  /** Agents whose applied document is not the one the policy gives them now. */
-  oldRevision: Array<{ name: string; appliedRevision: string | null }>;
 }
 
 const TOP = 10;
 
-export async function fleetAttention(sql: postgres.Sql, opts: { staleDays: number }, thresholds: StateThresholds): Promise<Attention> {
+export async function fleetAttention(sql: postgres.Sql, opts: { staleDays: number }): Promise<Attention> {
   const stale = await sql<Array<{ name: string; lastSeenAt: Date | null; count: number }>>`
     select name, last_seen_at as "lastSeenAt", count(*) over ()::int as count from agents
     where status = 'active' and (last_seen_at is null or last_seen_at < now() - make_interval(days => ${opts.staleDays}))
@@ -32,11 +28,7 @@ export async function fleetAttention(sql: postgres.Sql, opts: { staleDays: numbe
   const failing = await sql<Array<{ kind: string; name: string; agents: number }>>`
     select d.kind, d.name, count(*)::int as agents from agent_drift d join agents a on a.id = d.agent_id and a.status = 'active'
     where d.status = 'failed' group by d.kind, d.name order by agents desc, d.kind, d.name limit ${TOP}`;
-  const oldRevision = await sql<Array<{ name: string; appliedRevision: string | null }>>`
-    with fleet as (${fleetStates(sql, thresholds)})
-    select name, applied_revision as "appliedRevision" from fleet
-    where status = 'active' and applied_document <> desired_document order by name limit ${TOP}`;
-  return { stale: { count: stale[0]?.count ?? 0, agents: stale.map(({ name, lastSeenAt }) => ({ name, lastSeenAt })) }, lowDisks, failing, oldRevision };
+  return { stale: { count: stale[0]?.count ?? 0, agents: stale.map(({ name, lastSeenAt }) => ({ name, lastSeenAt })) }, lowDisks, failing };
 }
 
 export interface Rollout {

@@ -67,11 +67,11 @@ export async function fleetRoutes(app: FastifyInstance, opts: FleetRouteOptions)
   const viewer = app.requireRole('viewer');
 
   app.get<{ Querystring: { stale_days: number } }>('/fleet/overview', { preHandler: viewer, schema: { querystring: overviewQuery } }, async (request) => {
-    const [overview, attention] = await withoutJit(sql, async (tx) => [
+    const [{ oldRevisionAgents, ...overview }, attention] = await withoutJit(sql, async (tx) => [
       await fleetOverview(tx, thresholds),
-      await fleetAttention(tx, { staleDays: request.query.stale_days }, thresholds),
+      await fleetAttention(tx, { staleDays: request.query.stale_days }),
     ] as const);
-    return { ...overview, attention, offlineAfterSeconds: thresholds.offlineAfterSeconds, staleDays: request.query.stale_days };
+    return { ...overview, attention: { ...attention, oldRevision: oldRevisionAgents }, offlineAfterSeconds: thresholds.offlineAfterSeconds, staleDays: request.query.stale_days };
   });
 
   app.get<{ Querystring: ListQuerystring }>('/fleet/agents', { preHandler: viewer, schema: { querystring: listQuery } }, async (request) => {

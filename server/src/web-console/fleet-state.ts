@@ -128,19 +128,23 @@ export interface Overview {
   states: Record<AgentState, number>;
   total: number;
   pendingApproval: number;
-  /** Agents on a document the policy no longer gives them. */
+  /** Agents on a document the policy no longer gives them: how many, and the first ten by name. */
   oldRevision: number;
+  oldRevisionAgents: Array<{ name: string; appliedRevision: string | null }>;
   platforms: string[];
   organizations: Array<{ organization: string; location: string }>;
 }
 
 /** Counts per state plus what the filters offer, in one pass over the fleet. */
 export async function fleetOverview(sql: postgres.Sql, thresholds: StateThresholds): Promise<Overview> {
-  const [counts] = await sql<Array<Record<AgentState, number> & { total: number; old_revision: number; platforms: string[] | null }>>`
-    with fleet as (${fleetStates(sql, thresholds)})
+  // One pass over the fleet (the CTE is evaluated once) for the counts and the old-revision list.
+  const [counts] = await sql<Array<Record<AgentState, number> & { total: number; old_revision: number; platforms: string[] | null; old_agents: Array<{ name: string; appliedRevision: string | null }> | null }>>`
+    with fleet as materialized (${fleetStates(sql, thresholds)}),
+    old as (select name, applied_revision from fleet where status = 'active' and applied_document <> desired_document)
     select count(*)::int as total,
       ${sql.unsafe(AGENT_STATES.map((state) => `count(*) filter (where state = '${state}')::int as ${state}`).join(', '))},
-      count(*) filter (where applied_document is not null and desired_document is not null and applied_document <> desired_document)::int as old_revision,
+      (select count(*) from old)::int as old_revision,
+      (select json_agg(json_build_object('name', name, 'appliedRevision', applied_revision) order by name) from (select * from old order by name limit 10) first_old) as old_agents,
       array_agg(distinct platform) filter (where platform is not null) as platforms
     from fleet`;
   const [{ pending }] = await sql<Array<{ pending: number }>>`select count(*)::int as pending from enrollment_requests where status = 'pending'`;
@@ -151,6 +155,7 @@ export async function fleetOverview(sql: postgres.Sql, thresholds: StateThreshol
     total: counts.total,
     pendingApproval: pending,
     oldRevision: counts.old_revision,
+    oldRevisionAgents: counts.old_agents ?? [],
     platforms: (counts.platforms ?? []).sort(),
     organizations,
   };
