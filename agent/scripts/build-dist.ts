@@ -14,6 +14,7 @@ import { cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/pro
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { copyNodePty } from './node-pty-files.ts';
 import { BUILD_INFO_FILE, DEFAULT_COMPILED_DIR, SOURCE_ROOT, sourceDigests, type BuildInfo } from '../src/service/compiled-copy.ts';
 
 const { values } = parseArgs({ options: { out: { type: 'string' } } });
@@ -52,15 +53,7 @@ const wsDir = path.dirname(require.resolve('ws/package.json', { paths: [path.joi
 const wsOut = path.join(out, 'node_modules', 'ws');
 for (const name of ['package.json', 'index.js', 'wrapper.mjs', 'lib', 'LICENSE']) await cp(path.join(wsDir, name), path.join(wsOut, name), { recursive: true });
 
-// node-pty: its JavaScript, and the native addon it looks for in build/Release (built by node-gyp at
-// install) or prebuilds/ (Windows and macOS binaries shipped in the package)
-const ptyDir = path.dirname(require.resolve('node-pty/package.json', { paths: [path.join(SOURCE_ROOT, 'agent')] }));
-const ptyOut = path.join(out, 'node_modules', 'node-pty');
-for (const name of ['package.json', 'lib', 'build/Release', `prebuilds/${process.platform}-${process.arch}`, 'LICENSE']) {
-  await cp(path.join(ptyDir, name), path.join(ptyOut, name), { recursive: true, filter: (source) => !source.endsWith('.test.js') && !source.endsWith('.map') }).catch((error) => {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  });
-}
+await copyNodePty(path.join(SOURCE_ROOT, 'agent'), path.join(out, 'node_modules'), { platform: process.platform, arch: process.arch });
 
 const agentPackage = JSON.parse(await readFile(path.join(SOURCE_ROOT, 'agent', 'package.json'), 'utf8'));
 await writeFile(path.join(out, 'agent', 'package.json'), JSON.stringify({ name: agentPackage.name, version: agentPackage.version, private: true, type: 'module' }, null, 2) + '\n');

@@ -5,7 +5,9 @@
 //      same version as the target's, since the blob must come from the Node it is injected into (no
 //      code cache or snapshot, so the blob is the same for every platform);
 //   3. copy the target's Node binary and inject the blob (postject, the SEA sentinel fuse);
-//   4. Windows: put the service wrapper beside it (pswm-service.exe = WinSW, see docs/architecture.md).
+//   4. node-pty beside it (DIR/node_modules/node-pty: native, so not in the executable; the console
+//      loads it on its first session);
+//   5. Windows: put the service wrapper beside it (pswm-service.exe = WinSW, see docs/architecture.md).
 // Output: DIR/pswm or DIR/pswm.exe, DIR/build-info.json (version, sources digest, sha256 of the exe).
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -15,6 +17,7 @@ import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import postject from 'postject';
 import { bundleAgent, REPO_ROOT } from './bundle.ts';
+import { copyNodePty } from './node-pty-files.ts';
 import { CACHE_DIR, nodeBinary, NODE_VERSIONS, winswFiles } from './npm-binaries.ts';
 
 const run = promisify(execFile);
@@ -54,6 +57,8 @@ export async function buildSingle(opts: { platform: 'linux' | 'windows'; out: st
     await copyFile(staged, executable);
     await rm(staged);
     await chmod(executable, 0o755);
+    // the console's PTY: a native addon cannot be inside the executable, so it goes beside it
+    await copyNodePty(path.join(REPO_ROOT, 'agent'), path.join(opts.out, 'node_modules'), { platform: opts.platform === 'windows' ? 'win32' : 'linux', arch: 'x64' });
     if (opts.platform === 'windows') {
       const winsw = await winswFiles();
       await copyFile(winsw.exe, path.join(opts.out, WRAPPER_EXE));

@@ -46,8 +46,9 @@ export async function bundleAgent(opts: { platform: 'linux' | 'windows'; nodeVer
     metafile: true,
     legalComments: 'none',
     logLevel: 'error',
-    // ws loads these native speed-ups in a try/catch and works without them
-    external: ['bufferutil', 'utf-8-validate'],
+    // ws loads these native speed-ups in a try/catch and works without them; node-pty is native and
+    // ships beside the executable (build-single.ts)
+    external: ['bufferutil', 'utf-8-validate', 'node-pty'],
     define: {
       PSWM_BUILD: JSON.stringify(identity),
       // a CommonJS bundle has no import.meta: the few modules that resolve files from their own
