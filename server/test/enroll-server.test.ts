@@ -60,11 +60,12 @@ test('a real server process on the embedded database: the same, with the in-proc
 test('agent list --server follows the read API pages to the last agent', async (t) => {
   const db = await freshDatabase(t);
   const dataDir = await mkdtemp(join(tmpdir(), 'pswm-enroll-'));
-  const server = await startServerProcess({ dataDir, env: { DATABASE_URL: db.url } });
-  t.after(async () => {
-    await server.stop();
+  let server: Awaited<ReturnType<typeof startServerProcess>> | undefined;
+  t.after(async () => { // registered before the start, so the folder goes also when the server does not start
+    await server?.stop();
     await rm(dataDir, { recursive: true, force: true });
   });
+  server = await startServerProcess({ dataDir, env: { DATABASE_URL: db.url } });
   // One more than the API's default page (500).
   await db.sql`insert into agents (name, organization, location, status)
     select 'pc-' || lpad(i::text, 4, '0'), 'contoso', 'paris', 'pending' from generate_series(1, 501) as i`;
