@@ -4,7 +4,7 @@
 // without Node's TypeScript stripper.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -76,6 +76,7 @@ test('the compiled copy answers --help and runs an enrolled iteration without th
   assert.match(once.stderr, /"msg":"reports delivered","sent":1/);
 
   const root = await makeTempDir(t, 'pswm-root-');
+  await mkdir(path.join(root, 'run/systemd/system'), { recursive: true }); // a root where systemd runs
   const installed = await run(['--no-experimental-strip-types', main, 'install_svc', '--root', root, '--data-dir', '/var/lib/pswm'], env);
   assert.equal(installed.code, 0, installed.stderr);
   const unit = await readFile(path.join(root, 'etc/systemd/system/pswm.service'), 'utf8');

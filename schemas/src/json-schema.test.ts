@@ -31,6 +31,7 @@ type PolicyDoc<K extends Kind> = { apiVersion: typeof API_VERSION; kind: K; meta
 const metadata: Metadata = { name: 'max-example', description: 'Uses every property', labels: { team: 'it-ops' } };
 const settings: SettingsOf = {
   agent: { interval_seconds: 900, jitter_seconds: 30, heartbeat_seconds: 30 },
+  agent_update: { version: '0.2.0', rollout_percent: 10 },
   scripts: { timeout_seconds: 300, max_output_bytes: 131072 },
   external_facts: { timeout_seconds: 30, max_output_bytes: 65536 },
   choco: { upgrade_all: true, upgrade_interval_hours: 12, skip_pinned: false },
@@ -215,6 +216,7 @@ test('settingsDefaults returns the defaults model.ts documents, as a fresh copy 
   const defaults = settingsDefaults();
   assert.deepEqual(defaults, {
     agent: { interval_seconds: 1800, jitter_seconds: 120, heartbeat_seconds: 60 },
+    agent_update: { version: '', rollout_percent: 100 },
     scripts: { timeout_seconds: 600, max_output_bytes: 65536 },
     external_facts: { timeout_seconds: 60, max_output_bytes: 65536 },
     choco: { upgrade_all: false, upgrade_interval_hours: 24, skip_pinned: true },

@@ -35,6 +35,10 @@ export interface SettingsBlock {
     jitter_seconds?: number; // default 120
     heartbeat_seconds?: number; // default 60
   };
+  agent_update?: {
+    version?: string; // default '': agents keep the build they run
+    rollout_percent?: number; // default 100
+  };
   scripts?: {
     timeout_seconds?: number; // default 600
     max_output_bytes?: number; // default 65536

@@ -14,13 +14,13 @@ export interface EnrollRequest {
 }
 
 export type EnrollAnswer =
-  | { status: 'enrolled'; agent_id: string; name: string; organization: string; location: string }
+  | { status: 'enrolled'; agent_id: string; name: string; organization: string; location: string; release_public_key?: string }
   | { status: 'pending'; request_id: string };
 
 export type RequestStatus =
   | { status: 'pending' }
   | { status: 'rejected' }
-  | { status: 'approved'; agent_id: string; name: string; organization: string; location: string };
+  | { status: 'approved'; agent_id: string; name: string; organization: string; location: string; release_public_key?: string };
 
 async function fetchNonce(server: string): Promise<string> {
   return (await callServer(server, 'POST', '/api/v1/enroll/nonce')).body.nonce;

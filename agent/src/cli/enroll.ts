@@ -112,6 +112,8 @@ export const enrollCommand: Omit<Command, 'summary'> = {
       organization: enrolled.organization,
       location: enrolled.location,
       enrolled_at: new Date().toISOString(),
+      // pinned: self-update accepts only builds signed with this key
+      ...(enrolled.release_public_key ? { release_public_key: enrolled.release_public_key } : {}),
     });
     await logEnrollment(paths, { method: request.method, server, agent_id: enrolled.agent_id, name: enrolled.name, organization: enrolled.organization, location: enrolled.location });
     process.stdout.write(`enrolled as ${enrolled.name} (${enrolled.organization}/${enrolled.location}), agent id ${enrolled.agent_id}\n`);

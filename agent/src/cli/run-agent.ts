@@ -17,6 +17,8 @@ export interface RunAgentOptions {
   externalFactsDir?: string;
   /** Also show the log here (the foreground agent); the service logs to files only. */
   echo?: NodeJS.WritableStream;
+  /** Follow settings.agent_update (the service only: a foreground agent never replaces itself). */
+  selfUpdate?: boolean;
 }
 
 /** PSWM_FAILPOINT=after-outbox-write holds the agent right after a report reached the outbox and
@@ -53,14 +55,30 @@ export async function runAgent(opts: RunAgentOptions): Promise<number> {
         await lock.release();
       }
     }
-    const loop = await startLoop(setup, { dryRun: opts.dryRun, log, out: process.stdout });
-    const stop = () => void loop.stop();
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-    const end = await loop.done;
-    process.off('SIGTERM', stop);
-    process.off('SIGINT', stop);
-    return end === 'revoked' ? EXIT_REVOKED : EXIT.ok;
+    // loaded only by the service: `pswm agent` never replaces itself
+    const updates = opts.selfUpdate ? await import('../service/self-update.ts') : undefined;
+    for (;;) {
+      const loop = await startLoop(setup, { dryRun: opts.dryRun, log, out: process.stdout });
+      let stopping = false;
+      const stop = () => {
+        stopping = true;
+        void loop.stop();
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      let wanted: string | undefined;
+      const watcher = updates?.watchForUpdate({ agentId: setup.config.agent_id, pinnedKey: setup.config.release_public_key, dataDir: opts.dataDir, desiredStateFile: setup.iteration.desiredStateFile, log, onWanted: (version) => ((wanted = version), void loop.stop()) });
+      const end = await loop.done;
+      watcher?.close();
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      if (end === 'revoked') return EXIT_REVOKED;
+      if (stopping || !wanted || !updates) return EXIT.ok;
+      // the loop stopped for an update: a good build ends this process for the service manager to
+      // start it; a refused or rolled-back one leaves this build running
+      const outcome = await updates.applyUpdate({ agentId: setup.config.agent_id, server: setup.config.server, session: setup.session, pinnedKey: setup.config.release_public_key!, dataDir: opts.dataDir, executable: process.execPath, platform: process.platform === 'win32' ? 'windows' : 'linux', log }, wanted);
+      if (outcome === 'applied') return updates.EXIT_UPDATED;
+    }
   } finally {
     log.close();
   }

@@ -10,6 +10,8 @@ export interface AgentConfig {
   enrolled_at: string;
   /** Where the machine owner's fact scripts are, instead of <data>/external_facts (set by hand). */
   external_facts_dir?: string;
+  /** The server's release key (SPKI PEM) at enrollment: self-update runs only builds it signed. */
+  release_public_key?: string;
 }
 
 function isAgentConfig(value: unknown): value is AgentConfig {

@@ -9,8 +9,11 @@ import { SERVICE_NODE_FLAGS } from './unit-files.ts';
 const posixOnly = { skip: process.platform === 'win32' ? 'POSIX file modes' : false };
 const command = { execPath: '/usr/local/bin/node', entry: '/opt/pswm agent/bin/pswm.js', nodeFlags: SERVICE_NODE_FLAGS };
 
-async function options(t: import('node:test').TestContext, over: Partial<ServiceOptions> = {}): Promise<ServiceOptions> {
-  return { root: await makeTempDir(t, 'pswm-root-'), platform: 'linux', dataDir: '/var/lib/pswm', ...command, ...over };
+/** A root prefix where systemd runs (its runtime folder exists) unless `systemd: false`. */
+async function options(t: import('node:test').TestContext, over: Partial<ServiceOptions> = {}, systemd = true): Promise<ServiceOptions> {
+  const root = await makeTempDir(t, 'pswm-root-');
+  if (systemd) await mkdir(path.join(root, 'run/systemd/system'), { recursive: true });
+  return { root, platform: 'linux', dataDir: '/var/lib/pswm', ...command, ...over };
 }
 
 const statusOf = (report: ServiceReport, step: string) => report.actions.filter((a) => a.step === step).map((a) => a.status);
@@ -41,7 +44,8 @@ test('a second install_svc changes nothing and reports every file unchanged', po
   const fileActions = second.actions.filter((a) => a.status !== 'would run');
   assert.ok(fileActions.length >= 10);
   assert.deepEqual([...new Set(fileActions.map((a) => a.status))], ['unchanged']);
-  assert.deepEqual(second.actions.filter((a) => a.status === 'would run').map((a) => a.target), ['systemctl enable --now pswm.service']);
+  // daemon-reload every time: a run that failed at enable must not leave a unit the next run trusts
+  assert.deepEqual(second.actions.filter((a) => a.status === 'would run').map((a) => a.target), ['systemctl daemon-reload', 'systemctl enable --now pswm.service']);
   assert.equal((await stat(path.join(opts.root!, 'etc/systemd/system/pswm.service'))).mtimeMs, unitBefore.mtimeMs);
 });
 
@@ -96,4 +100,22 @@ test('a dry run reports what install_svc would do and writes nothing', posixOnly
   assert.deepEqual(statusOf(report, 'systemd unit'), ['would create']);
   await assert.rejects(stat(path.join(opts.root!, 'var')), { code: 'ENOENT' });
   await assert.rejects(stat(path.join(opts.root!, 'etc')), { code: 'ENOENT' });
+});
+
+test('without systemd, install_svc says so before writing anything, and a second run does the same', posixOnly, async (t) => {
+  const opts = await options(t, {}, false);
+  for (const run of [1, 2]) {
+    const report = await installService(opts);
+    assert.equal(report.ok, false, `run ${run}`);
+    assert.deepEqual(report.actions.map((a) => [a.step, a.status]), [['check the service manager', 'failed']]);
+    assert.match(report.actions[0].detail!, /systemd is not running on this machine .*Nothing was changed/);
+    await assert.rejects(stat(path.join(opts.root!, 'var')), { code: 'ENOENT' });
+    await assert.rejects(stat(path.join(opts.root!, 'etc')), { code: 'ENOENT' });
+  }
+});
+
+test('the unit does not restart an agent the server revoked (exit 3)', posixOnly, async (t) => {
+  const opts = await options(t);
+  await installService(opts);
+  assert.match(await readFile(path.join(opts.root!, 'etc/systemd/system/pswm.service'), 'utf8'), /^Restart=on-failure\nRestartSec=10\nRestartPreventExitStatus=3$/m);
 });

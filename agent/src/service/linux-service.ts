@@ -19,9 +19,18 @@ const systemctl = (step: string, ...args: string[]): PlannedCommand => ({ step, 
 const executes = (opts: LinuxServiceOptions) => opts.root === '/' && !opts.dryRun;
 const under = (opts: LinuxServiceOptions, file: string) => path.join(opts.root, file);
 
+/** systemd's own test (sd_booted): the folder exists only when systemd is the running init. */
+export const SYSTEMD_RUNTIME_DIR = '/run/systemd/system';
+
 export async function installLinuxService(opts: LinuxServiceOptions): Promise<void> {
   if (executes(opts) && process.getuid?.() !== 0) {
     opts.recorder.record({ step: 'check privileges', target: 'uid ' + process.getuid?.(), status: 'failed', detail: 'install_svc must run as root (sudo pswm install_svc)' });
+    return;
+  }
+  // before anything is written: without systemd the unit would be a file nobody runs, and a second
+  // install_svc would find everything "unchanged"
+  if (!(await exists(under(opts, SYSTEMD_RUNTIME_DIR)))) {
+    opts.recorder.record({ step: 'check the service manager', target: under(opts, SYSTEMD_RUNTIME_DIR), status: 'failed', detail: 'systemd is not running on this machine (no /run/systemd/system); install_svc supports only systemd. Nothing was changed: run "pswm service" under your init system instead' });
     return;
   }
   const dataDir = under(opts, opts.dataDir);
@@ -29,10 +38,19 @@ export async function installLinuxService(opts: LinuxServiceOptions): Promise<vo
   for (const name of DATA_SUBFOLDERS) await ensureDirectory(opts, `data subfolder ${name}, owner only`, path.join(dataDir, name), 0o700);
   const launcher = launcherScript(opts, 'linux');
   await ensureFile(opts, 'pswm command in the data folder', path.join(dataDir, launcher.name), launcher.content, 0o750);
-  const unitChanged = await ensureFile(opts, 'systemd unit', under(opts, SYSTEMD_UNIT_PATH), systemdUnit(opts), 0o644);
+  const unitFile = under(opts, SYSTEMD_UNIT_PATH);
+  const unitExisted = await exists(unitFile);
+  await ensureFile(opts, 'systemd unit', unitFile, systemdUnit(opts), 0o644);
   await ensurePathEntry(opts);
-  if (unitChanged) await runPlanned(systemctl('reload systemd units', 'daemon-reload'), executes(opts), opts.recorder);
-  await runPlanned(systemctl('enable and start the service', 'enable', '--now', `${SERVICE_NAME}.service`), executes(opts), opts.recorder);
+  // daemon-reload every time, not only when the unit changed: after a run that failed at enable, the
+  // next one must still load the unit rather than trust a file that is merely present
+  const started = (await runPlanned(systemctl('reload systemd units', 'daemon-reload'), executes(opts), opts.recorder))
+    && (await runPlanned(systemctl('enable and start the service', 'enable', '--now', `${SERVICE_NAME}.service`), executes(opts), opts.recorder));
+  if (!started && !unitExisted && !opts.dryRun) {
+    // a unit this run created for a service that does not run is taken back: no half-installed state
+    await rm(unitFile, { force: true });
+    opts.recorder.record({ step: 'systemd unit', target: unitFile, status: 'removed', detail: 'rolled back: the service could not be enabled and started' });
+  }
 }
 
 export async function uninstallLinuxService(opts: LinuxServiceOptions): Promise<void> {

@@ -45,6 +45,10 @@ export function formatCommand(cmd: Pick<PlannedCommand, 'command' | 'args'>): st
  * or another OS's plan). Returns whether the command succeeded (true when not executed). */
 export async function runPlanned(cmd: PlannedCommand, execute: boolean, recorder: ActionRecorder): Promise<boolean> {
   const target = formatCommand(cmd);
+  if (cmd.refused) {
+    recorder.record({ step: cmd.step, target, status: 'failed', detail: cmd.refused });
+    return false;
+  }
   if (!execute) {
     recorder.record({ step: cmd.step, target, status: 'would run' });
     return true;

@@ -6,6 +6,8 @@ import { findCompiledCopy, isCompiledCopy, runningCopyMain } from './compiled-co
 import { createRecorder, type ServiceReport } from './report.ts';
 import { SERVICE_NODE_FLAGS } from './unit-files.ts';
 import { installWindowsService, uninstallWindowsService } from './windows-service.ts';
+import { runningBuild } from './build-identity.ts';
+import { WRAPPER_FILES } from './winsw-config.ts';
 
 export type { ServiceAction, ServiceReport } from './report.ts';
 
@@ -21,6 +23,8 @@ export interface ServiceOptions {
   entry?: string;
   /** Node options for the service, before the entry script (SERVICE_NODE_FLAGS). */
   nodeFlags?: readonly string[];
+  /** Windows: the service wrapper shipped beside pswm.exe (pswm-service.exe). */
+  wrapperSource?: string;
   /** Report what would change and change nothing. */
   dryRun?: boolean;
   log?: Logger;
@@ -67,7 +71,10 @@ export function formatServiceReport(report: ServiceReport): string {
  * was built from the current sources) with SERVICE_NODE_FLAGS; else the running entry script (the
  * TypeScript sources) without them — --lite-mode has no WebAssembly, which Node's type stripper
  * needs — and the reason in `note`. */
-export async function serviceCommandLine(): Promise<{ execPath: string; entry?: string; nodeFlags: readonly string[]; note?: string }> {
+export async function serviceCommandLine(): Promise<{ execPath: string; entry?: string; nodeFlags: readonly string[]; wrapperSource?: string; note?: string }> {
+  // a single-file build is its own program: no entry script, no Node options (V8 flags cannot be
+  // passed to a single executable), the wrapper beside it
+  if (runningBuild()) return { execPath: process.execPath, nodeFlags: [], wrapperSource: path.join(path.dirname(process.execPath), WRAPPER_FILES.exe) };
   const running = process.argv[1] ? path.resolve(process.argv[1]) : undefined;
   const compiled = { execPath: process.execPath, nodeFlags: SERVICE_NODE_FLAGS };
   if (await isCompiledCopy()) return { ...compiled, entry: runningCopyMain() };

@@ -58,6 +58,8 @@ export function systemdUnit(opts: ServiceCommandLine): string {
     `WorkingDirectory=${systemdQuote(opts.dataDir)}`,
     'Restart=on-failure',
     'RestartSec=10',
+    // exit 3: the server revoked this agent; restarting cannot help
+    'RestartPreventExitStatus=3',
     // files the agent creates (logs, state, script copies) are not world-readable
     'UMask=0027',
     '',

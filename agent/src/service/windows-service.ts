@@ -4,50 +4,86 @@ import { DATA_SUBFOLDERS } from '../paths.ts';
 import { runProcess } from '../platform/run-process.ts';
 import { runPlanned, type ActionRecorder } from './report.ts';
 import { isManagedFile, launcherScript, type ServiceCommandLine } from './unit-files.ts';
-import { parseRegQueryValue, QUERY_SERVICE, QUERY_SYSTEM_PATH, windowsInstallPlan, windowsUninstallPlan, type PlannedCommand, type WindowsState } from './windows-plan.ts';
+import { winswXml, WRAPPER_FILES } from './winsw-config.ts';
+import { QUERY_SERVICE, QUERY_SYSTEM_PATH, readSystemPath, windowsInstallPlan, windowsUninstallPlan, type PlannedCommand, type WindowsState } from './windows-plan.ts';
 
 export interface WindowsServiceOptions extends ServiceCommandLine {
   /** True only on a real Windows install: run the plan. Otherwise it is reported as 'would run'. */
   execute: boolean;
+  /** WinSW as shipped beside pswm.exe (pswm-service.exe and its .exe.config); undefined when the
+   * agent runs from its sources, which have no wrapper. */
+  wrapperSource?: string;
   recorder: ActionRecorder;
 }
 
-/** Creates the data folder and the pswm.cmd launcher, then runs windowsInstallPlan. */
+/** Runs windowsInstallPlan: the data folder's ACL first, then the wrapper, its XML and the pswm.cmd
+ * launcher are written into it, then the service is created or reconfigured and started. */
 export async function installWindowsService(opts: WindowsServiceOptions): Promise<void> {
   const state = await queryWindowsState(opts.execute);
-  if (opts.execute) {
-    for (const dir of [opts.dataDir, ...DATA_SUBFOLDERS.map((name) => path.win32.join(opts.dataDir, name))]) await mkdir(dir, { recursive: true });
-    const launcher = launcherScript(opts, 'windows');
-    const file = path.win32.join(opts.dataDir, launcher.name);
-    const current = await readFile(file, 'utf8').catch(() => undefined);
-    if (current !== launcher.content) await writeFile(file, launcher.content);
-    opts.recorder.record({ step: 'pswm command in the data folder', target: file, status: current === undefined ? 'created' : current === launcher.content ? 'unchanged' : 'updated' });
-  }
+  if (opts.execute && state.systemPath.ok) await mkdir(opts.dataDir, { recursive: true });
   await runPlan(windowsInstallPlan(opts, state), opts);
 }
 
 export async function uninstallWindowsService(opts: WindowsServiceOptions): Promise<void> {
-  await runPlan(windowsUninstallPlan(opts, await queryWindowsState(opts.execute)), opts);
+  const plan = windowsUninstallPlan(opts, await queryWindowsState(opts.execute));
+  if (!(await runPlan(plan, opts))) return;
   if (opts.execute) {
-    const file = path.win32.join(opts.dataDir, launcherScript(opts, 'windows').name);
-    const current = await readFile(file, 'utf8').catch(() => undefined);
-    if (current !== undefined && isManagedFile(current)) await rm(file, { force: true });
-    opts.recorder.record({ step: 'pswm command in the data folder', target: file, status: current === undefined ? 'absent' : isManagedFile(current) ? 'removed' : 'kept' });
+    for (const name of [launcherScript(opts, 'windows').name, WRAPPER_FILES.xml, WRAPPER_FILES.exe, WRAPPER_FILES.exeConfig]) {
+      const file = path.win32.join(opts.dataDir, name);
+      const current = await readFile(file, name.endsWith('.exe') ? 'latin1' : 'utf8').catch(() => undefined);
+      // the wrapper binaries carry no marker: they are ours when the XML beside them was
+      const ours = current !== undefined && (name.endsWith('.exe') || name.endsWith('.config') || isManagedFile(current));
+      if (ours) await rm(file, { force: true });
+      opts.recorder.record({ step: 'file in the data folder', target: file, status: current === undefined ? 'absent' : ours ? 'removed' : 'kept' });
+    }
   }
   opts.recorder.record({ step: 'data folder', target: opts.dataDir, status: 'kept', detail: 'holds the identity, logs and unsent results; delete it by hand to forget this agent' });
 }
 
-/** Stops at the first failed command: a service that could not be created cannot be configured. */
-async function runPlan(plan: PlannedCommand[], opts: WindowsServiceOptions): Promise<void> {
+/** Stops at the first failed step: a service that could not be created cannot be configured.
+ * Returns whether every step succeeded. */
+async function runPlan(plan: PlannedCommand[], opts: WindowsServiceOptions): Promise<boolean> {
   for (const cmd of plan) {
-    if (!(await runPlanned(cmd, opts.execute, opts.recorder))) return;
+    const ok = cmd.internal === 'data-files' && opts.execute ? await writeDataFiles(opts) : await runPlanned(cmd, opts.execute, opts.recorder);
+    if (!ok) return false;
   }
+  return true;
 }
 
-/** Off Windows (a plan printed for review) the machine is taken as fresh: no service, empty PATH. */
+/** Subfolders, the wrapper (a copy of the one beside pswm.exe), its XML and pswm.cmd, each written
+ * only when it differs. */
+async function writeDataFiles(opts: WindowsServiceOptions): Promise<boolean> {
+  for (const name of DATA_SUBFOLDERS) await mkdir(path.win32.join(opts.dataDir, name), { recursive: true });
+  if (!opts.wrapperSource) {
+    opts.recorder.record({ step: 'service wrapper', target: WRAPPER_FILES.exe, status: 'failed', detail: 'install_svc on Windows runs from pswm.exe (npm run build:windows), which ships the service wrapper pswm-service.exe beside it' });
+    return false;
+  }
+  const source = path.win32.dirname(opts.wrapperSource);
+  const files: { name: string; content: Buffer }[] = [
+    { name: WRAPPER_FILES.exe, content: await readFile(opts.wrapperSource) },
+    { name: WRAPPER_FILES.exeConfig, content: await readFile(path.win32.join(source, WRAPPER_FILES.exeConfig)) },
+    { name: WRAPPER_FILES.xml, content: Buffer.from(winswXml(opts)) },
+    { name: launcherScript(opts, 'windows').name, content: Buffer.from(launcherScript(opts, 'windows').content) },
+  ];
+  for (const file of files) {
+    const target = path.win32.join(opts.dataDir, file.name);
+    const current = await readFile(target).catch(() => undefined);
+    if (current?.equals(file.content)) {
+      opts.recorder.record({ step: 'file in the data folder', target, status: 'unchanged' });
+      continue;
+    }
+    // the wrapper may be running (reinstall over a started service): it is replaced on the next start
+    const written = await writeFile(target, file.content).then(() => true, () => false);
+    opts.recorder.record({ step: 'file in the data folder', target, status: written ? (current ? 'updated' : 'created') : 'failed', ...(written ? {} : { detail: 'in use; stop the service and run install_svc again' }) });
+    if (!written) return false;
+  }
+  return true;
+}
+
+/** Off Windows (a plan printed for review) the machine is taken as fresh: no service, an empty PATH. */
 async function queryWindowsState(execute: boolean): Promise<WindowsState> {
-  if (!execute) return { serviceExists: false, systemPath: undefined };
+  if (!execute) return { serviceExists: false, systemPath: { ok: true, value: '' } };
   const run = (cmd: PlannedCommand) => runProcess({ command: cmd.command, args: cmd.args, cwd: process.cwd(), timeoutSeconds: 60, maxOutputBytes: 64 * 1024 });
   const [service, systemPath] = await Promise.all([run(QUERY_SERVICE), run(QUERY_SYSTEM_PATH)]);
-  return { serviceExists: service.exitCode === 0, systemPath: systemPath.exitCode === 0 ? parseRegQueryValue(systemPath.stdout) : undefined };
+  return { serviceExists: service.exitCode === 0, systemPath: readSystemPath(systemPath) };
 }

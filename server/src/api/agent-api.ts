@@ -9,6 +9,7 @@ import type { ServerKeys } from '../agents/server-secret.ts';
 import { createLastSeenBatcher } from '../reports/last-seen.ts';
 import type { LastSeenBatcher } from '../reports/last-seen.ts';
 import { agentAuth } from './agent-auth.ts';
+import { agentReleaseRoutes } from './agent-releases.ts';
 import { agentReportRoutes } from './agent-reports.ts';
 import { agentsAdminRoutes } from './agents-admin.ts';
 import { agentsReadRoutes } from './agents-read.ts';
@@ -53,4 +54,5 @@ export async function registerAgentApi(app: FastifyInstance, opts: AgentApiOptio
   await app.register(agentsAdminRoutes, { prefix: API_PREFIX, sql, authority });
   await app.register(agentReportRoutes, { prefix: API_PREFIX, sql, lastSeen, metricsHistory: opts.metricsHistory });
   await app.register(agentsReadRoutes, { prefix: API_PREFIX, sql });
+  await app.register(agentReleaseRoutes, { prefix: API_PREFIX, sql });
 }

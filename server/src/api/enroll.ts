@@ -16,6 +16,7 @@ import { AGENT_NAME_SCHEMA } from '../agents/scope.ts';
 import { audit } from '../audit.ts';
 import { toErrorResponse } from './errors.ts';
 import { CREDENTIAL_RATE_LIMIT } from './rate-limit.ts';
+import { activeReleaseKey } from '../releases/releases.ts';
 
 /** Enrollment carries facts; more than this is not an inventory, it is abuse. */
 const ENROLL_BODY_LIMIT_BYTES = 256 * 1024;
@@ -100,7 +101,7 @@ export async function enrollRoutes(app: FastifyInstance, opts: { sql: postgres.S
     });
     if (result.status === 'pending') return reply.code(202).send({ request_id: result.request.id, status: 'pending' });
     const { agent } = result;
-    return reply.code(201).send({ agent_id: agent.id, name: agent.name, organization: agent.organization, location: agent.location });
+    return reply.code(201).send({ agent_id: agent.id, name: agent.name, organization: agent.organization, location: agent.location, ...(await releaseKeyField(sql)) });
   });
 
   app.get<{ Params: { request_id: string }; Headers: { 'x-pswm-nonce': string; 'x-pswm-signature': string } }>(
@@ -111,7 +112,7 @@ export async function enrollRoutes(app: FastifyInstance, opts: { sql: postgres.S
         requestId: request.params.request_id, nonce: request.headers['x-pswm-nonce'], signature: request.headers['x-pswm-signature'],
       }, { ip: request.ip, nowMs: Date.now() });
       if (found.status !== 'approved') return { status: found.status };
-      return { status: found.status, agent_id: found.agentId, name: found.name, organization: found.organization, location: found.location };
+      return { status: found.status, agent_id: found.agentId, name: found.name, organization: found.organization, location: found.location, ...(await releaseKeyField(sql)) };
     },
   );
 
@@ -137,4 +138,10 @@ async function auditRefusedEnrollment(sql: postgres.Sql, request: FastifyRequest
     actor: `enrollment:${name ?? hostname ?? 'unknown'}`, action: 'agent.enroll', target: name ?? hostname ?? undefined, outcome: 'failure',
     details: { method, name, hostname, ip: request.ip, code: error.code, reason: repairText(error.message) },
   });
+}
+
+/** The release key's public half, which the agent pins for self-update (absent before release keygen). */
+async function releaseKeyField(sql: postgres.Sql): Promise<{ release_public_key?: string }> {
+  const key = await activeReleaseKey(sql);
+  return key ? { release_public_key: key.publicKey } : {};
 }

@@ -22,6 +22,7 @@ const COMMANDS: CommandTable = {
   console: async () => (await import('./console.ts')).consoleCommand,
   'secret-key': async () => (await import('./secret-key.ts')).secretKey,
   run: async () => (await import('./run.ts')).runCommand,
+  release: async () => (await import('./release.ts')).release,
 };
 
 async function packageVersion(): Promise<string> {
