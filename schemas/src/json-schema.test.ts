@@ -208,7 +208,7 @@ test('every settings leaf and reconcile guard has a default', () => {
     ...settingsLeaves(subschema(commonSchema, ['$defs', 'settingsBlock']), 'settings'),
     ...settingsLeaves(subschema(kindSchemas.Settings, ['properties', 'spec', 'properties', 'reconcile']), 'reconcile'),
   ];
-  assert.equal(leaves.length, 24);
+  assert.equal(leaves.length, 26);
   assert.deepEqual(leaves.filter(([, leaf]) => !('default' in leaf)).map(([path]) => path), []);
 });
 
