@@ -116,3 +116,23 @@ test('NO_DESIRED_STATE means nothing to converge; an unknown route is an error',
   routeExists = false;
   await assert.rejects(fetchDesiredState(session, cacheFile, new Date()), (error: ServerError) => error.code === 'NOT_FOUND');
 });
+
+test('a key rotated on disk is picked up when the server refuses the old one', async (t) => {
+  const old = generateAgentKeys();
+  const rotated = generateAgentKeys();
+  const { createPublicKey, verify } = await import('node:crypto');
+  const signedBy = (assertion: string, keys: typeof old) => {
+    const [payload, signature] = assertion.split('.');
+    return verify(null, Buffer.from(payload, 'ascii'), createPublicKey(keys.publicKeyPem), Buffer.from(signature, 'base64url'));
+  };
+  const url = await fakeServer(t, (req, res, body) => {
+    if (signedBy(body.assertion, rotated)) return json(res, 200, { access_token: 'new-key-token', expires_at: new Date(Date.now() + 900_000).toISOString() });
+    json(res, 401, { error: { code: 'ASSERTION_INVALID', message: 'the signature does not verify with the agent\'s key' } });
+  });
+  let reloads = 0;
+  const session = createAgentSession({ server: url, agentId: 'a-1', keys: old, reloadKeys: async () => (reloads++, rotated) });
+  assert.equal(await session.accessToken(), 'new-key-token');
+  assert.equal(reloads, 1);
+  const unchanged = createAgentSession({ server: url, agentId: 'a-1', keys: old, reloadKeys: async () => old });
+  await assert.rejects(unchanged.accessToken(), (error: ServerError) => error.code === 'ASSERTION_INVALID');
+});

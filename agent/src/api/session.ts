@@ -37,16 +37,37 @@ export function recordOutcome(backoff: ServerBackoff, error: unknown): void {
   else backoff.failed(error instanceof ServerError ? error.retryAfterMs : undefined);
 }
 
-export function createAgentSession(opts: { server: string; agentId: string; keys: AgentKeys; now?: () => number; backoff?: ServerBackoff }): AgentSession {
+export function createAgentSession(opts: {
+  server: string;
+  agentId: string;
+  keys: AgentKeys;
+  now?: () => number;
+  backoff?: ServerBackoff;
+  /** The key on disk: after `pswm gencert --rotate` the server refuses the old one, and a running
+   * agent goes on with the new one instead of failing until it is restarted. */
+  reloadKeys?: () => Promise<AgentKeys>;
+}): AgentSession {
   const now = opts.now ?? Date.now;
   const backoff = opts.backoff ?? createServerBackoff();
   let token: AccessToken | undefined;
   let pending: Promise<AccessToken> | undefined;
 
-  const assertForToken = async (): Promise<AccessToken> => {
-    const assertion = buildAssertion(opts.keys.privateKey, assertionClaims(opts.agentId, now()));
+  let keys = opts.keys;
+  const exchange = async (): Promise<AccessToken> => {
+    const assertion = buildAssertion(keys.privateKey, assertionClaims(opts.agentId, now()));
     const { body } = await callServer(opts.server, 'POST', '/api/v1/agent/token', { body: { agent_id: opts.agentId, assertion } });
     return { value: body.access_token, expiresAtMs: Date.parse(body.expires_at) };
+  };
+  const assertForToken = async (): Promise<AccessToken> => {
+    try {
+      return await exchange();
+    } catch (error) {
+      if (!(error instanceof ServerError) || error.code !== 'ASSERTION_INVALID' || !opts.reloadKeys) throw error;
+      const onDisk = await opts.reloadKeys().catch(() => keys);
+      if (onDisk.publicKeyPem === keys.publicKeyPem) throw error;
+      keys = onDisk;
+      return exchange();
+    }
   };
   const accessToken = async () => {
     if (tokenIsFresh(token, now())) return token.value;

@@ -16,8 +16,8 @@ SYSTEM and Administrators only on Windows) and agent.pub. The server only ever s
 Options:
   --key FILE       Use this PEM private key (Ed25519) provided by an installer instead of generating one.
   --rotate         Enrolled agent: register a new key with the server by a request signed with the
-                   current key, and switch to it once the server confirms (no re-enrollment). Restart
-                   a running agent service afterwards so it signs with the new key.
+                   current key, and switch to it once the server confirms (no re-enrollment). A
+                   running agent picks the new key up when the server refuses its old one.
   --force          Replace an existing key pair of an agent that is not enrolled.
   --reenroll       With --force on an enrolled agent: replace the key anyway; the server no longer
                    knows it, so the agent must enrol again (pswm enroll --force).
@@ -60,7 +60,7 @@ export const gencertCommand: Omit<Command, 'summary'> = {
       const keys = await newKeys(parsed.values.key);
       const outcome = await rotateAgentKey(config, paths, keys);
       const which = outcome === 'confirmed-earlier' ? 'the key pending from an earlier --rotate was already registered' : 'new key registered with the server';
-      process.stdout.write(`${which}; now in use\nprivate key: ${paths.privateKey}\npublic key:  ${paths.publicKey}\nRestart a running agent service so it signs with the new key.\n`);
+      process.stdout.write(`${which}; now in use\nprivate key: ${paths.privateKey}\npublic key:  ${paths.publicKey}\n`);
       return EXIT.ok;
     }
     if (await exists(paths.privateKey)) {

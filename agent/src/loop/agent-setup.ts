@@ -37,7 +37,7 @@ export async function setUpAgent(dataDir: string, log: Logger, hooks: Pick<Itera
     policy: backoffFromSettings(await initialSettings(paths)),
     onBackoff: (delayMs, failures) => log.warn('the server is not answering; backing off', { failures, next_attempt_in_s: Math.round(delayMs / 1000) }),
   });
-  const session = createAgentSession({ server: config.server, agentId: config.agent_id, keys, backoff });
+  const session = createAgentSession({ server: config.server, agentId: config.agent_id, keys, backoff, reloadKeys: () => loadAgentKeys(paths.privateKey) });
   const outbox = await openOutbox(paths.outbox);
   return {
     config,
