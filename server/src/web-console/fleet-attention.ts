@@ -56,14 +56,11 @@ export async function rollout(sql: postgres.Sql, revision?: string): Promise<Rol
     select min(finished_at) as at from reconciliations where revision = ${rev} and status = 'applied'`;
   const rows = await sql<Array<{ at: Date | null }>>`
     with affected as (
-      select a.id, desired.document_sha256 as document
+      select a.id, coalesce(own.document_sha256, location.document_sha256) as document
       from agents a
-      join lateral (
-        select document_sha256, revision from scope_documents s
-        where s.scope in (a.organization || '/' || a.location || '/' || a.name, a.organization || '/' || a.location)
-        order by s.agent nulls last limit 1
-      ) desired on desired.revision = ${rev}
-      where a.status = 'active'
+      left join scope_documents own on own.scope = a.organization || '/' || a.location || '/' || a.name
+      left join scope_documents location on location.scope = a.organization || '/' || a.location
+      where a.status = 'active' and coalesce(own.revision, location.revision) = ${rev}
     )
     select (select min(r.finished_at) from reports r
             where r.agent_id = affected.id and r.document = affected.document and not r.dry_run

@@ -56,7 +56,9 @@ export interface FleetAgent {
 export function fleetStates(sql: postgres.Sql, thresholds: StateThresholds) {
   return sql`
     with summary as (${summarySelect(sql)} where a.status <> 'revoked')
-    select s.*,
+    -- Only the columns the console uses: the fleet is materialized, and agents.facts can be large.
+    select s.id, s.name, s.organization, s.location, s.status, s.hostname, s.last_seen_at, s.applied_revision, s.applied_document,
+      s.applied_at, s.desired_document, s.failed, s.drifted,
       coalesce(os.value ->> 'family', s.facts -> 'os' ->> 'family') as platform,
       case
         when s.status = 'pending' or s.applied_at is null then 'never_reported'
@@ -137,14 +139,15 @@ export interface Overview {
 
 /** Counts per state plus what the filters offer, in one pass over the fleet. */
 export async function fleetOverview(sql: postgres.Sql, thresholds: StateThresholds): Promise<Overview> {
-  // One pass over the fleet (the CTE is evaluated once) for the counts and the old-revision list.
-  const [counts] = await sql<Array<Record<AgentState, number> & { total: number; old_revision: number; platforms: string[] | null; old_agents: Array<{ name: string; appliedRevision: string | null }> | null }>>`
-    with fleet as materialized (${fleetStates(sql, thresholds)}),
-    old as (select name, applied_revision from fleet where status = 'active' and applied_document <> desired_document)
+  // One pass over the fleet for the counts and the old-revision list.
+  const old = sql`status = 'active' and applied_document <> desired_document`;
+  const [counts] = await sql<Array<Record<AgentState, number> & { total: number; old_revision: number; platforms: string[] | null; old_names: string[] | null; old_revisions: Array<string | null> | null }>>`
+    with fleet as (${fleetStates(sql, thresholds)})
     select count(*)::int as total,
       ${sql.unsafe(AGENT_STATES.map((state) => `count(*) filter (where state = '${state}')::int as ${state}`).join(', '))},
-      (select count(*) from old)::int as old_revision,
-      (select json_agg(json_build_object('name', name, 'appliedRevision', applied_revision) order by name) from (select * from old order by name limit 10) first_old) as old_agents,
+      count(*) filter (where ${old})::int as old_revision,
+      (array_agg(name order by name) filter (where ${old}))[1:10] as old_names,
+      (array_agg(applied_revision order by name) filter (where ${old}))[1:10] as old_revisions,
       array_agg(distinct platform) filter (where platform is not null) as platforms
     from fleet`;
   const [{ pending }] = await sql<Array<{ pending: number }>>`select count(*)::int as pending from enrollment_requests where status = 'pending'`;
@@ -155,7 +158,7 @@ export async function fleetOverview(sql: postgres.Sql, thresholds: StateThreshol
     total: counts.total,
     pendingApproval: pending,
     oldRevision: counts.old_revision,
-    oldRevisionAgents: counts.old_agents ?? [],
+    oldRevisionAgents: (counts.old_names ?? []).map((name, i) => ({ name, appliedRevision: counts.old_revisions![i] })),
     platforms: (counts.platforms ?? []).sort(),
     organizations,
   };
