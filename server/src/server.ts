@@ -25,6 +25,7 @@ import type { Logger } from './logger.ts';
 import { openPolicySource } from './git/source.ts';
 import { fleetMetrics } from './api/fleet-metrics.ts';
 import { startReconciler } from './reconcile/reconciler.ts';
+import { startRetention } from './retention/retention-loop.ts';
 
 export interface RunningServer {
   url: string;
@@ -52,6 +53,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     const source = await openPolicySource(config, log);
     const reconciler = await startReconciler({ db, source, config, log, documentMap, documents, signalAgents: hub.signalAgents, metrics: app.metrics });
     fleetMetrics(app.metrics, db.sql);
+    const retention = startRetention(db.sql, config, log);
     await registerAgentApi(app, { sql: db.sql, authority, keys, onAgentFacts: reconciler.agentReported });
     await registerWebSockets(app);
     await registerConsole(app, { sql: db.sql, bus, log, appliedPolicy: reconciler.appliedPolicy, secureCookies: Boolean(config.tlsCert) });
@@ -72,6 +74,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       url,
       async close() {
         await reconciler.stop();
+        await retention.close();
         documentMap.close();
         await consoles.close();
         await hub.close();

@@ -79,6 +79,13 @@ test('a broken commit is rejected with file:line errors and the applied revision
   const [record] = await sql`select errors from reconciliations where status = 'rejected'`;
   assert.equal(record.errors[0].line, 9);
 
+  // A rejected head left on the branch is tried on every poll: the attempts share one row.
+  const again = await reconcile('poll');
+  assert.equal(again.status, 'rejected');
+  assert.equal(again.id, rejected.id);
+  const history = await sql`select status, repeats, trigger from reconciliations order by id`;
+  assert.deepEqual(history.map((r) => [r.status, r.repeats, r.trigger]), [['applied', 1, 'test'], ['rejected', 2, 'poll']]);
+
   // The same broken head again: still rejected (not a no-op: it was never applied).
   assert.equal((await reconcile()).status, 'rejected');
 

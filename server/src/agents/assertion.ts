@@ -69,7 +69,8 @@ export async function exchangeAssertion(
     if (!fresh) throw apiError('ASSERTION_REPLAYED');
     const principal = { agentId: agent.id, name: agent.name, organization: agent.organization, location: agent.location };
     const { token, expiresAt } = authority.issue(principal);
-    await audit(sql, { actor, action: 'agent.token', target: agent.id, outcome: 'success', details: { ip: meta.ip, jti: claims.jti, expires_at: expiresAt } });
+    // A successful exchange is routine (every agent, every ~15 minutes): counted in /metrics
+    // (pswm_agent_tokens_issued_total), not audited; refusals are audited below.
     return { accessToken: token, expiresAt, agent: principal };
   } catch (error) {
     if (isApiError(error)) {

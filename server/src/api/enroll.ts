@@ -3,6 +3,7 @@
 // Protocol and shapes: docs/security.md. Anyone can call them, so each is rate limited per client
 // address; an enrollment refused before it is read (malformed, breaking the input rules) is audited too.
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import { Counter } from 'prom-client';
 import type postgres from 'postgres';
 import { repairText } from '@pswm/schemas/input-rules';
 import type { AgentAuthority } from '../agents/access-token.ts';
@@ -116,8 +117,10 @@ export async function enrollRoutes(app: FastifyInstance, opts: { sql: postgres.S
     },
   );
 
+  const tokensIssued = new Counter({ name: 'pswm_agent_tokens_issued_total', help: 'Agent access tokens issued for a signed assertion (refusals are in the audit log).', registers: [app.metrics] });
   app.post<{ Body: { agent_id: string; assertion: string } }>('/agent/token', { schema: { body: tokenBody }, config: CREDENTIAL_RATE_LIMIT }, async (request) => {
     const issued = await exchangeAssertion(sql, authority, { agentId: request.body.agent_id, assertion: request.body.assertion }, { ip: request.ip, nowMs: Date.now() });
+    tokensIssued.inc();
     return { access_token: issued.accessToken, expires_at: issued.expiresAt };
   });
 

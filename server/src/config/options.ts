@@ -22,6 +22,9 @@ export interface ServerConfig {
   consoleDurationLimitSeconds: number;
   consoleTranscriptMaxBytes: number;
   consoleRetentionDays: number;
+  retentionDays: number;
+  auditRetentionDays: number;
+  reconciliationRetentionDays: number;
   secretKeyFile?: string;
   rateLimit: number;
   trustProxy?: string;
@@ -97,6 +100,12 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     description: 'Bytes of transcript stored per console session; past it the session goes on unrecorded and is marked truncated.' },
   { key: 'consoleRetentionDays', flag: 'console-retention-days', env: 'PSWM_CONSOLE_RETENTION_DAYS', type: 'integer', default: 90, min: 1,
     description: 'Days console sessions and their transcripts are kept after they end.' },
+  { key: 'retentionDays', flag: 'retention-days', env: 'PSWM_RETENTION_DAYS', type: 'integer', default: 30, min: 1,
+    description: 'Days agent reports are kept, with their script runs (and output), Chocolatey runs and drift history; each agent\'s latest report is always kept.' },
+  { key: 'auditRetentionDays', flag: 'audit-retention-days', env: 'PSWM_AUDIT_RETENTION_DAYS', type: 'integer', default: 365, min: 1,
+    description: 'Days audit log entries are kept.' },
+  { key: 'reconciliationRetentionDays', flag: 'reconciliation-retention-days', env: 'PSWM_RECONCILIATION_RETENTION_DAYS', type: 'integer', default: 90, min: 1,
+    description: 'Days reconciliation records are kept (the newest is always kept).' },
   { key: 'secretKeyFile', flag: 'secret-key-file', env: 'PSWM_SECRET_KEY_FILE', type: 'string',
     description: 'File holding the secret key that signs agent access tokens (created on first start; every instance needs the same). Unset: <data-dir>/secret-key.' },
   { key: 'rateLimit', flag: 'rate-limit', env: 'PSWM_RATE_LIMIT', type: 'integer', default: 300, min: 0,

@@ -78,8 +78,8 @@ export async function recordReconciliation(sql: Queryable, record: Reconciliatio
       last_attempted_revision = coalesce(${record.revision}, last_attempted_revision),
       last_attempted_at = ${record.finishedAt}, last_attempted_status = ${record.status},
       conditions = ${sql.json(next as unknown as postgres.JSONValue)}`;
-  if (record.status === 'no-op') {
-    const repeated = await foldRepeatedNoOp(sql, record);
+  if (record.status === 'no-op' || record.status === 'rejected') {
+    const repeated = await foldRepeatedOutcome(sql, record);
     if (repeated !== undefined) return repeated;
   }
   const author = record.commit ? `${record.commit.author}${record.commit.email ? ` <${record.commit.email}>` : ''}` : null;
@@ -94,17 +94,19 @@ export async function recordReconciliation(sql: Queryable, record: Reconciliatio
   return Number(row.id);
 }
 
-/** When the newest reconciliation is already a no-op of this revision, counts this one into it
- * (repeats, last trigger and finish time) so polling does not grow the history. */
-async function foldRepeatedNoOp(sql: Queryable, record: ReconciliationRecord): Promise<number | undefined> {
+/** When the newest reconciliation already is this outcome (a no-op, or the same rejection) of this
+ * revision, counts this one into it (repeats, last trigger and finish time): polling a branch that does
+ * not change, or whose head stays rejected, does not grow the history. */
+async function foldRepeatedOutcome(sql: Queryable, record: ReconciliationRecord): Promise<number | undefined> {
   const [row] = await sql<Array<{ id: string }>>`
     update reconciliations set repeats = repeats + 1, trigger = ${record.trigger}, finished_at = ${record.finishedAt},
       duration_ms = ${record.finishedAt.getTime() - record.startedAt.getTime()}
-    where id = (select max(id) from reconciliations) and status = 'no-op' and revision is not distinct from ${record.revision}
+    where id = (select max(id) from reconciliations) and status = ${record.status}
+      and revision is not distinct from ${record.revision} and reason is not distinct from ${record.reason ?? null}
+      and detail = ${record.message}
     returning id`;
   return row ? Number(row.id) : undefined;
 }
-
 /** What GET /revision and `pswm-server reconcile status` show: applied vs last attempted revision, the
  * last attempt's outcome with its errors (file:line:col), and the conditions. */
 export interface RevisionStatus {

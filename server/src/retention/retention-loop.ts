@@ -1,0 +1,34 @@
+// The background pruning of one server instance: a round soon after start, then every interval.
+// Failures are logged and retried next round; close() stops between batches.
+import type postgres from 'postgres';
+import type { Logger } from '../logger.ts';
+import { pruneOnce } from './prune.ts';
+import { retentionRules, type RetentionConfig } from './retention-rules.ts';
+
+const FIRST_ROUND_MS = 60_000;
+const ROUND_INTERVAL_MS = 60 * 60_000;
+
+export interface RetentionLoop { close(): Promise<void> }
+
+export function startRetention(sql: postgres.Sql, config: RetentionConfig, log: Logger, options: { batchSize?: number; pauseMs?: number } = {}): RetentionLoop {
+  const rules = retentionRules(config);
+  const stop = new AbortController();
+  let running: Promise<void> | undefined;
+  const round = () => {
+    running ??= pruneOnce(sql, rules, { batchSize: options.batchSize ?? 1_000, pauseMs: options.pauseMs ?? 50, now: new Date(), signal: stop.signal })
+      .then((deleted) => {
+        if (deleted && Object.values(deleted).some((n) => n > 0)) log.info({ deleted }, 'pruned history past its retention');
+      }, (error: unknown) => log.warn({ err: error }, 'pruning history failed; retried next round'))
+      .finally(() => (running = undefined));
+  };
+  const first = setTimeout(round, FIRST_ROUND_MS).unref();
+  const timer = setInterval(round, ROUND_INTERVAL_MS).unref();
+  return {
+    async close() {
+      stop.abort();
+      clearTimeout(first);
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
