@@ -208,9 +208,10 @@ export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileOutco
 async function finishAttempt(deps: ReconcileDeps, startedAt: Date, finishedAt: Date, stop: Stop, stagesMs: Record<string, number>, options: { throwOnRecordError?: boolean } = {}): Promise<ReconcileOutcome> {
   const record: ReconciliationRecord = { ...stop, trigger: deps.trigger, startedAt, finishedAt };
   let id: number | null = null;
+  let repeated = false;
   const recordStarted = performance.now();
   try {
-    id = await recordReconciliation(deps.sql, record);
+    ({ id, repeated } = await recordReconciliation(deps.sql, record));
   } catch (error) {
     if (options.throwOnRecordError) throw error;
     deps.log.error({ err: error, revision: stop.revision, status: stop.status }, 'cannot record the reconciliation');
@@ -234,11 +235,12 @@ async function finishAttempt(deps: ReconcileDeps, startedAt: Date, finishedAt: D
   deps.log.debug({ revision: stop.revision, stagesMs, compiledScopes: outcome.compiledScopes, decidedAgents: outcome.decidedAgents }, 'reconcile stages');
   const level = stop.status === 'applied' || stop.status === 'no-op' ? 'info' : 'warn';
   deps.log[level]({ revision: stop.revision, status: stop.status, reason: stop.reason, counts: stop.counts, durationMs: outcome.durationMs, trigger: deps.trigger }, `reconcile ${stop.status}: ${stop.message}`);
-  // One line per error, as file:line:col, so the log alone tells the admin what to fix.
-  for (const error of stop.errors.slice(0, LOGGED_ERRORS)) {
+  // One line per error, as file:line:col, so the log alone tells the admin what to fix; a repeat of the
+  // same rejection (a head left on the branch, every poll) was already explained.
+  for (const error of repeated ? [] : stop.errors.slice(0, LOGGED_ERRORS)) {
     deps.log.warn({ revision: stop.revision, code: error.code, file: error.file, line: error.line, col: error.col }, formatError(error));
   }
-  if (stop.errors.length > LOGGED_ERRORS) deps.log.warn({ revision: stop.revision }, `and ${stop.errors.length - LOGGED_ERRORS} more error(s): GET /api/v1/revision lists them all`);
+  if (!repeated && stop.errors.length > LOGGED_ERRORS) deps.log.warn({ revision: stop.revision }, `and ${stop.errors.length - LOGGED_ERRORS} more error(s): GET /api/v1/revision lists them all`);
   return outcome;
 }
 

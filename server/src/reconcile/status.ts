@@ -66,8 +66,9 @@ export async function markAttemptStarted(sql: Queryable, revision: string, now: 
 }
 
 /** Records the attempt and updates the state row; on `applied`, call inside the apply transaction so
- * the applied revision moves together with the rows it describes. Returns the reconciliation id. */
-export async function recordReconciliation(sql: Queryable, record: ReconciliationRecord): Promise<number> {
+ * the applied revision moves together with the rows it describes. Returns the reconciliation id, and
+ * whether the attempt was folded into the previous row as a repeat. */
+export async function recordReconciliation(sql: Queryable, record: ReconciliationRecord): Promise<{ id: number; repeated: boolean }> {
   const { conditions } = await readPolicyState(sql);
   const next = finishedConditions(conditions, record, record.finishedAt);
   const applied = record.status === 'applied';
@@ -80,7 +81,7 @@ export async function recordReconciliation(sql: Queryable, record: Reconciliatio
       conditions = ${sql.json(next as unknown as postgres.JSONValue)}`;
   if (record.status === 'no-op' || record.status === 'rejected') {
     const repeated = await foldRepeatedOutcome(sql, record);
-    if (repeated !== undefined) return repeated;
+    if (repeated !== undefined) return { id: repeated, repeated: true };
   }
   const author = record.commit ? `${record.commit.author}${record.commit.email ? ` <${record.commit.email}>` : ''}` : null;
   const [row] = await sql<Array<{ id: string }>>`
@@ -91,7 +92,7 @@ export async function recordReconciliation(sql: Queryable, record: Reconciliatio
       ${record.finishedAt.getTime() - record.startedAt.getTime()}, ${sql.json(record.errors as unknown as postgres.JSONValue)},
       ${record.startedAt}, ${record.finishedAt})
     returning id`;
-  return Number(row.id);
+  return { id: Number(row.id), repeated: false };
 }
 
 /** When the newest reconciliation already is this outcome (a no-op, or the same rejection) of this
