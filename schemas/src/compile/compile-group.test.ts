@@ -48,7 +48,7 @@ test('provenance names the document and file that set each leaf, and "default" f
   assert.deepEqual(provenance['logging.retention_days'], { document: 'Organization/acme', file: 'organization/acme.yaml' });
   assert.deepEqual(provenance['scripts.timeout_seconds'], { document: 'Location/acme/paris', file: 'location/paris.yaml' });
   assert.deepEqual(provenance['agent.heartbeat_seconds'], { document: 'default' });
-  assert.equal(Object.keys(provenance).length, 20, 'one entry per settings leaf');
+  assert.equal(Object.keys(provenance).length, 24, 'one entry per settings leaf');
 });
 
 test('an override scoped to another location does not apply', () => {
