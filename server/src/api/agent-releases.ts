@@ -7,6 +7,8 @@ import { audit } from '../audit.ts';
 import { findRelease, RELEASE_PLATFORMS } from '../releases/releases.ts';
 import { apiError } from './errors.ts';
 
+const DOWNLOAD_DEADLINE_MS = 10 * 60_000;
+
 export const UPDATE_STEPS = ['downloaded', 'refused', 'staged', 'applied', 'rolled_back', 'failed'] as const;
 
 const eventBody = {
@@ -34,7 +36,8 @@ export async function agentReleaseRoutes(app: FastifyInstance, opts: { sql: post
   const { sql } = opts;
   const onRequest = app.requireAgent as unknown as onRequestAsyncHookHandler;
 
-  app.get<{ Params: { platform: string; version: string } }>('/agent/releases/:platform/:version', { onRequest }, async (request, reply) => {
+  // a build is ~100 MB read from the database: more than the API's usual 30 s deadline on a busy host
+  app.get<{ Params: { platform: string; version: string } }>('/agent/releases/:platform/:version', { onRequest, handlerTimeout: DOWNLOAD_DEADLINE_MS }, async (request, reply) => {
     const { platform, version } = request.params;
     if (!(RELEASE_PLATFORMS as readonly string[]).includes(platform)) throw apiError('NOT_FOUND', `no releases for platform "${platform}"`);
     const release = await findRelease(sql, platform, version);
