@@ -23,7 +23,7 @@ test('run: 3 agents, one offline → 2 results and 1 not reached; --wait runs it
   assert.match(ran.stderr, /2 result\(s\) \(0 failed\), 1 not reached, 0 refused/);
 
   const stored = await fleet.sql<{ name: string; script: string; exit_code: number; report_run: string; reason: string }[]>`
-    select a.name, s.script, s.exit_code, r.on_demand_run as report_run, o.reason
+    select a.name, s.script, s.exit_code::float8 as exit_code, r.on_demand_run as report_run, o.reason
     from script_runs s join reports r on r.id = s.report_id join agents a on a.id = s.agent_id join on_demand_runs o on o.id = s.on_demand_run
     order by a.name`;
   assert.deepEqual(stored.map((row) => [row.name, row.script, row.exit_code, row.reason]), [

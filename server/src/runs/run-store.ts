@@ -93,7 +93,7 @@ export async function readRun(sql: Queryable, runId: string): Promise<{ run: Run
   const [run] = await sql<RunRow[]>`select * from on_demand_runs where id = ${runId}`;
   if (!run) return undefined;
   const targets = await sql<TargetRow[]>`
-    select t.agent_id, a.name as agent, t.status, t.message, s.exit_code, s.timed_out, s.stdout, s.stderr, s.duration_ms, t.updated_at
+    select t.agent_id, a.name as agent, t.status, t.message, s.exit_code::float8 as exit_code, s.timed_out, s.stdout, s.stderr, s.duration_ms, t.updated_at
     from on_demand_targets t
     join agents a on a.id = t.agent_id
     left join script_runs s on s.report_id = t.report_id
