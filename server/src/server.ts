@@ -20,6 +20,7 @@ import { registerConsole } from './web-console/register.ts';
 import { createBus } from './hub/bus.ts';
 import { readAgentSocketCapacity } from './hub/capacity.ts';
 import { createHub, registerWebSockets } from './hub/hub.ts';
+import { createSocketClaims } from './hub/socket-claims.ts';
 import { consoleOptionsFrom, createConsoleService } from './console/console-service.ts';
 import type { Logger } from './logger.ts';
 import { openPolicySource } from './git/source.ts';
@@ -47,7 +48,10 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     const authority = await createAgentAuthority(db.sql, bus, keys.accessToken);
     const { capacity: socketCapacity, openFileLimit } = await readAgentSocketCapacity(config.maxAgentSockets);
     log.info({ openFileLimit, socketCapacity }, 'agent socket capacity');
-    const hub = createHub({ bus, authority, log, options: { socketCapacity } });
+    const claims = createSocketClaims(db.sql, {
+      takeovers: config.duplicateIdentityTakeovers, windowMs: config.duplicateIdentityWindowSeconds * 1000, quietMs: config.duplicateIdentityQuietSeconds * 1000,
+    });
+    const hub = createHub({ bus, authority, log, claims, options: { socketCapacity } });
     const documentMap = await createDocumentMap({ sql: db.sql, bus, log });
     const documents = createDocumentStore(db.sql);
     const source = await openPolicySource(config, log);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseServerMessage, wakeSocketUrl } from './wake-socket.ts';
+import { DUPLICATE_MAX_DELAY_MS, DUPLICATE_MIN_DELAY_MS, duplicateDelayMs, parseServerMessage, wakeSocketUrl } from './wake-socket.ts';
 
 test('the socket URL follows the server scheme', () => {
   assert.equal(wakeSocketUrl('http://127.0.0.1:8080/'), 'ws://127.0.0.1:8080/api/v1/agent/ws');
@@ -13,4 +13,12 @@ test('reconcile and revoked are understood; anything else is ignored', () => {
   assert.deepEqual(parseServerMessage('{"type":"revoked"}'), { type: 'revoked' });
   assert.deepEqual(parseServerMessage('{"type":"console-open"}'), { type: 'unknown' });
   assert.deepEqual(parseServerMessage('not json'), { type: 'unknown' });
+});
+
+test('after close 4410 the socket waits 30 to 60 minutes, jittered', () => {
+  assert.equal(duplicateDelayMs(() => 0), DUPLICATE_MIN_DELAY_MS);
+  assert.equal(DUPLICATE_MIN_DELAY_MS, 30 * 60_000);
+  assert.ok(duplicateDelayMs(() => 0.999999) < DUPLICATE_MAX_DELAY_MS);
+  assert.equal(DUPLICATE_MAX_DELAY_MS, 60 * 60_000);
+  assert.notEqual(duplicateDelayMs(() => 0.25), duplicateDelayMs(() => 0.75));
 });

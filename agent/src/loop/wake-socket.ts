@@ -1,9 +1,12 @@
 // The agent's end of /api/v1/agent/ws. `reconcile` wakes the loop; `revoked` or close 4401 ends the
-// agent; every other message (consoles, on-demand runs) goes to `onOther`, which may answer with
+// agent; close 4410 (this identity is connected from another machine) logs a critical event and
+// waits 30 to 60 minutes before the next attempt; every other message (consoles, on-demand runs) goes to `onOther`, which may answer with
 // send(). Any other loss reconnects after a full-jitter delay of its own (so a restarted server is
 // not hit by the whole fleet in the same second, and an upgrade refused for good is not retried in
 // a loop), and then only when the shared server backoff lets it: a connection attempt is one more
 // probe of a server that may be down.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import WebSocket from 'ws';
 import { headerValue, parseRetryAfter, ServerError } from '../api/http.ts';
 import { backoffDelayMs, type ServerBackoff } from '../api/server-backoff.ts';
@@ -12,10 +15,16 @@ import type { Timers } from './scheduler.ts';
 
 export const CLOSE_REVOKED = 4401;
 export const CLOSE_REPLACED = 4409;
+export const CLOSE_DUPLICATE = 4410;
+
+/** This process, as the server tells it apart from another machine presenting the same identity:
+ * a reconnect of this process never counts as a takeover by someone else. */
+const PROCESS_INSTANCE = randomUUID();
 
 export interface WakeSocketLog {
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
+  critical(message: string, fields?: Record<string, unknown>): void;
 }
 
 export interface WakeSocketOptions {
@@ -45,6 +54,19 @@ export const STABLE_CONNECTION_MS = 60_000;
  * machines sharing one identity (a cloned VM) would otherwise take the socket from each other
  * forever. */
 export const REPLACED_MAX_DELAY_MS = 900_000;
+/** After close 4410 the server has seen this identity on two machines: the socket waits this long
+ * (uniformly jittered), so the two share it in turns of half an hour or more instead of flapping.
+ * Polls, reports and heartbeats go on meanwhile. */
+export const DUPLICATE_MIN_DELAY_MS = 1_800_000;
+export const DUPLICATE_MAX_DELAY_MS = 3_600_000;
+export const DUPLICATE_IDENTITY_MESSAGE = 'this agent identity is in use on another machine (the server saw two machines take the WebSocket from each other, such as a cloned VM); '
+  + 'the WebSocket waits 30 to 60 minutes before it reconnects. On the machine that should not have this identity, run '
+  + '"pswm gencert --force --reenroll" and enroll it again under its own name';
+
+/** Pure: the delay after close 4410, between the minimum and maximum. */
+export function duplicateDelayMs(random: () => number): number {
+  return DUPLICATE_MIN_DELAY_MS + Math.floor(random() * (DUPLICATE_MAX_DELAY_MS - DUPLICATE_MIN_DELAY_MS));
+}
 
 export type ServerMessage = { type: 'reconcile'; reason?: string } | { type: 'revoked' } | { type: 'unknown' };
 
@@ -84,9 +106,9 @@ export function openWakeSocket(opts: WakeSocketOptions): WakeSocket {
   let stableTimer: unknown;
   const closed = () => closing.signal.aborted;
 
-  const reconnectLater = () => {
+  const reconnectLater = (atLeastMs = 0) => {
     if (closed()) return;
-    const delay = backoffDelayMs(attempt++, baseDelayMs, replaced ? REPLACED_MAX_DELAY_MS : maxDelayMs, random);
+    const delay = Math.max(atLeastMs, backoffDelayMs(attempt++, baseDelayMs, replaced ? REPLACED_MAX_DELAY_MS : maxDelayMs, random));
     timer = opts.timers.setTimeout(() => void connectWhenAllowed(), delay);
   };
   const revoked = () => {
@@ -121,7 +143,10 @@ export function openWakeSocket(opts: WakeSocketOptions): WakeSocket {
       return reconnectLater();
     }
     if (closed()) return outcome();
-    const ws = new WebSocket(wakeSocketUrl(opts.server), { headers: { authorization: `Bearer ${token}` }, handshakeTimeout: 30_000 });
+    const ws = new WebSocket(wakeSocketUrl(opts.server), {
+      headers: { authorization: `Bearer ${token}`, 'x-pswm-agent-instance': PROCESS_INSTANCE, 'x-pswm-agent-hostname': hostname() },
+      handshakeTimeout: 30_000,
+    });
     socket = ws;
     ws.on('open', () => {
       outcome();
@@ -157,6 +182,12 @@ export function openWakeSocket(opts: WakeSocketOptions): WakeSocket {
       if (stableTimer !== undefined) opts.timers.clearTimeout(stableTimer);
       if (code === CLOSE_REVOKED) return revoked();
       if (closed()) return;
+      if (code === CLOSE_DUPLICATE) {
+        replaced = true;
+        const delayMs = duplicateDelayMs(random);
+        opts.log.critical(DUPLICATE_IDENTITY_MESSAGE, { code, reconnectInSeconds: Math.round(delayMs / 1000) });
+        return reconnectLater(delayMs);
+      }
       if (code === CLOSE_REPLACED) {
         replaced = true;
         opts.log.warn('WebSocket taken over by another connection of this agent (a second machine with this identity, such as a cloned VM?); backing off', { code });

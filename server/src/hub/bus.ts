@@ -19,10 +19,12 @@ export interface BusPayloads {
   pswm_console: { [key: string]: unknown };
   /** Agents that just sent a heartbeat or a report, and new enrollment requests (the web console's live view). */
   pswm_fleet: { heartbeats: string[]; reports: string[]; queued: number };
+  /** A socket of this agent was claimed with this generation: every instance closes its older one. */
+  pswm_agent_socket: { agentId: string; generation: number; duplicate: boolean };
 }
 
 export type BusChannel = keyof BusPayloads;
-export const BUS_CHANNELS: readonly BusChannel[] = ['pswm_signal', 'pswm_agent_revoked', 'pswm_documents', 'pswm_console', 'pswm_fleet'];
+export const BUS_CHANNELS: readonly BusChannel[] = ['pswm_signal', 'pswm_agent_revoked', 'pswm_documents', 'pswm_console', 'pswm_fleet', 'pswm_agent_socket'];
 
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more. */
 export const MAX_PAYLOAD_BYTES = 7999;

@@ -14,6 +14,7 @@ import type { Logger } from '../logger.ts';
 import type { Bus, BusPayloads } from './bus.ts';
 import { spreadSweep } from './keepalive.ts';
 import { publishSignal } from './publish-signal.ts';
+import type { SocketClaims, SocketPeer } from './socket-claims.ts';
 
 export type HubMessage = { type: 'reconcile'; reason: string } | { type: 'revoked' };
 
@@ -25,7 +26,14 @@ export const CLOSE_CODES = {
   revoked: 4401,
   /** The same agent connected again; only the newest socket is kept. */
   replaced: 4409,
+  /** The same agent identity connects from two machines (socket-claims.ts): the displaced one stops for long. */
+  duplicateIdentity: 4410,
 } as const;
+
+/** Headers the agent sends on the upgrade: its process's random id and its host name (socket-claims.ts). */
+const INSTANCE_HEADER = 'x-pswm-agent-instance';
+const HOSTNAME_HEADER = 'x-pswm-agent-hostname';
+const INSTANCE_ID = /^[A-Za-z0-9-]{8,64}$/;
 
 export interface HubOptions {
   pingIntervalMs: number;
@@ -59,6 +67,11 @@ interface Connection {
   socket: WebSocket;
   principal: AgentPrincipal;
   answeredPing: boolean;
+  /** From the socket claim; undefined until it is recorded (or without claims). */
+  generation?: number;
+  /** A newer socket of the agent took over: what still arrives on this one is ignored. */
+  displaced?: boolean;
+  ended?: boolean;
 }
 
 export interface Hub {
@@ -75,8 +88,12 @@ export interface Hub {
   close(): Promise<void>;
 }
 
-export function createHub(deps: { bus: Bus; authority: Pick<AgentAuthority, 'verify' | 'isRevoked'>; log: Logger; options?: Partial<HubOptions> }): Hub {
-  const { bus, authority, log } = deps;
+export function createHub(deps: {
+  bus: Bus; authority: Pick<AgentAuthority, 'verify' | 'isRevoked'>; log: Logger; options?: Partial<HubOptions>;
+  /** Shared record of each agent's socket: one socket per agent across instances, and duplicate identities. Without it only this instance's sockets are compared. */
+  claims?: SocketClaims;
+}): Hub {
+  const { bus, authority, log, claims } = deps;
   const options = { ...DEFAULT_OPTIONS, ...deps.options };
   const connections = new Map<string, Connection>();
   const principals = new WeakMap<FastifyRequest, AgentPrincipal>();
@@ -94,6 +111,10 @@ export function createHub(deps: { bus: Bus; authority: Pick<AgentAuthority, 'ver
 
   const drop = (connection: Connection, reason: DisconnectReason, close: (socket: WebSocket) => void) => {
     if (connections.get(connection.principal.agentId) === connection) connections.delete(connection.principal.agentId);
+    connection.ended = true;
+    // a replaced socket's claim passed to the newer one already; at shutdown the agent process
+    // reconnects elsewhere as the same holder, so there is nothing to release
+    if (reason !== 'replaced' && reason !== 'shutdown') release(connection);
     onDisconnect(reason);
     tell((channel) => channel.gone(connection.principal.agentId, reason));
     log.info({ agent: connection.principal.name, reason }, 'agent socket dropped');
@@ -122,6 +143,44 @@ export function createHub(deps: { bus: Bus; authority: Pick<AgentAuthority, 'ver
   const cutOff = (connection: Connection) => {
     send(connection, { type: 'revoked' });
     drop(connection, 'revoked', (s) => closeFirmly(s, CLOSE_CODES.revoked, 'agent revoked'));
+  };
+  const release = (connection: Connection) => {
+    if (!claims || connection.generation === undefined) return;
+    claims.release(connection.principal.agentId, connection.generation)
+      .catch((error) => log.warn({ err: error, agent: connection.principal.name }, 'agent socket claim not released'));
+  };
+  const closeDisplaced = (socket: WebSocket, duplicate: boolean) => {
+    if (duplicate) closeFirmly(socket, CLOSE_CODES.duplicateIdentity, 'this agent identity is connected from another machine');
+    else socket.close(CLOSE_CODES.replaced, 'replaced by a newer connection');
+  };
+  // A newer socket of the agent was claimed, here or on another instance: an older one held here goes.
+  const unsubscribeClaims = bus.subscribe('pswm_agent_socket', (payload) => {
+    if (typeof payload?.agentId !== 'string' || typeof payload.generation !== 'number') return;
+    const connection = connections.get(payload.agentId);
+    if (connection?.generation === undefined || connection.generation >= payload.generation) return;
+    connection.displaced = true;
+    drop(connection, 'replaced', (s) => closeDisplaced(s, payload.duplicate === true));
+  });
+  /** Records the new socket; the socket it displaced on this instance is closed once the claim says how. */
+  const claim = async (connection: Connection, request: FastifyRequest, displaced: Connection | undefined) => {
+    const { agentId, name } = connection.principal;
+    if (!claims) {
+      if (displaced) closeDisplaced(displaced.socket, false);
+      return;
+    }
+    let duplicate = false;
+    try {
+      const claimed = await claims.claim(agentId, socketOrigin(request));
+      duplicate = claimed.duplicate;
+      connection.generation = claimed.generation;
+      if (duplicate) log.warn({ agent: name, address: request.ip }, 'agent identity connected from two machines: the displaced socket is told to stop');
+      if (connection.ended) release(connection);
+      else await bus.publish('pswm_agent_socket', { agentId, generation: claimed.generation, duplicate });
+    } catch (error) {
+      log.warn({ err: error, agent: name }, 'agent socket claim not recorded');
+    } finally {
+      if (displaced) closeDisplaced(displaced.socket, duplicate);
+    }
   };
   const unsubscribeRevocations = bus.subscribe('pswm_agent_revoked', (payload) => {
     const connection = typeof payload?.agentId === 'string' ? connections.get(payload.agentId) : undefined;
@@ -165,16 +224,22 @@ export function createHub(deps: { bus: Bus; authority: Pick<AgentAuthority, 'ver
   const accept = (socket: WebSocket, request: FastifyRequest) => {
     const principal = principals.get(request)!;
     const previous = connections.get(principal.agentId);
-    if (previous) drop(previous, 'replaced', (s) => s.close(CLOSE_CODES.replaced, 'replaced by a newer connection'));
+    if (previous) {
+      previous.displaced = true;
+      drop(previous, 'replaced', () => {}); // closed by claim() with the code the claim decides
+    }
     const connection: Connection = { socket, principal, answeredPing: true };
     connections.set(principal.agentId, connection);
     socket.on('pong', () => (connection.answeredPing = true));
-    socket.on('message', (data, isBinary) => tell((channel) => channel.message(principal.agentId, toBuffer(data), isBinary)));
+    socket.on('message', (data, isBinary) => {
+      if (!connection.displaced) tell((channel) => channel.message(principal.agentId, toBuffer(data), isBinary));
+    });
     socket.on('error', (error) => log.warn({ err: error, agent: principal.name }, 'agent socket error'));
     socket.on('close', () => {
       if (connections.get(principal.agentId) === connection) drop(connection, 'closed', () => {});
     });
     tell((channel) => channel.connected(principal.agentId));
+    void claim(connection, request, previous);
   };
 
   return {
@@ -231,6 +296,7 @@ export function createHub(deps: { bus: Bus; authority: Pick<AgentAuthority, 'ver
       pinger.stop();
       unsubscribeSignals();
       unsubscribeRevocations();
+      unsubscribeClaims();
       for (const connection of [...connections.values()]) {
         drop(connection, 'shutdown', (s) => s.close(CLOSE_CODES.goingAway, 'server shutting down'));
       }
@@ -250,6 +316,20 @@ export async function registerWebSockets(app: FastifyInstance): Promise<void> {
 function closeFirmly(socket: WebSocket, code: number, reason: string): void {
   socket.close(code, reason);
   setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
+}
+
+/** The agent process behind a socket: its own id when it sends one (older agents do not: their address stands in). */
+function socketOrigin(request: FastifyRequest): { instance: string; peer: SocketPeer } {
+  const instance = headerText(request.headers[INSTANCE_HEADER]);
+  const hostname = headerText(request.headers[HOSTNAME_HEADER])?.replace(/[^\x21-\x7e]/g, '').slice(0, 253);
+  return {
+    instance: instance && INSTANCE_ID.test(instance) ? instance : `address:${request.ip}`,
+    peer: { address: request.ip, ...(hostname ? { hostname } : {}) },
+  };
+}
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {

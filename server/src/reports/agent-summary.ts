@@ -13,6 +13,16 @@ export interface AgentSummary extends AgentRecord {
   /** Applied document = desired document; null until both are known. */
   upToDate: boolean | null;
   drift: DriftCounts;
+  /** Set while two machines use this agent's identity (hub/socket-claims.ts); null otherwise. */
+  duplicateIdentity: DuplicateIdentity | null;
+}
+
+export interface DuplicateIdentity {
+  since: Date;
+  /** The flag clears then unless the machines keep taking the socket from each other. */
+  until: Date;
+  /** The addresses (and host names the agents sent) seen taking the socket over. */
+  peers: Array<{ address: string; hostname?: string }>;
 }
 
 export interface AgentDetail extends AgentSummary {
@@ -42,6 +52,7 @@ interface SummaryRow extends AgentRow {
   applied_revision: string | null; applied_document: string | null; applied_at: Date | null;
   desired_document: string | null; desired_revision: string | null;
   in_sync: number; changed: number; failed: number; drifted: number; skipped: number;
+  duplicate_since: Date | null; duplicate_until: Date | null; duplicate_peers: DuplicateIdentity['peers'] | null;
 }
 
 /** The columns every summary needs, for agents `a` (joins: last applying report, scope document, drift). */
@@ -52,7 +63,8 @@ export function summarySelect(sql: postgres.Sql) {
       coalesce(own_scope.document_sha256, location_scope.document_sha256) as desired_document, state.applied_revision as desired_revision,
       coalesce(drift.in_sync, 0)::int as in_sync, coalesce(drift.changed, 0)::int as changed,
       coalesce(drift.failed, 0)::int as failed, coalesce(drift.drifted, 0)::int as drifted,
-      coalesce(drift.skipped, 0)::int as skipped
+      coalesce(drift.skipped, 0)::int as skipped,
+      claims.duplicate_since, claims.duplicate_until, claims.duplicate_peers
     from agents a
     cross join policy_state state
     left join lateral (
@@ -68,7 +80,8 @@ export function summarySelect(sql: postgres.Sql) {
              count(*) filter (where status = 'failed') as failed, count(*) filter (where status = 'drifted') as drifted,
              count(*) filter (where status = 'skipped') as skipped
       from agent_drift d where d.agent_id = a.id
-    ) drift on true`;
+    ) drift on true
+    left join agent_socket_claims claims on claims.agent_id = a.id and claims.duplicate_until > now()`;
 }
 
 function toSummary(row: SummaryRow): AgentSummary {
@@ -80,6 +93,7 @@ function toSummary(row: SummaryRow): AgentSummary {
     desired,
     upToDate: applied?.document && desired ? applied.document === desired.document : null,
     drift: { in_sync: row.in_sync, changed: row.changed, failed: row.failed, drifted: row.drifted, skipped: row.skipped },
+    duplicateIdentity: row.duplicate_until ? { since: row.duplicate_since!, until: row.duplicate_until, peers: row.duplicate_peers ?? [] } : null,
   };
 }
 

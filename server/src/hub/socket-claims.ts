@@ -1,0 +1,126 @@
+// Which socket of an agent is the newest, across server instances, and whether two machines share
+// the agent's identity. Every connect claims the agent's row in agent_socket_claims: a connect that
+// finds the socket of a *different* agent process still open is a takeover. One machine whose link
+// dropped reconnects as the same process (its old socket was half-open, not another holder); two
+// machines with one identity (a cloned VM) take the socket from each other over and over. When the
+// takeovers in a window reach the threshold the agent is flagged, audited once, and from then on the
+// displaced socket is told to stop (CLOSE_DUPLICATE) rather than to reconnect. The flag lapses after
+// a quiet period without takeovers.
+import type postgres from 'postgres';
+import { audit } from '../audit.ts';
+
+export interface DuplicatePolicy {
+  /** Takeovers by another agent process within windowMs that mean a duplicate identity. */
+  takeovers: number;
+  windowMs: number;
+  /** The flag stays this long after the last takeover. */
+  quietMs: number;
+}
+
+export const DEFAULT_DUPLICATE_POLICY: DuplicatePolicy = { takeovers: 3, windowMs: 600_000, quietMs: 3 * 3600_000 };
+
+/** Where a socket comes from, as far as the server can tell. */
+export interface SocketPeer {
+  address: string;
+  hostname?: string;
+}
+
+export interface ClaimRow {
+  generation: string | number;
+  holder: string | number | null;
+  holder_instance: string | null;
+  holder_peer: SocketPeer | null;
+  takeovers: number;
+  takeovers_since: Date | null;
+  duplicate_since: Date | null;
+  duplicate_until: Date | null;
+  duplicate_peers: SocketPeer[];
+}
+
+export interface ClaimJudgement {
+  row: Omit<ClaimRow, 'generation' | 'holder'> & { generation: number; holder: number };
+  /** The previous socket belongs to another agent process and was still open. */
+  takeover: boolean;
+  /** Tell the displaced socket to stop: the identity is in use elsewhere. */
+  duplicate: boolean;
+  /** This claim raised the flag (audit it). */
+  newlyFlagged: boolean;
+}
+
+/** Peers listed on a flagged agent: enough to find the machines, bounded so a churn of addresses cannot grow the row. */
+const MAX_PEERS = 8;
+
+/** Pure: the row after this connect, and what it means. `previous` is undefined for an agent's first socket. */
+export function judgeClaim(previous: ClaimRow | undefined, claim: { instance: string; peer: SocketPeer; now: Date }, policy: DuplicatePolicy): ClaimJudgement {
+  const now = claim.now.getTime();
+  const generation = Number(previous?.generation ?? 0) + 1;
+  const takeover = previous?.holder != null && previous.holder_instance !== claim.instance;
+  const windowOpen = previous?.takeovers_since != null && now - previous.takeovers_since.getTime() < policy.windowMs;
+  const takeovers = takeover ? (windowOpen ? previous!.takeovers + 1 : 1) : windowOpen ? previous!.takeovers : 0;
+  const takeoversSince = takeover && !windowOpen ? claim.now : windowOpen ? previous!.takeovers_since : null;
+  const flagged = previous?.duplicate_until != null && previous.duplicate_until.getTime() > now;
+  const duplicate = takeover && (flagged || takeovers >= policy.takeovers);
+  const peers = duplicate ? mergePeers(flagged ? previous!.duplicate_peers : [], [previous!.holder_peer, claim.peer]) : previous?.duplicate_peers ?? [];
+  return {
+    row: {
+      generation,
+      holder: generation,
+      holder_instance: claim.instance,
+      holder_peer: claim.peer,
+      takeovers,
+      takeovers_since: takeoversSince,
+      duplicate_since: duplicate ? (flagged ? previous!.duplicate_since : claim.now) : previous?.duplicate_since ?? null,
+      duplicate_until: duplicate ? new Date(now + policy.quietMs) : previous?.duplicate_until ?? null,
+      duplicate_peers: peers,
+    },
+    takeover,
+    duplicate,
+    newlyFlagged: duplicate && !flagged,
+  };
+}
+
+function mergePeers(known: SocketPeer[], more: Array<SocketPeer | null>): SocketPeer[] {
+  const all = [...known];
+  for (const peer of more) {
+    if (peer && !all.some((p) => p.address === peer.address && p.hostname === peer.hostname)) all.push(peer);
+  }
+  return all.slice(-MAX_PEERS);
+}
+
+export interface SocketClaims {
+  /** Records the connect; resolves with the socket's generation and whether it displaced a duplicate. */
+  claim(agentId: string, claim: { instance: string; peer: SocketPeer }): Promise<{ generation: number; duplicate: boolean }>;
+  /** The socket of this generation closed (a no-op when a newer one holds the agent already). */
+  release(agentId: string, generation: number): Promise<void>;
+}
+
+export function createSocketClaims(sql: postgres.Sql, policy: DuplicatePolicy = DEFAULT_DUPLICATE_POLICY): SocketClaims {
+  return {
+    claim: (agentId, { instance, peer }) => sql.begin(async (tx) => {
+      // The row lock orders concurrent connects of one agent, on any instance.
+      await tx`insert into agent_socket_claims (agent_id, generation) values (${agentId}, 0) on conflict (agent_id) do nothing`;
+      const [previous] = await tx<Array<ClaimRow & { now: Date }>>`select *, now() as now from agent_socket_claims where agent_id = ${agentId} for update`;
+      const judged = judgeClaim(previous.generation === '0' || previous.generation === 0 ? undefined : previous, { instance, peer, now: previous.now }, policy);
+      const { row } = judged;
+      await tx`
+        update agent_socket_claims set generation = ${row.generation}, holder = ${row.holder}, holder_instance = ${row.holder_instance},
+          holder_peer = ${tx.json(row.holder_peer as unknown as postgres.JSONValue)}, takeovers = ${row.takeovers}, takeovers_since = ${row.takeovers_since},
+          duplicate_since = ${row.duplicate_since}, duplicate_until = ${row.duplicate_until},
+          duplicate_peers = ${tx.json(row.duplicate_peers as unknown as postgres.JSONValue)}
+        where agent_id = ${agentId}`;
+      if (judged.newlyFlagged) {
+        await audit(tx, {
+          actor: 'server', action: 'agent.duplicate_identity', target: agentId, outcome: 'failure',
+          details: {
+            takeovers: row.takeovers, window_seconds: policy.windowMs / 1000, peers: row.duplicate_peers,
+            remedy: 'two machines use this agent identity (a cloned VM?): re-enroll the clone (pswm gencert --force --reenroll, then pswm enroll)',
+          },
+        });
+      }
+      return { generation: row.generation, duplicate: judged.duplicate };
+    }),
+    async release(agentId, generation) {
+      await sql`update agent_socket_claims set holder = null where agent_id = ${agentId} and holder = ${generation}`;
+    },
+  };
+}
