@@ -61,7 +61,7 @@ export const DUPLICATE_MIN_DELAY_MS = 1_800_000;
 export const DUPLICATE_MAX_DELAY_MS = 3_600_000;
 export const DUPLICATE_IDENTITY_MESSAGE = 'this agent identity is in use on another machine (the server saw two machines take the WebSocket from each other, such as a cloned VM); '
   + 'the WebSocket waits 30 to 60 minutes before it reconnects. On the machine that should not have this identity, run '
-  + '"pswm gencert --force --reenroll" and enroll it again under its own name';
+  + '"pswm gencert --force --reenroll", then "pswm enroll --force" under its own name';
 
 /** Pure: the delay after close 4410, between the minimum and maximum. */
 export function duplicateDelayMs(random: () => number): number {

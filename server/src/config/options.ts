@@ -118,7 +118,7 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
   { key: 'enrollQueueMax', flag: 'enroll-queue-max', env: 'PSWM_ENROLL_QUEUE_MAX', type: 'integer', default: 1000, min: 1,
     description: 'Pending enrollment requests the queue holds; while it is full, queue enrollment answers 429 until an admin approves or rejects some.' },
   { key: 'duplicateIdentityTakeovers', flag: 'duplicate-identity-takeovers', env: 'PSWM_DUPLICATE_IDENTITY_TAKEOVERS', type: 'integer', default: 3, min: 2,
-    description: 'Times another agent process may take an agent\'s WebSocket from the one holding it within --duplicate-identity-window before the agent is flagged as a duplicate identity (two machines with one key, such as a cloned VM): audited once, shown in the read API, and the displaced socket is told to stop (close 4410).' },
+    description: 'Times another agent process may take an agent\'s WebSocket from the one holding it within the window (--duplicate-identity-window) before the agent is flagged as a duplicate identity (two machines with one key, such as a cloned VM): audited once, shown in the read API, and the displaced socket is told to stop (close 4410).' },
   { key: 'duplicateIdentityWindowSeconds', flag: 'duplicate-identity-window', env: 'PSWM_DUPLICATE_IDENTITY_WINDOW', type: 'integer', default: 600, min: 1,
     description: 'Seconds over which WebSocket takeovers are counted for --duplicate-identity-takeovers.' },
   { key: 'duplicateIdentityQuietSeconds', flag: 'duplicate-identity-quiet', env: 'PSWM_DUPLICATE_IDENTITY_QUIET', type: 'integer', default: 10800, min: 1,

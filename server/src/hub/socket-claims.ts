@@ -113,7 +113,7 @@ export function createSocketClaims(sql: postgres.Sql, policy: DuplicatePolicy = 
           actor: 'server', action: 'agent.duplicate_identity', target: agentId, outcome: 'failure',
           details: {
             takeovers: row.takeovers, window_seconds: policy.windowMs / 1000, peers: row.duplicate_peers,
-            remedy: 'two machines use this agent identity (a cloned VM?): re-enroll the clone (pswm gencert --force --reenroll, then pswm enroll)',
+            remedy: 'two machines use this agent identity (a cloned VM?): re-enroll the clone (pswm gencert --force --reenroll, then pswm enroll --force under its own name)',
           },
         });
       }
