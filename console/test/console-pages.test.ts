@@ -70,6 +70,26 @@ test('a new heartbeat appears on the agent page without a reload', { timeout: 90
   });
 });
 
+test('an agent flagged as a duplicate identity says so on its page, with the remedy', { timeout: 60_000 }, async () => {
+  // the flag as the hub writes it (agent/test/e2e-duplicate-identity.test.ts produces it with two
+  // real agent processes); here only its rendering is checked, and it is removed afterwards
+  const [{ id }] = await fleet.sql<{ id: string }[]>`select id from agents where name = 'lab-01'`;
+  await fleet.sql`
+    insert into agent_socket_claims (agent_id, generation, duplicate_since, duplicate_until, duplicate_peers)
+    values (${id}, 1, now(), now() + interval '1 hour', ${fleet.sql.json([{ address: '192.0.2.7', hostname: 'lab-01-clone' }])})`;
+  try {
+    await withPage(async (page) => {
+      await page.goto('/agents/lab-01');
+      const flag = await page.locator('[data-duplicate-identity]').textContent() ?? '';
+      assert.match(flag, /in use on more than one machine/);
+      assert.match(flag, /lab-01-clone at 192\.0\.2\.7/);
+      assert.match(flag, /pswm gencert --force --reenroll/);
+    });
+  } finally {
+    await fleet.sql`delete from agent_socket_claims where agent_id = ${id}`;
+  }
+});
+
 test('a rejected commit appears without a reload, with its file:line:col error', { timeout: 90_000 }, async () => {
   await withPage(async (page) => {
     await page.goto('/reconciliations');
