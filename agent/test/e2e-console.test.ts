@@ -77,7 +77,9 @@ test('a console runs commands in a real PTY: output, resize, Ctrl-C, transcript,
 
   const audit = await fleet.sql<{ action: string; outcome: string; details: any }[]>`
     select action, outcome, details from audit_log where action like 'console.%' order by id`;
-  assert.deepEqual(audit.map((row) => row.action), ['console.open', 'console.close']);
+  // the two transcript reads above (replay --dump, the GET) are audited too
+  assert.deepEqual(audit.map((row) => row.action), ['console.open', 'console.close', 'console.replay', 'console.replay']);
+  assert.equal(audit[2].details.agent, 'lab-console');
   assert.equal(audit[1].details.end, 'operator-exit');
   assert.equal(audit[1].details.reason, 'test: echo and resize');
   assert.ok(audit[1].details.duration_ms > 0);
@@ -161,6 +163,12 @@ test('refusals (permission, policy, offline, consent) and the limits (idle, dura
   await adminCall(fleet, token, 'DELETE', '/api/v1/agents/lab-limits');
   assert.equal((await revoked.waitForMessage('ended', 15_000)).end, 'revoked');
   clearInterval(typingOn);
+  // the operator hears of the end before the server has stored and audited it
+  const deadline = Date.now() + 15_000;
+  while ((await fleet.sql`select 1 from audit_log where action = 'console.close' and details ->> 'end' = 'revoked'`).length === 0) {
+    assert.ok(Date.now() < deadline, 'the revoked session\'s console.close is audited');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 
   const audit = await fleet.sql<{ action: string; outcome: string; details: any }[]>`
     select action, outcome, details from audit_log where action like 'console.%' order by id`;

@@ -6,10 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, test } from 'node:test';
-import axe from 'axe-core';
 import type { Browser, Page } from 'playwright-core';
 import { agentHome, enrolledAgent } from '../../agent/test/support/fleet.ts';
-import { launchBrowser, newContext, screenshot, signIn, VIEWPORTS } from './support/browser.ts';
+import { checkThemesAndWidths, launchBrowser, newContext, screenshot, signIn } from './support/browser.ts';
 import { fileFleet, fileScope } from './support/fleet-fixture.ts';
 
 let browser: Browser;
@@ -118,19 +117,7 @@ test('every page: no serious axe-core violation in either theme, no sideways scr
       await page.goto(url);
       // Charts are SVG images of their own (/charts/*.svg): each must have loaded.
       await page.waitForFunction(() => [...document.images].every((image) => image.complete && image.naturalWidth > 0), undefined, { timeout: 15_000 });
-      await page.evaluate(axe.source);
-      for (const colorScheme of ['light', 'dark'] as const) {
-        await page.emulateMedia({ colorScheme });
-        await page.setViewportSize(VIEWPORTS.desktop);
-        const result = await page.evaluate(() => (window as unknown as { axe: typeof axe }).axe.run(document, { resultTypes: ['violations'] }));
-        const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-        assert.deepEqual(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [], `${name} (${colorScheme})`);
-        await screenshot(page, `${name}-${colorScheme}-desktop`);
-        await page.setViewportSize(VIEWPORTS.phone);
-        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-        assert.ok(overflow <= 1, `${name} scrolls sideways by ${overflow}px at phone width`);
-        await screenshot(page, `${name}-${colorScheme}-phone`);
-      }
+      await checkThemesAndWidths(page, name);
     }
   });
 });

@@ -62,7 +62,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     await registerWebSockets(app);
     await registerConsole(app, { sql: db.sql, bus, log, appliedPolicy: reconciler.appliedPolicy, secureCookies: Boolean(config.tlsCert) });
     await app.register(hub.plugin, { prefix: API_PREFIX });
-    const consoles = createConsoleService({ sql: db.sql, hub, bus, log, options: consoleOptionsFrom(config), retentionDays: config.consoleRetentionDays });
+    const consoles = createConsoleService({ sql: db.sql, hub, bus, log, options: consoleOptionsFrom(config), retentionDays: config.consoleRetentionDays, transcriptReaders: config.consoleTranscriptReaders });
     await app.register(consoles.routes, { prefix: API_PREFIX });
     await app.register(signalRoutes, { prefix: API_PREFIX, sql: db.sql, signalAgents: hub.signalAgents });
     await app.register(auditRoutes, { prefix: API_PREFIX, sql: db.sql });

@@ -16,12 +16,21 @@ interface Context {
 }
 
 export async function apiGet<T>(context: Context, path: string): Promise<T> {
+  return (await succeeded(context, path)).body as T;
+}
+
+/** A GET whose answer is not JSON (a transcript): its text. */
+export async function apiText(context: Context, path: string): Promise<string> {
+  return (await succeeded(context, path)).text;
+}
+
+async function succeeded(context: Context, path: string): Promise<{ body: unknown; text: string }> {
   const { status, body, text } = await call(context, path);
   if (status >= 400) {
     const message = (body as { error?: { message?: string } } | undefined)?.error?.message ?? text;
     throw new ApiError(status, message);
   }
-  return body as T;
+  return { body, text };
 }
 
 async function call(context: Context, path: string): Promise<{ status: number; body: unknown; text: string }> {

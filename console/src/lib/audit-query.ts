@@ -1,10 +1,11 @@
-// The audit log's filter as it lives in the URL, and the API query it becomes.
+// The audit log's filter as it lives in the URL, and the API query it becomes; the form helpers serve
+// every filter form (console sessions too).
 
 export interface AuditFilter { actor?: string; action?: string; target?: string; since?: string; until?: string }
 
-const text = (value: string | null) => (value && value.trim() ? value.trim().slice(0, 200) : undefined);
+export const text = (value: string | null) => (value && value.trim() ? value.trim().slice(0, 200) : undefined);
 /** A datetime-local value ("2026-12-02T10:00") read as UTC, or undefined. */
-const time = (value: string | null) => {
+export const time = (value: string | null) => {
   const t = text(value);
   return t && Number.isFinite(Date.parse(`${t}Z`)) ? new Date(`${t}Z`).toISOString() : t && Number.isFinite(Date.parse(t)) ? new Date(t).toISOString() : undefined;
 };

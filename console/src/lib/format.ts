@@ -46,3 +46,12 @@ export function position(error: { file?: string; line?: number; col?: number }):
 export function json(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
+
+/** "42 s", "3 min 5 s", "2 h 10 min" between two times; '—' when it has not started. */
+export function duration(from: string | Date | null | undefined, to: string | Date | null | undefined, now = Date.now()): string {
+  if (!from) return '—';
+  const seconds = Math.max(0, Math.round(((to ? new Date(to).getTime() : now) - new Date(from).getTime()) / 1000));
+  if (seconds < 60) return `${seconds} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+  return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
+}

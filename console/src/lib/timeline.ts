@@ -1,5 +1,6 @@
 // An agent's activity as one list, newest first: audit entries about it (creation, enrollment,
-// revocation, signals), the revision it applied last, and its script and choco runs. Pure.
+// revocation, signals, console sessions with a link to their replay), the revision it applied last,
+// and its script and choco runs. Pure.
 
 export interface AuditEntry { at: string; actor: string; action: string; outcome: string; details: Record<string, unknown> }
 export interface Run {
@@ -7,7 +8,7 @@ export interface Run {
   script?: string; phase?: string; stdout?: string; stderr?: string;
   operation?: string; package?: string; version?: string | null; output?: string;
 }
-export interface TimelineEvent { at: string; title: string; output?: string }
+export interface TimelineEvent { at: string; title: string; output?: string; href?: string }
 
 export function agentTimeline(
   agent: { applied: { revision: string | null; at: string } | null },
@@ -15,11 +16,18 @@ export function agentTimeline(
   audit: AuditEntry[],
 ): TimelineEvent[] {
   const events: TimelineEvent[] = [
-    ...audit.map((entry) => ({ at: entry.at, title: `${entry.action} by ${entry.actor}${entry.outcome === 'failure' ? ' (failed)' : ''}` })),
+    ...audit.map(auditEvent),
     ...runs.map(runEvent),
     ...(agent.applied?.revision ? [{ at: agent.applied.at, title: `applied revision ${agent.applied.revision.slice(0, 10)}` }] : []),
   ];
   return events.sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
+}
+
+function auditEvent(entry: AuditEntry): TimelineEvent {
+  const title = `${entry.action} by ${entry.actor}${entry.outcome === 'failure' ? ' (failed)' : ''}`;
+  // console.open, console.close, console.refuse name their session: the replay is a link away
+  const session = entry.action.startsWith('console.') && typeof entry.details.session === 'string' ? entry.details.session : undefined;
+  return { at: entry.at, title, ...(session ? { href: `/sessions/${encodeURIComponent(session)}` } : {}) };
 }
 
 function runEvent(run: Run): TimelineEvent {

@@ -1,9 +1,11 @@
 // Headless Chromium (the system's Debian package) driven by playwright-core, one launch per test
 // file, plus the console fixture: a real pswm-server with the built console, signed-in pages and
 // screenshots saved under console/test-artifacts/ (git-ignored).
+import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import axe from 'axe-core';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildConsole } from '../../scripts/build.ts';
@@ -55,4 +57,25 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const file = path.join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+/**
+ * The loaded page in light and dark, at desktop and phone width (media emulation and viewport re-apply
+ * the CSS as a fresh load would): no serious axe-core violation, no sideways scrolling on a phone, and
+ * a screenshot of each as <name>-<theme>-<width>.png.
+ */
+export async function checkThemesAndWidths(page: Page, name: string): Promise<void> {
+  await page.evaluate(axe.source);
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    await page.setViewportSize(VIEWPORTS.desktop);
+    const result = await page.evaluate(() => (window as unknown as { axe: typeof axe }).axe.run(document, { resultTypes: ['violations'] }));
+    const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    assert.deepEqual(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [], `${name} (${colorScheme})`);
+    await screenshot(page, `${name}-${colorScheme}-desktop`);
+    await page.setViewportSize(VIEWPORTS.phone);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `${name} scrolls sideways by ${overflow}px at phone width`);
+    await screenshot(page, `${name}-${colorScheme}-phone`);
+  }
 }

@@ -2,7 +2,7 @@
 // `console replay SESSION` plays a transcript back (--speed) or prints what the operator saw (--dump).
 // All through a running server (--server URL, PSWM_ADMIN_TOKEN): sessions live on the server instances.
 import { ConfigError } from '../config/config.ts';
-import { outputText, parseAsciicast } from '../console/asciicast.ts';
+import { outputText, parseAsciicast, replayFrames } from '../console/asciicast.ts';
 import type { SessionRow } from '../console/session-store.ts';
 import { requiredFlag } from './args.ts';
 import { EXIT_OK } from './command.ts';
@@ -10,9 +10,6 @@ import type { CommandContext, LeafCommand } from './command.ts';
 import { runConsoleClient } from './console-client.ts';
 import { callServer, SERVER_URL_OPTION, serverUrl } from './remote.ts';
 import { formatTable, formatTime } from './table.ts';
-
-/** Replay never sits longer than this on one pause (before --speed), like asciinema's idle limit. */
-const MAX_REPLAY_PAUSE_SECONDS = 2;
 
 export const consoleCommand: LeafCommand = {
   summary: 'Open a remote console on an agent (console AGENT --reason "..."), list sessions (console list), or replay one (console replay SESSION).',
@@ -67,9 +64,8 @@ async function replay(ctx: CommandContext, session: string): Promise<number> {
     return EXIT_OK;
   }
   let previous = 0;
-  for (const [at, code, data] of events) {
-    if (code !== 'o') continue;
-    const pause = Math.min(at - previous, MAX_REPLAY_PAUSE_SECONDS) / speed;
+  for (const [at, data] of replayFrames(events)) {
+    const pause = (at - previous) / speed;
     previous = at;
     if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause * 1000));
     process.stdout.write(data);

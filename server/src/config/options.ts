@@ -22,6 +22,7 @@ export interface ServerConfig {
   consoleDurationLimitSeconds: number;
   consoleTranscriptMaxBytes: number;
   consoleRetentionDays: number;
+  consoleTranscriptReaders: 'viewer' | 'admin';
   retentionDays: number;
   auditRetentionDays: number;
   reconciliationRetentionDays: number;
@@ -103,6 +104,8 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     description: 'Bytes of transcript stored per console session; past it the session goes on unrecorded and is marked truncated.' },
   { key: 'consoleRetentionDays', flag: 'console-retention-days', env: 'PSWM_CONSOLE_RETENTION_DAYS', type: 'integer', default: 90, min: 1,
     description: 'Days console sessions and their transcripts are kept after they end.' },
+  { key: 'consoleTranscriptReaders', flag: 'console-transcript-readers', env: 'PSWM_CONSOLE_TRANSCRIPT_READERS', type: 'string', default: 'viewer', choices: ['viewer', 'admin'],
+    description: 'Who may read console transcripts (each read is audited as console.replay): viewer (also the web console) or admin (pswm-server console replay only). Session lists are viewer-readable either way.' },
   { key: 'retentionDays', flag: 'retention-days', env: 'PSWM_RETENTION_DAYS', type: 'integer', default: 30, min: 1,
     description: 'Days agent reports are kept, with their script runs (and output), Chocolatey runs and drift history; each agent\'s latest report is always kept.' },
   { key: 'auditRetentionDays', flag: 'audit-retention-days', env: 'PSWM_AUDIT_RETENTION_DAYS', type: 'integer', default: 365, min: 1,

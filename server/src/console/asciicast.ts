@@ -74,3 +74,20 @@ export function parseAsciicast(text: string): { header: AsciicastHeader; events:
 export function outputText(events: AsciicastEvent[]): string {
   return events.filter(([, code]) => code === 'o').map(([, , data]) => data).join('');
 }
+
+/** Replay never sits longer than this on one pause (before any speed factor), like asciinema's idle limit. */
+export const MAX_REPLAY_PAUSE_SECONDS = 2;
+
+/** The output events as [seconds from the start, data], pauses over `maxPause` seconds shortened to it. */
+export function replayFrames(events: AsciicastEvent[], maxPause = MAX_REPLAY_PAUSE_SECONDS): Array<[number, string]> {
+  const frames: Array<[number, string]> = [];
+  let previous = 0;
+  let clock = 0;
+  for (const [at, code, data] of events) {
+    if (code !== 'o') continue;
+    clock += Math.min(Math.max(0, at - previous), maxPause);
+    previous = at;
+    frames.push([clock, data]);
+  }
+  return frames;
+}

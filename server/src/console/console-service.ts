@@ -6,6 +6,7 @@ import type postgres from 'postgres';
 import type { ServerConfig } from '../config/config.ts';
 import type { Bus } from '../hub/bus.ts';
 import type { Hub } from '../hub/hub.ts';
+import type { Role } from '../auth/tokens.ts';
 import type { Logger } from '../logger.ts';
 import { consoleRoutes } from './console-routes.ts';
 import { DEFAULT_CONSOLE_OPTIONS, type ConsoleServiceOptions, type RunningSession } from './operator-session.ts';
@@ -32,7 +33,7 @@ export function consoleOptionsFrom(config: Pick<ServerConfig, 'consoleIdleLimitS
   };
 }
 
-export function createConsoleService(deps: { sql: postgres.Sql; hub: Hub; bus: Bus; log: Logger; options: ConsoleServiceOptions; retentionDays: number }): ConsoleService {
+export function createConsoleService(deps: { sql: postgres.Sql; hub: Hub; bus: Bus; log: Logger; options: ConsoleServiceOptions; retentionDays: number; transcriptReaders: Role }): ConsoleService {
   const { sql, log } = deps;
   const relay = createConsoleRelay({ hub: deps.hub, bus: deps.bus, log });
   const sessions = new Set<RunningSession>();
@@ -45,7 +46,7 @@ export function createConsoleService(deps: { sql: postgres.Sql; hub: Hub; bus: B
   return {
     relay,
     async routes(app) {
-      await consoleRoutes(app, { sql, relay, log, options: deps.options, sessions });
+      await consoleRoutes(app, { sql, relay, log, options: deps.options, sessions, transcriptReaders: deps.transcriptReaders });
       await runRoutes(app, { sql, runs });
     },
     async close() {

@@ -21,6 +21,10 @@ export interface SessionRow {
   transcript_truncated: boolean;
 }
 
+// transcript_bytes is a bigint: as text, so it is never rounded on its way to JSON.
+const sessionColumns = (sql: Queryable) => sql.unsafe(`id, agent_id, agent_name, actor, reason, cols, rows, requested_at, started_at, ended_at, end_reason, consent, shell,
+  transcript_bytes::text, transcript_truncated`);
+
 export async function insertSession(sql: Queryable, row: { id: string; agentId: string; agentName: string; actor: string; reason: string; cols: number; rows: number }): Promise<void> {
   await sql`
     insert into console_sessions (id, agent_id, agent_name, actor, reason, cols, rows)
@@ -44,21 +48,35 @@ export async function markEnded(sql: Queryable, id: string, at: Date, endReason:
   await sql`update console_sessions set ended_at = ${at}, end_reason = ${endReason} where id = ${id} and ended_at is null`;
 }
 
-export async function listSessions(sql: Queryable, opts: { agentId?: string; limit: number }): Promise<SessionRow[]> {
-  return sql<SessionRow[]>`
-    select id, agent_id, agent_name, actor, reason, cols, rows, requested_at, started_at, ended_at, end_reason, consent, shell,
-           transcript_bytes::text, transcript_truncated
-    from console_sessions
-    where ${opts.agentId ?? null}::uuid is null or agent_id = ${opts.agentId ?? null}::uuid
-    order by requested_at desc
-    limit ${opts.limit}`;
+export interface SessionFilter {
+  agentId?: string;
+  /** The operator: an actor as the audit log names it (`token:NAME`), or just the token's name. */
+  actor?: string;
+  /** Requested at or after / before these times (ISO). */
+  since?: string;
+  until?: string;
+}
+
+/** Sessions newest first, one page of them, with how many the filter selects in all. */
+export async function listSessions(sql: Queryable, filter: SessionFilter & { limit: number; offset?: number }): Promise<{ total: number; sessions: SessionRow[] }> {
+  const conditions = [
+    filter.agentId !== undefined && sql`agent_id = ${filter.agentId}::uuid`,
+    filter.actor !== undefined && sql`(actor = ${filter.actor} or actor = ${`token:${filter.actor}`})`,
+    filter.since !== undefined && sql`requested_at >= ${filter.since}::timestamptz`,
+    filter.until !== undefined && sql`requested_at < ${filter.until}::timestamptz`,
+  ].filter((condition) => condition !== false);
+  const where = conditions.reduce((all, condition) => sql`${all} and ${condition}`, sql`true`);
+  const rows = await sql<Array<SessionRow & { total: number }>>`
+    select ${sessionColumns(sql)}, count(*) over ()::int as total
+    from console_sessions where ${where}
+    order by requested_at desc, id
+    limit ${filter.limit} offset ${filter.offset ?? 0}`;
+  const total = rows[0]?.total ?? (filter.offset ? (await sql<Array<{ total: number }>>`select count(*)::int as total from console_sessions where ${where}`)[0].total : 0);
+  return { total, sessions: rows.map(({ total: _, ...row }) => row) };
 }
 
 export async function readSession(sql: Queryable, id: string): Promise<SessionRow | undefined> {
-  const [row] = await sql<SessionRow[]>`
-    select id, agent_id, agent_name, actor, reason, cols, rows, requested_at, started_at, ended_at, end_reason, consent, shell,
-           transcript_bytes::text, transcript_truncated
-    from console_sessions where id = ${id}`;
+  const [row] = await sql<SessionRow[]>`select ${sessionColumns(sql)} from console_sessions where id = ${id}`;
   return row;
 }
 
