@@ -7,7 +7,8 @@
 //   3. copy the target's Node binary and inject the blob (postject, the SEA sentinel fuse);
 //   4. node-pty beside it (DIR/node_modules/node-pty: native, so not in the executable; the console
 //      loads it on its first session);
-//   5. Windows: put the service wrapper beside it (pswm-service.exe = WinSW, see docs/architecture.md).
+//   5. Windows: put the service wrapper beside it (pswm-service.exe = WinSW, see docs/architecture.md)
+//      and pswm-native.exe, compiled here with mingw-w64 (agent/scripts/native-helper.ts).
 // Output: DIR/pswm or DIR/pswm.exe, DIR/build-info.json (version, sources digest, sha256 of the exe).
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -17,6 +18,7 @@ import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import postject from 'postject';
 import { bundleAgent, REPO_ROOT } from './bundle.ts';
+import { buildNativeHelper } from './native-helper.ts';
 import { copyNodePty } from './node-pty-files.ts';
 import { CACHE_DIR, nodeBinary, NODE_VERSIONS, winswFiles } from './npm-binaries.ts';
 
@@ -34,6 +36,11 @@ export interface SingleBuild {
 
 export async function buildSingle(opts: { platform: 'linux' | 'windows'; out: string; nodeVersion?: string; version?: string }): Promise<SingleBuild> {
   const nodeVersion = opts.nodeVersion ?? NODE_VERSIONS.shipped;
+  // first: a machine without the cross-compiler learns it before minutes of bundling
+  if (opts.platform === 'windows') {
+    await mkdir(opts.out, { recursive: true });
+    await buildNativeHelper(opts.out);
+  }
   const [bundle, hostNode, targetNode] = await Promise.all([
     bundleAgent({ platform: opts.platform, nodeVersion, version: opts.version }),
     nodeBinary('linux', nodeVersion),

@@ -1,14 +1,17 @@
 // pswm.exe as a Windows program: the single-file Windows build (Node 22 under Wine, see
 // support/wine.ts) enrolled against a real pswm-server on Linux, converging a policy of cmd and
-// PowerShell scripts, and the service installer's registry and SCM steps against Wine's. Skipped
-// when wine is not installed (.ci/run installs wine64). What Wine cannot exercise is listed in
-// docs/agent-operations.md "Tested on".
+// PowerShell scripts in a Job Object (pswm-native.exe), its key stored with DPAPI, its critical
+// events handed to eventcreate.exe (a stand-in: Wine has none), and the service installer's registry
+// and SCM steps against Wine's. Skipped when wine is not installed (.ci/run installs wine64 and
+// mingw-w64). What Wine cannot exercise is listed in docs/agent-operations.md "Tested on".
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { generateKeyPairSync } from 'node:crypto';
+import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
+import { compileWindowsProgram } from '../scripts/native-helper.ts';
 import { startFleet, type Fleet } from './support/fleet.ts';
 import { makeTempDir } from './support/temp-dir.ts';
 import { startWine, wineAvailable, wineBuild, winePath, type Wine } from './support/wine.ts';
@@ -18,6 +21,8 @@ const REPO = path.resolve(import.meta.dirname, '..', '..');
 let wine: Wine;
 let exe: string;
 let digest: string;
+/** What the eventcreate.exe stand-in was called with, one command line per line. */
+let eventcreateLog: string;
 
 before(async () => {
   if (skip) return;
@@ -25,15 +30,32 @@ before(async () => {
   wine = w;
   exe = build.executable;
   digest = build.digest;
+  const system32 = path.join(wine.prefix, 'drive_c', 'windows', 'system32');
+  await compileWindowsProgram(path.join(import.meta.dirname, 'eventcreate', 'eventcreate.c'), path.join(system32, 'eventcreate.exe'));
+  eventcreateLog = path.join(system32, 'eventcreate.log');
 }, { timeout: 600_000 });
 
 after(async () => {
   await wine?.close();
 });
 
+/** The detached child's ping count: its command line tells it apart from every other process. */
+const DETACHED_PINGS = 47;
+
+/** Linux pids of Wine processes whose command line has `needle`. */
+async function processesWith(needle: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const cmdline = await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.replaceAll('\0', ' ').includes(needle)) pids.push(Number(name));
+  }
+  return pids;
+}
+
 /** A policy repository for Windows machines of organization "wine": one cmd script writing a file
- * to a folder whose name has a space and an ampersand, one PowerShell script, and one cmd script
- * that starts a child and outlives its timeout. */
+ * to a folder whose name has a space and an ampersand, one PowerShell script, one cmd script that
+ * starts a detached child and outlives its timeout, and one that exits 7. */
 async function windowsPolicyRepo(dir: string, marker: string): Promise<string> {
   const repo = path.join(dir, 'policy');
   await mkdir(path.join(repo, 'organizations', 'wine'), { recursive: true });
@@ -63,14 +85,15 @@ async function windowsPolicyRepo(dir: string, marker: string): Promise<string> {
     '  shell: cmd',
     '  content: |',
     '    @echo off',
-    '    start /b ping -n 6 127.0.0.1 >nul',
-    '    ping -n 10 127.0.0.1 >nul',
+    `    start /b ping -n ${DETACHED_PINGS} 127.0.0.1 >nul`,
+    '    ping -n 30 127.0.0.1 >nul',
     '  run: every_iteration',
     '  timeout_seconds: 3',
     '  platforms: [windows]',
     '  order: 30',
     '',
   ].join('\n')));
+  await writeFile(path.join(repo, 'scripts', 'exit.yaml'), doc('Script', 'cmd-exit-7', '  shell: cmd\n  content: |\n    @echo off\n    exit /b 7\n  run: every_iteration\n  platforms: [windows]\n  order: 40\n'));
   const git = promisify(execFile);
   await git('git', ['init', '-q', '-b', 'main', repo]);
   await git('git', ['-C', repo, 'add', '.']);
@@ -109,8 +132,18 @@ test('enrolled against a real server, agent --once converges the cmd script and 
   // a data folder whose path has a space: every command line the agent builds is quoted
   const home = path.join(dir, 'agent home');
   const env = { PSWM_HOME: winePath(home) };
+  // a key written in clear before DPAPI (or by an installer): protected in place when first read
+  const plain = generateKeyPairSync('ed25519');
+  await mkdir(home, { recursive: true });
+  await writeFile(path.join(home, 'agent.key'), plain.privateKey.export({ type: 'pkcs8', format: 'pem' }));
   const enrolled = await wine.run(exe, ['enroll', '--server', fleet.url, '--token', created.stdout.trim()], { env });
   assert.equal(enrolled.code, 0, enrolled.stdout + enrolled.stderr);
+  const stored = await readFile(path.join(home, 'agent.key'), 'utf8');
+  assert.match(stored, /^pswm-dpapi-machine\/v1\n[A-Za-z0-9+/=]+\n$/, 'the key on disk is a DPAPI blob');
+  assert.doesNotMatch(stored, /PRIVATE KEY/);
+  const [registered] = await fleet.sql<{ public_key: string }[]>`SELECT public_key FROM agents WHERE name = 'wine-01'`;
+  assert.equal(registered.public_key, plain.publicKey.export({ type: 'spki', format: 'pem' }), 'the protected key is the one that was there');
+  assert.match(await readFile(eventcreateLog, 'utf8'), /eventcreate\.exe"? \/L APPLICATION \/T INFORMATION \/SO pswm \/ID 100 \/D "enrolled with the server http:\/\/\S+ as wine-01 \(agent id [0-9a-f-]+, token\)"/);
 
   const once = await wine.run(exe, ['agent', '--once'], { env, timeoutMs: 180_000 });
   const output = once.stdout + once.stderr;
@@ -121,16 +154,35 @@ test('enrolled against a real server, agent --once converges the cmd script and 
   assert.equal(byName['cmd-marker']?.status, 'changed', JSON.stringify(items));
   assert.equal(byName['ps-hello']?.status, 'skipped', JSON.stringify(items));
   assert.match(JSON.stringify(byName['ps-hello']), /powershell/i, 'the reason names the missing shell');
-  // the script outlives its 3 s timeout and is reported as timed out. Wine's taskkill has no /T (it
-  // refuses the option), so here the script and its `start /b` child run to their end (~10 s)
-  // instead of being killed: docs/agent-operations.md "Tested on"
+  // the script outlives its 3 s timeout: the agent ends pswm-native.exe, closing the Job Object, and
+  // Windows ends the script and its `start /b` child (both would run ~30 s more otherwise)
   assert.equal(byName['cmd-hang']?.status, 'failed', JSON.stringify(items));
   assert.match(byName['cmd-hang'].reason, /timed out after 3 s/);
+  assert.deepEqual(await processesWith(`-n ${DETACHED_PINGS} 127.0.0.1`), [], 'no survivor of the timed-out script');
+  assert.equal(byName['cmd-exit-7']?.status, 'failed', JSON.stringify(items));
+  assert.match(byName['cmd-exit-7'].reason, /\b7\b/, 'the exit code crosses the Job Object helper');
   assert.ok(once.ms < 90_000, `agent --once took ${once.ms} ms\n${output}`);
+
+  const status = await wine.run(exe, ['status'], { env });
+  assert.match(status.stdout, /^key protection:\s+DPAPI \(machine\) \+ ACL$/m, status.stdout + status.stderr);
 
   const again = await wine.run(exe, ['agent', '--once'], { env, timeoutMs: 180_000 });
   const second = Object.fromEntries((await fleet.get('/api/v1/agents/wine-01/drift')).items.map((i: { name: string; status: string }) => [i.name, i.status]));
   assert.equal(second['cmd-marker'], 'in_sync', again.stdout + again.stderr);
+
+  // revoked by the server: exit 3 and an Event Log entry
+  assert.equal((await fleet.admin(['agent', 'revoke', 'wine-01'])).code, 0);
+  const revoked = await wine.run(exe, ['agent', '--once'], { env, timeoutMs: 180_000 });
+  assert.equal(revoked.code, 3, revoked.stdout + revoked.stderr);
+  assert.match(await readFile(eventcreateLog, 'utf8'), /\/T ERROR \/SO pswm \/ID 100 \/D "this agent has been revoked by the server; stopping"/);
+
+  // a key protected elsewhere (another machine, another entropy) cannot be decrypted: a clear error
+  const blob = Buffer.from(stored.split('\n')[1], 'base64');
+  blob[blob.length - 1] ^= 0xff;
+  await writeFile(path.join(home, 'agent.key'), `pswm-dpapi-machine/v1\n${blob.toString('base64')}\n`);
+  const unreadable = await wine.run(exe, ['agent', '--once'], { env, timeoutMs: 180_000 });
+  assert.notEqual(unreadable.code, 0);
+  assert.match(unreadable.stdout + unreadable.stderr, /agent\.key is protected with DPAPI and cannot be decrypted on this machine .*pswm gencert --force --reenroll/);
 });
 
 const ENVIRONMENT_KEY = 'HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager\\Environment';

@@ -5,6 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { EXIT, UsageError, parseCommandArgs, type Command } from '@pswm/schemas/cli-usage';
 import { enroll, fetchRequestStatus, type EnrollRequest } from '../api/enroll-client.ts';
 import { openLogger } from '../logs/logger.ts';
+import { recordCriticalEvent } from '../service/event-log.ts';
 import { isTransient } from '../api/http.ts';
 import { loadAgentConfig, saveAgentConfig } from '../identity/config.ts';
 import { generateAgentKeys, KeyError, loadAgentKeys, saveAgentKeys, type AgentKeys } from '../identity/key-pair.ts';
@@ -157,12 +158,12 @@ async function waitForDecision(server: string, keys: AgentKeys, requestId: strin
 }
 
 /** Enrollment is a critical event: in agent.log and critical.log, which goes to the server with the
- * first report. */
+ * first report, and in the Windows Event Log. */
 async function logEnrollment(paths: DataPaths, fields: Record<string, string>): Promise<void> {
   const { settingsDefaults } = await import('@pswm/schemas/json-schema');
   const log = openLogger({ dir: paths.logs, settings: settingsDefaults().logging });
   try {
-    log.critical('enrolled with the server', fields);
+    await recordCriticalEvent(log, 'enrolled with the server', { fields, summary: `enrolled with the server ${fields.server ?? ''} as ${fields.name ?? '?'} (agent id ${fields.agent_id ?? '?'}, ${fields.method ?? '?'})`, type: 'INFORMATION' });
   } finally {
     log.close();
   }

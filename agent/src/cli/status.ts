@@ -4,6 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { EXIT, parseCommandArgs, printJson, type Command } from '@pswm/schemas/cli-usage';
 import { loadAgentConfig, type AgentConfig } from '../identity/config.ts';
+import { readKeyProtection } from '../identity/key-pair.ts';
 import { loadLastIteration, type LastIteration } from '../loop/last-iteration.ts';
 import { readCriticalEvents } from '../logs/logger.ts';
 import { formatCriticalEvent } from '../report/critical-events.ts';
@@ -13,7 +14,7 @@ import { DATA_DIR_HELP, DATA_DIR_OPTION, dataDirFrom } from './data-dir.ts';
 
 const HELP = `Usage: pswm status [--json] [--data-dir DIR]
 
-Show enrollment, server, the last iteration (time, result, the items that failed and why), the
+Show enrollment, server, how the private key is protected, the last iteration (time, result, the items that failed and why), the
 applied policy revision, the reports waiting in the outbox, the reports set aside in
 outbox-rejected/ with the reason, and the latest entries of critical.log.
 
@@ -29,6 +30,8 @@ export interface AgentStatus {
   enrolled: boolean;
   agent?: Pick<AgentConfig, 'name' | 'agent_id' | 'organization' | 'location' | 'enrolled_at'>;
   server?: string;
+  /** How the private key is protected at rest: "DPAPI (machine) + ACL", "file mode 0600", … */
+  key_protection: string;
   last_iteration?: LastIteration;
   applied_revision?: string;
   pending_reports: number;
@@ -73,6 +76,7 @@ export async function readAgentStatus(dataDir: string): Promise<AgentStatus> {
     data_dir: dataDir,
     enrolled: config !== null,
     ...(config ? { agent: { name: config.name, agent_id: config.agent_id, organization: config.organization, location: config.location, enrolled_at: config.enrolled_at }, server: config.server } : {}),
+    key_protection: await readKeyProtection(paths.privateKey),
     ...(last ? { last_iteration: last } : {}),
     ...(last?.applied_revision ? { applied_revision: last.applied_revision } : {}),
     pending_reports: await countOutboxRecords(paths.outbox),
@@ -93,6 +97,7 @@ export function formatAgentStatus(status: AgentStatus): string {
     ['data folder', status.data_dir],
     ['enrolled', status.agent ? `yes, as ${status.agent.name} (${status.agent.organization}/${status.agent.location}), agent id ${status.agent.agent_id}` : 'no (run "pswm enroll")'],
     ['server', status.server ?? '-'],
+    ['key protection', status.key_protection],
     ['last iteration', last ? `${last.finished_at} ${last.result}${last.dry_run ? ' (dry run)' : ''}${last.source === 'cache' ? ' (offline, cached desired state)' : ''}${last.error ? `: ${last.error}` : ''}` : 'never'],
     ['last results', last?.counts && Object.keys(last.counts).length ? Object.entries(last.counts).map(([k, n]) => `${n} ${k}`).join(', ') : '-'],
     ...(last?.failed_items ?? []).map((item): [string, string] => ['failed', `${item.kind} ${item.name}${item.reason ? `: ${item.reason.split('\n')[0]}` : ''}`]),

@@ -1,11 +1,13 @@
-// The agent's Ed25519 key pair on disk: agent.key (PKCS#8 PEM, owner-only) and agent.pub (SPKI PEM).
+// The agent's Ed25519 key pair on disk: agent.key (PKCS#8 PEM, owner-only; on Windows a DPAPI blob
+// in an ACL-protected folder, see key-protection.ts) and agent.pub (SPKI PEM).
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { writeFileAtomic } from '../platform/atomic-file.ts';
-import { keyProtectionPlan } from './key-protection.ts';
+import { callNativeHelper, NATIVE_HELPER, nativeHelperPath } from '../platform/native-helper.ts';
+import { describeKeyProtection, encodeProtectedKey, KEY_ENTROPY, keyProtectionPlan, parseStoredKey } from './key-protection.ts';
 
 export interface AgentKeys {
   privateKey: KeyObject;
@@ -13,7 +15,7 @@ export interface AgentKeys {
 }
 
 export class KeyError extends Error {
-  code: 'KEY_MISSING' | 'KEY_INVALID' | 'KEY_EXISTS';
+  code: 'KEY_MISSING' | 'KEY_INVALID' | 'KEY_EXISTS' | 'KEY_UNREADABLE';
   constructor(code: KeyError['code'], message: string, options?: ErrorOptions) {
     super(message, options);
     this.code = code;
@@ -38,25 +40,77 @@ export function parsePrivateKey(pem: string, source: string): AgentKeys {
   return { privateKey, publicKeyPem: createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString() };
 }
 
-/** Writes both files; the private key is protected before this returns. */
-export async function saveAgentKeys(keys: AgentKeys, files: { privateKey: string; publicKey: string }, platform: NodeJS.Platform = process.platform): Promise<void> {
-  await mkdir(path.dirname(files.privateKey), { recursive: true, mode: 0o700 });
-  // writeFileAtomic creates the file 0600 before any byte is written: never readable by others
-  await writeFileAtomic(files.privateKey, keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
-  const protection = keyProtectionPlan(files.privateKey, platform);
-  if (platform !== 'win32') await chmod(files.privateKey, protection.mode);
-  for (const line of protection.commands) await promisify(execFile)(line.command, line.args, { windowsHide: true });
+export interface KeyStorageOptions {
+  platform?: NodeJS.Platform;
+  /** pswm-native.exe (DPAPI); default: the one beside the executable. */
+  helper?: string;
+}
+
+const run = promisify(execFile);
+
+/** Windows: the key's folder gets its protected ACL before any key byte exists (key-protection.ts). */
+async function protectKeyFolder(dir: string, platform: NodeJS.Platform, helper: string | undefined): Promise<ReturnType<typeof keyProtectionPlan>> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const plan = keyProtectionPlan(dir, platform, helper !== undefined);
+  for (const line of plan.folderCommands) await run(line.command, line.args, { windowsHide: true });
+  return plan;
+}
+
+async function storedForm(pem: string, plan: ReturnType<typeof keyProtectionPlan>, helper: string | undefined): Promise<string> {
+  if (!plan.dpapi || !helper) return pem;
+  return encodeProtectedKey(await callNativeHelper(helper, ['protect', KEY_ENTROPY], Buffer.from(pem)));
+}
+
+/** Writes both files; the private key is protected before this returns, and on Windows it is
+ * never on disk in clear when pswm-native.exe is there (DPAPI). */
+export async function saveAgentKeys(keys: AgentKeys, files: { privateKey: string; publicKey: string }, opts: KeyStorageOptions = {}): Promise<void> {
+  const platform = opts.platform ?? process.platform;
+  const helper = opts.helper ?? nativeHelperPath(platform);
+  const plan = await protectKeyFolder(path.dirname(files.privateKey), platform, helper);
+  const pem = keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  // writeFileAtomic creates the file 0600 (POSIX) / in the protected folder (Windows) before any
+  // byte is written, and renames it into place: never readable by others
+  await writeFileAtomic(files.privateKey, await storedForm(pem, plan, helper));
+  if (platform !== 'win32') await chmod(files.privateKey, plan.mode);
   await writeFileAtomic(files.publicKey, keys.publicKeyPem);
   if (platform !== 'win32') await chmod(files.publicKey, 0o644);
 }
 
-export async function loadAgentKeys(privateKeyFile: string): Promise<AgentKeys> {
-  let pem: string;
+/** Reads the key, decrypting a DPAPI envelope in memory. A plain PEM key on Windows with the helper
+ * present (written before DPAPI, or by an installer) is protected in place on this first read. */
+export async function loadAgentKeys(privateKeyFile: string, opts: KeyStorageOptions = {}): Promise<AgentKeys> {
+  const platform = opts.platform ?? process.platform;
+  let text: string;
   try {
-    pem = await readFile(privateKeyFile, 'utf8');
+    text = await readFile(privateKeyFile, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new KeyError('KEY_MISSING', `no private key at ${privateKeyFile}; run "pswm gencert" first`);
     throw error;
   }
-  return parsePrivateKey(pem, privateKeyFile);
+  const stored = parseStoredKey(text);
+  const helper = opts.helper ?? nativeHelperPath(platform);
+  if (stored.kind === 'dpapi') return parsePrivateKey(await unprotect(privateKeyFile, stored.blob, helper), privateKeyFile);
+  const keys = parsePrivateKey(stored.pem, privateKeyFile);
+  if (platform === 'win32' && helper) {
+    const plan = await protectKeyFolder(path.dirname(privateKeyFile), platform, helper);
+    await writeFileAtomic(privateKeyFile, await storedForm(stored.pem, plan, helper));
+  }
+  return keys;
+}
+
+async function unprotect(file: string, blob: Buffer, helper: string | undefined): Promise<string> {
+  if (!helper) throw new KeyError('KEY_UNREADABLE', `${file} is protected with DPAPI and ${NATIVE_HELPER}, which decrypts it, is not beside the executable`);
+  try {
+    return (await callNativeHelper(helper, ['unprotect', KEY_ENTROPY], blob)).toString('utf8');
+  } catch (error) {
+    throw new KeyError('KEY_UNREADABLE', `${file} is protected with DPAPI and cannot be decrypted on this machine (${(error as Error).message}); a key file copied from another machine cannot be used there: run "pswm gencert --force --reenroll" and enroll again`, { cause: error });
+  }
+}
+
+/** What `pswm status` says about the key's protection. */
+export async function readKeyProtection(privateKeyFile: string, platform: NodeJS.Platform = process.platform): Promise<string> {
+  const text = await readFile(privateKeyFile, 'utf8').catch(() => undefined);
+  if (text === undefined) return describeKeyProtection('missing', platform);
+  const mode = platform === 'win32' ? undefined : (await stat(privateKeyFile)).mode;
+  return describeKeyProtection(parseStoredKey(text).kind, platform, mode);
 }

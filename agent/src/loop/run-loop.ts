@@ -8,6 +8,7 @@ import { backoffFromSettings, initialSettings, type AgentSetup } from './agent-s
 import { formatDryRun } from './dry-run-output.ts';
 import { AgentRevokedError, runIteration } from './iteration.ts';
 import type { Logger } from '../logs/logger.ts';
+import { recordCriticalEvent, REVOKED_MESSAGE } from '../service/event-log.ts';
 import { createScheduler, iterationDelayMs, realTimers, type Timers } from './scheduler.ts';
 import { createSender } from './sender.ts';
 import { createScheduleWake } from '../converge/scripts/schedule-wake.ts';
@@ -117,7 +118,7 @@ export async function startLoop(setup: AgentSetup, opts: { dryRun: boolean; log:
     if (end) return done;
     end = how;
     stopping.abort();
-    if (how === 'revoked') log.critical('this agent has been revoked by the server; stopping');
+    if (how === 'revoked') await recordCriticalEvent(log, REVOKED_MESSAGE);
     else log.info('agent stopping');
     socket.close();
     scheduleWake.close();

@@ -7,6 +7,7 @@ import type { AgentSetup } from './agent-setup.ts';
 import { formatApplied, formatDryRun } from './dry-run-output.ts';
 import { AgentRevokedError, runIteration } from './iteration.ts';
 import type { Logger } from '../logs/logger.ts';
+import { recordCriticalEvent, REVOKED_MESSAGE } from '../service/event-log.ts';
 
 const ONE_ATTEMPT = { attempts: 1 };
 
@@ -19,8 +20,8 @@ export const EXIT_ITEMS_FAILED = 4;
 export const EXIT_BUSY = 5;
 
 export async function runOnce(setup: AgentSetup, opts: { dryRun: boolean; log: Logger; out: NodeJS.WritableStream }): Promise<number> {
-  const revoked = () => {
-    opts.log.critical('this agent has been revoked by the server; stopping');
+  const revoked = async () => {
+    await recordCriticalEvent(opts.log, REVOKED_MESSAGE);
     return EXIT_REVOKED;
   };
   if (isRevoked((await setup.deliver(ONE_ATTEMPT)).error)) return revoked();

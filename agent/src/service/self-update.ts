@@ -18,7 +18,7 @@ import type { AgentSession } from '../api/session.ts';
 import type { Logger } from '../logs/logger.ts';
 import { loadJsonFile, saveJsonFile } from '../platform/json-file.ts';
 import { runningBuild } from './build-identity.ts';
-import { writeEventLog } from './event-log.ts';
+import { recordCriticalEvent } from './event-log.ts';
 
 /** The service exits with this after a swap so the service manager starts the new build. */
 export const EXIT_UPDATED = 75;
@@ -173,8 +173,8 @@ async function downloadRelease(ctx: UpdateContext, version: string): Promise<{ c
  * audits it. A server that cannot be told does not stop the update. */
 async function reportStep(ctx: UpdateContext, event: { step: string; version: string; from_version?: string; sha256?: string; detail?: string }, level: 'info' | 'critical'): Promise<void> {
   const message = `self-update ${event.step}: ${event.from_version ?? '?'} → ${event.version}`;
-  ctx.log[level](message, { ...event });
-  if (level === 'critical' && ctx.platform === 'windows') await writeEventLog(`${message}${event.detail ? ` (${event.detail})` : ''}`, event.step === 'applied' ? 'INFORMATION' : 'ERROR');
+  if (level === 'critical') await recordCriticalEvent(ctx.log, message, { fields: { ...event }, summary: `${message}${event.detail ? ` (${event.detail})` : ''}`, type: event.step === 'applied' ? 'INFORMATION' : 'ERROR' });
+  else ctx.log.info(message, { ...event });
   await ctx.session.call('POST', '/api/v1/agent/update-events', { body: Object.fromEntries(Object.entries(event).filter(([, v]) => v !== undefined)), expect: [204] })
     .catch((error: Error) => ctx.log.warn('self-update step not sent to the server', { step: event.step, error: error.message }));
 }

@@ -1,3 +1,4 @@
+import { protectedFolderAclArgs } from '../identity/key-protection.ts';
 import { addPathEntry, pathHasEntry, removePathEntry } from './path-entry.ts';
 import { SERVICE_NAME, type ServiceCommandLine } from './unit-files.ts';
 import { FAILURE_RESET_SECONDS, scFailureActions, WRAPPER_FILES } from './winsw-config.ts';
@@ -16,9 +17,6 @@ export interface PlannedCommand {
 }
 
 export const ENVIRONMENT_KEY = 'HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager\\Environment';
-// Well-known SIDs, not names: "Administrators" is "Administratoren" on a German Windows.
-const SYSTEM_SID = '*S-1-5-18';
-const ADMINISTRATORS_SID = '*S-1-5-32-544';
 const SC_SERVICE_NOT_ACTIVE = 1062;
 
 /** The system PATH as read from the registry (unexpanded), or why it could not be: then it is
@@ -59,7 +57,7 @@ export function windowsInstallPlan(opts: ServiceCommandLine, state: WindowsState
     {
       step: 'restrict the data folder to SYSTEM and Administrators',
       command: 'icacls.exe',
-      args: [opts.dataDir, '/inheritance:r', '/grant:r', `${SYSTEM_SID}:(OI)(CI)F`, `${ADMINISTRATORS_SID}:(OI)(CI)F`],
+      args: protectedFolderAclArgs(opts.dataDir),
     },
     {
       step: 'make what is already inside inherit the folder permissions',

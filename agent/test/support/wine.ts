@@ -9,6 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { buildSingle } from '../../scripts/build-single.ts';
 import { bundleAgent } from '../../scripts/bundle.ts';
+import { buildNativeHelper } from '../../scripts/native-helper.ts';
 import { CACHE_DIR, NODE_VERSIONS } from '../../scripts/npm-binaries.ts';
 
 const run = promisify(execFile);
@@ -27,7 +28,11 @@ export async function wineBuild(): Promise<{ executable: string; digest: string 
   const out = path.join(CACHE_DIR, 'wine-build');
   const { identity } = await bundleAgent({ platform: 'windows', nodeVersion: NODE_VERSIONS.wine });
   const cached = await readFile(path.join(out, 'build-info.json'), 'utf8').then((text) => JSON.parse(text) as { digest: string }, () => undefined);
-  if (cached?.digest === identity.digest) return { executable: path.join(out, 'pswm.exe'), digest: identity.digest };
+  if (cached?.digest === identity.digest) {
+    // the helper is not part of the bundle's digest: rebuilt from its source every time (< 1 s)
+    await buildNativeHelper(out);
+    return { executable: path.join(out, 'pswm.exe'), digest: identity.digest };
+  }
   const built = await buildSingle({ platform: 'windows', out, nodeVersion: NODE_VERSIONS.wine });
   return { executable: built.executable, digest: built.digest };
 }

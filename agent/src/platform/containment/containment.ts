@@ -1,16 +1,19 @@
 // Keeps track of every process one run starts, so a timeout or the end of the run can end them
 // all, and applies the run's memory limit. Linux: a cgroup v2 group when the agent may create one,
 // else the process table (parent links plus an environment marker); memory through memory.max in
-// the group, else RLIMIT_AS. Windows: taskkill /T from the shell's PID (a Job Object needs native
-// code this Node agent does not have; see docs/agent.md). Other POSIX: the process group.
+// the group, else RLIMIT_AS. Windows: a Job Object with kill-on-close and the job memory limit, made
+// by pswm-native.exe (`jobrun`), which starts the program suspended inside it; ending that helper
+// ends every process of the run. Without the helper (a development checkout run by node):
+// taskkill /T from the shell's PID, no memory limit. Other POSIX: the process group.
 import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
+import { NATIVE_HELPER, nativeHelperPath } from '../native-helper.ts';
 import { buildTreeKillCommand } from '../tree-kill.ts';
 import { cgroupParent, createScriptGroup, signalQuietly, type ScriptGroup } from './cgroup.ts';
 import { containedPids, processStartTicks, readProcessTable } from './process-table.ts';
 
-export type ContainmentMethod = 'cgroup' | 'process-table' | 'process-group' | 'windows-tree';
+export type ContainmentMethod = 'cgroup' | 'process-table' | 'process-group' | 'windows-job' | 'windows-tree';
 
 /** The environment variable whose value names the run; inherited by everything the run starts. */
 export const RUN_MARKER_VARIABLE = 'PSWM_RUN_ID';
@@ -59,7 +62,11 @@ export function containedCommand(command: string, args: string[], group: string 
 
 export function createContainment(opts: ContainmentOptions = {}): Containment {
   const method = opts.method ?? defaultMethod();
-  if (method === 'windows-tree') return windowsTree(opts);
+  if (method === 'windows-job') {
+    const helper = nativeHelperPath();
+    if (helper) return windowsJob(helper, opts);
+  }
+  if (method === 'windows-job' || method === 'windows-tree') return windowsTree(opts);
   if (method === 'process-group') return processGroup(opts);
   if (method === 'cgroup') {
     const parent = cgroupParent();
@@ -69,7 +76,7 @@ export function createContainment(opts: ContainmentOptions = {}): Containment {
 }
 
 function defaultMethod(): ContainmentMethod {
-  if (process.platform === 'win32') return 'windows-tree';
+  if (process.platform === 'win32') return 'windows-job';
   if (process.platform !== 'linux') return 'process-group';
   return cgroupParent() ? 'cgroup' : 'process-table';
 }
@@ -138,6 +145,33 @@ function processGroup(opts: ContainmentOptions): Containment {
   };
 }
 
+/** The command line that runs `command args` inside a new Job Object (pswm-native.exe jobrun):
+ * kill-on-close, and a job-wide memory limit when `maxMemoryMb` is set. Pure. */
+export function jobRunCommand(helper: string, command: string, args: string[], maxMemoryMb: number | undefined): { command: string; args: string[] } {
+  return { command: helper, args: ['jobrun', String(maxMemoryMb ?? 0), command, ...args] };
+}
+
+function windowsJob(helper: string, opts: ContainmentOptions): Containment {
+  let rootPid: number | undefined;
+  return {
+    method: 'windows-job',
+    wrap: (command, args) => jobRunCommand(helper, command, args, opts.maxMemoryMb),
+    env: {},
+    detached: false,
+    started(pid) {
+      rootPid = pid;
+    },
+    async terminate() {
+      // the helper holds the only handle to the job: when it ends, Windows ends every process in
+      // the job (JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE), however deep or detached
+      if (rootPid !== undefined) signalQuietly(rootPid, 'SIGKILL');
+    },
+    // the helper says so on the run's stderr; the allocation was refused rather than the process killed
+    memoryExceeded: () => false,
+    dispose() {},
+  };
+}
+
 function windowsTree(opts: ContainmentOptions): Containment {
   let rootPid: number | undefined;
   return {
@@ -156,7 +190,7 @@ function windowsTree(opts: ContainmentOptions): Containment {
     },
     memoryExceeded: () => false,
     dispose() {},
-    ...(opts.maxMemoryMb ? { memoryNotEnforced: 'max_memory_mb is not enforced on Windows yet (it needs a Job Object)' } : {}),
+    ...(opts.maxMemoryMb ? { memoryNotEnforced: `max_memory_mb is not enforced: ${NATIVE_HELPER}, which makes the Job Object, is not beside the executable` } : {}),
   };
 }
 
