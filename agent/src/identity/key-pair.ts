@@ -15,7 +15,7 @@ export interface AgentKeys {
 }
 
 export class KeyError extends Error {
-  code: 'KEY_MISSING' | 'KEY_INVALID' | 'KEY_EXISTS' | 'KEY_UNREADABLE';
+  code: 'KEY_MISSING' | 'KEY_INVALID' | 'KEY_EXISTS' | 'KEY_UNREADABLE' | 'KEY_UNWRITABLE';
   constructor(code: KeyError['code'], message: string, options?: ErrorOptions) {
     super(message, options);
     this.code = code;
@@ -70,7 +70,11 @@ export async function saveAgentKeys(keys: AgentKeys, files: { privateKey: string
   const pem = keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   // writeFileAtomic creates the file 0600 (POSIX) / in the protected folder (Windows) before any
   // byte is written, and renames it into place: never readable by others
-  await writeFileAtomic(files.privateKey, await storedForm(pem, plan, helper));
+  await writeFileAtomic(files.privateKey, await storedForm(pem, plan, helper)).catch((error: NodeJS.ErrnoException) => {
+    // the folder now admits SYSTEM and Administrators only: an unelevated prompt is neither
+    if (platform === 'win32' && (error.code === 'EPERM' || error.code === 'EACCES')) throw new KeyError('KEY_UNWRITABLE', `cannot write ${files.privateKey}: its folder is restricted to SYSTEM and Administrators; run pswm from an elevated prompt (Run as administrator)`, { cause: error });
+    throw error;
+  });
   if (platform !== 'win32') await chmod(files.privateKey, plan.mode);
   await writeFileAtomic(files.publicKey, keys.publicKeyPem);
   if (platform !== 'win32') await chmod(files.publicKey, 0o644);
