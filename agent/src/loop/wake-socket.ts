@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import { headerValue, parseRetryAfter, ServerError } from '../api/http.ts';
 import { backoffDelayMs, type ServerBackoff } from '../api/server-backoff.ts';
 import { recordOutcome } from '../api/session.ts';
+import { recordCriticalEvent } from '../service/event-log.ts';
 import type { Timers } from './scheduler.ts';
 
 export const CLOSE_REVOKED = 4401;
@@ -185,7 +186,7 @@ export function openWakeSocket(opts: WakeSocketOptions): WakeSocket {
       if (code === CLOSE_DUPLICATE) {
         replaced = true;
         const delayMs = duplicateDelayMs(random);
-        opts.log.critical(DUPLICATE_IDENTITY_MESSAGE, { code, reconnectInSeconds: Math.round(delayMs / 1000) });
+        void recordCriticalEvent(opts.log, DUPLICATE_IDENTITY_MESSAGE, { fields: { code, reconnectInSeconds: Math.round(delayMs / 1000) } });
         return reconnectLater(delayMs);
       }
       if (code === CLOSE_REPLACED) {

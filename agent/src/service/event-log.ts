@@ -1,5 +1,6 @@
 // Critical events in the Windows Event Log (Application log, source "pswm"), where Windows
-// administrators and their monitoring look first: enrollment, revocation, self-update steps.
+// administrators and their monitoring look first: enrollment, revocation, an identity in use on
+// another machine, self-update steps.
 // eventcreate.exe ships with every Windows since XP and needs no module or PowerShell; it accepts
 // event ids 1-1000 and registers the source (with a message file that shows the text as is) on
 // first use, which ReportEvent from pswm-native.exe would have to do by hand in the registry. Elsewhere,
@@ -24,7 +25,7 @@ export async function writeEventLog(message: string, type: EventType, platform: 
 
 /** The one way a critical event is recorded: agent.log and critical.log through `log`, and the
  * Windows Event Log. `summary` is the Event Log's text (the fields are in the agent's own logs). */
-export async function recordCriticalEvent(log: Logger, msg: string, opts: { fields?: LogFields; summary?: string; type?: EventType; platform?: NodeJS.Platform } = {}): Promise<void> {
+export async function recordCriticalEvent(log: Pick<Logger, 'critical'>, msg: string, opts: { fields?: LogFields; summary?: string; type?: EventType; platform?: NodeJS.Platform } = {}): Promise<void> {
   log.critical(msg, opts.fields);
   await writeEventLog(opts.summary ?? msg, opts.type ?? 'ERROR', opts.platform);
 }
