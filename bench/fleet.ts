@@ -3,10 +3,8 @@
 // real `pswm-server` process(es) on one real PostgreSQL, beside a bare `ws` server holding as many
 // sockets (bench/fleet-baseline.ts), measured in the same run. Prints a markdown section ("Fleet")
 // and, with --write, puts it into docs/BENCHMARKS.md.
-import { fork, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,8 +16,8 @@ import { sharedSecretKey, startServerProcess } from '../server/test/support/serv
 import type { ServerProcess } from '../server/test/support/server-process.ts';
 import { appliedRevision, repoOf, until } from '../server/test/reconcile-fixtures.ts';
 import { generatePolicyRepo, mutatePolicyRepo } from './generate-policy.ts';
-import type { FleetCommand, FleetEvent, SimStats } from './fleet-protocol.ts';
-import { cpuMsOf, mergeStats, percentile, rssBytesOf, sum, summarize } from './fleet-stats.ts';
+import { cpuMsOf, percentile, rssBytesOf, sum, summarize } from './fleet-stats.ts';
+import { collect, freePort, startSim, takeStats } from './fleet-sim.ts';
 
 const { values } = parseArgs({
   options: {
@@ -43,7 +41,6 @@ const PROCESSES = Number(values.processes ?? Math.max(2, Math.ceil(AGENTS / 4000
 const PER_LOCATION = Number(values['agents-per-location']);
 const LOCATIONS = Math.max(1, Math.ceil(AGENTS / PER_LOCATION));
 const SETTINGS = { pollSeconds: Number(values['poll-seconds']), heartbeatSeconds: Number(values['heartbeat-seconds']), reportEvery: Number(values['report-every']) };
-const SIM = fileURLToPath(new URL('./fleet-agents.ts', import.meta.url));
 const BASELINE = fileURLToPath(new URL('./fleet-baseline.ts', import.meta.url));
 const BENCHMARKS = fileURLToPath(new URL('../docs/BENCHMARKS.md', import.meta.url));
 const SIGNAL_WAIT_MS = 30_000;
@@ -265,14 +262,6 @@ function locationsOf(files: { text?: string }[]): { id: string; organization: st
   return found.sort((a, b) => a.id.localeCompare(b.id));
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as import('node:net').AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 /** The server's event-loop lag since the last scrape (prom-client resets its histogram on collect). */
 async function scrapeLoopLag(url: string): Promise<{ p99Ms: number; maxMs: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -285,62 +274,6 @@ async function lastReconcileMs(adminCall: (i: number, method: string, route: str
   const body = (await response.json()) as { reconciliations?: { durationMs?: number; duration_ms?: number }[] };
   const latest = body.reconciliations?.[0];
   return latest?.durationMs ?? latest?.duration_ms;
-}
-
-interface Sim {
-  request(command: FleetCommand, answer: FleetEvent['type']): Promise<FleetEvent>;
-  stop(): Promise<void>;
-}
-
-async function startSim(): Promise<Sim> {
-  const child: ChildProcess = fork(SIM, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--max-old-space-size=4096'] });
-  const waiting: Array<{ type: FleetEvent['type']; resolve(event: FleetEvent): void; reject(error: Error): void }> = [];
-  child.on('message', (event: FleetEvent) => {
-    if (event.type === 'progress') return progress(`  simulator ${child.pid}: ${event.done} enrolled, ${event.failed} failed`);
-    if (event.type === 'failed') {
-      for (const w of waiting.splice(0)) w.reject(new Error(`simulator ${child.pid}: ${event.message}`));
-      return;
-    }
-    const index = waiting.findIndex((w) => w.type === event.type);
-    if (index >= 0) waiting.splice(index, 1)[0].resolve(event);
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => {
-    for (const w of waiting.splice(0)) w.reject(new Error(`simulator ${child.pid} exited`));
-    resolve();
-  }));
-  await new Promise<void>((resolve) => child.once('message', () => resolve()));
-  return {
-    request(command, answer) {
-      return new Promise((resolve, reject) => {
-        waiting.push({ type: answer, resolve, reject });
-        child.send(command);
-      });
-    },
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.send({ type: 'stop' });
-      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(killer);
-    },
-  };
-}
-
-async function takeStats(sims: Sim[]): Promise<SimStats> {
-  const events = await Promise.all(sims.map((sim) => sim.request({ type: 'take-stats' }, 'stats')));
-  return mergeStats(events.map((e) => (e.type === 'stats' ? e.stats : mergeStats([]))));
-}
-
-/** Takes stats every 250 ms until `done` holds for everything gathered, or the time is up. */
-async function collect(sims: Sim[], done: (stats: SimStats) => boolean, timeoutMs: number): Promise<SimStats> {
-  const deadline = Date.now() + timeoutMs;
-  let gathered = mergeStats([]);
-  while (Date.now() < deadline) {
-    await sleep(250);
-    gathered = mergeStats([gathered, await takeStats(sims)]);
-    if (done(gathered)) break;
-  }
-  return gathered;
 }
 
 async function startBaseline(): Promise<{ url: string; pid: number; stop(): Promise<void> }> {

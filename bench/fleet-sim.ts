@@ -1,0 +1,76 @@
+// The coordinator's side of the simulated agents (bench/fleet-agents.ts): fork a simulator process,
+// send it commands over IPC and gather its raw samples. Shared by the fleet and retention benchmarks.
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { FleetCommand, FleetEvent, SimStats } from './fleet-protocol.ts';
+import { mergeStats } from './fleet-stats.ts';
+
+const SIM = fileURLToPath(new URL('./fleet-agents.ts', import.meta.url));
+const progress = (line: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface Sim {
+  request(command: FleetCommand, answer: FleetEvent['type']): Promise<FleetEvent>;
+  stop(): Promise<void>;
+}
+
+export async function startSim(): Promise<Sim> {
+  const child: ChildProcess = fork(SIM, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--max-old-space-size=4096'] });
+  const waiting: Array<{ type: FleetEvent['type']; resolve(event: FleetEvent): void; reject(error: Error): void }> = [];
+  child.on('message', (event: FleetEvent) => {
+    if (event.type === 'progress') return progress(`  simulator ${child.pid}: ${event.done} enrolled, ${event.failed} failed`);
+    if (event.type === 'failed') {
+      for (const w of waiting.splice(0)) w.reject(new Error(`simulator ${child.pid}: ${event.message}`));
+      return;
+    }
+    const index = waiting.findIndex((w) => w.type === event.type);
+    if (index >= 0) waiting.splice(index, 1)[0].resolve(event);
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => {
+    for (const w of waiting.splice(0)) w.reject(new Error(`simulator ${child.pid} exited`));
+    resolve();
+  }));
+  await new Promise<void>((resolve) => child.once('message', () => resolve()));
+  return {
+    request(command, answer) {
+      return new Promise((resolve, reject) => {
+        waiting.push({ type: answer, resolve, reject });
+        child.send(command);
+      });
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.send({ type: 'stop' });
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
+
+export async function takeStats(sims: Sim[]): Promise<SimStats> {
+  const events = await Promise.all(sims.map((sim) => sim.request({ type: 'take-stats' }, 'stats')));
+  return mergeStats(events.map((e) => (e.type === 'stats' ? e.stats : mergeStats([]))));
+}
+
+/** Takes stats every 250 ms until `done` holds for everything gathered, or the time is up. */
+export async function collect(sims: Sim[], done: (stats: SimStats) => boolean, timeoutMs: number): Promise<SimStats> {
+  const deadline = Date.now() + timeoutMs;
+  let gathered = mergeStats([]);
+  while (Date.now() < deadline) {
+    await sleep(250);
+    gathered = mergeStats([gathered, await takeStats(sims)]);
+    if (done(gathered)) break;
+  }
+  return gathered;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as import('node:net').AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
