@@ -27,6 +27,7 @@ import { openPolicySource } from './git/source.ts';
 import { fleetMetrics } from './api/fleet-metrics.ts';
 import { startReconciler } from './reconcile/reconciler.ts';
 import { startRetention } from './retention/retention-loop.ts';
+import { watchFileLimit } from './file-limit.ts';
 
 export interface RunningServer {
   url: string;
@@ -72,11 +73,13 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     });
     stage('listening');
     await app.listen({ host: config.host, port: config.port });
+    const stopFileLimitWatch = watchFileLimit(app.server, log);
     const url = listeningUrl(config, app.server.address() as AddressInfo);
     log.info(`pswm-server listening on ${url}`);
     return {
       url,
       async close() {
+        stopFileLimitWatch();
         await reconciler.stop();
         await retention.close();
         documentMap.close();

@@ -15,6 +15,7 @@ import { inputRules } from './input-rules.ts';
 import { credentialRateLimit, trustProxySetting } from './rate-limit.ts';
 import { metrics } from './metrics.ts';
 import { tokenRoutes } from './tokens.ts';
+import { reportFileLimit } from '../file-limit.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -54,7 +55,7 @@ export async function buildApp(deps: { db: Database; config: ServerConfig; log: 
   app.setErrorHandler(async (error, request, reply) => {
     const { status, body } = toErrorResponse(error as Error);
     if (status === 503) request.log.warn({ code: body.error.code, cause: (error as Error).message }, 'request failed: service unavailable');
-    else if (status >= 500) request.log.error({ err: error }, 'request failed');
+    else if (status >= 500 && !reportFileLimit(request.log, error, `answering ${request.method} ${request.routeOptions.url ?? 'an unmatched route'}`)) request.log.error({ err: error }, 'request failed');
     if (status === 401) reply.header('www-authenticate', 'Bearer');
     if (status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
     return reply.code(status).send(body);

@@ -1,5 +1,6 @@
 // Git source failures as data: a code the reconciler records (FetchFailed and friends), a message
 // an operator can act on, and the original error kept as `cause`.
+import { FILE_LIMIT_HINT, fileLimitCode } from '../file-limit.ts';
 
 export const GIT_ERROR_CODES = {
   GIT_AUTH_FAILED: 'the remote refused the credentials (check PSWM_GIT_TOKEN / PSWM_GIT_USERNAME)',
@@ -11,6 +12,8 @@ export const GIT_ERROR_CODES = {
   GIT_UNSUPPORTED_REMOTE: 'supported are http(s) URLs (smart HTTP), file:// URLs and local paths; ssh and git:// are not',
   GIT_TLS_FAILED: 'the remote\'s certificate is not trusted (set PSWM_GIT_CA_FILE to the CA that issued it)',
   GIT_CA_FILE_INVALID: 'the git CA file (PSWM_GIT_CA_FILE) cannot be used',
+  GIT_OUT_OF_FILES: `the server ran out of file descriptors; ${FILE_LIMIT_HINT}`,
+  GIT_READ_FAILED: 'reading the local copy of the repository failed',
 } as const;
 
 export type GitErrorCode = keyof typeof GIT_ERROR_CODES;
@@ -31,6 +34,8 @@ const UNTRUSTED_CERTIFICATE_CODES = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SEL
  * without credentials). */
 export function remoteError(error: unknown, description: string): GitSourceError {
   if (error instanceof GitSourceError) return error;
+  const outOfFiles = fileLimitCode(error);
+  if (outOfFiles) return new GitSourceError('GIT_OUT_OF_FILES', `${outOfFiles} while fetching ${description}`, { cause: error });
   const failure = error as { code?: string; data?: { statusCode?: number; statusMessage?: string }; cause?: { code?: string }; message?: string };
   const status = failure.code === 'HttpError' ? failure.data?.statusCode : undefined;
   if (status === 401 || status === 403 || failure.code === 'UserCanceledError') {
@@ -45,4 +50,15 @@ export function remoteError(error: unknown, description: string): GitSourceError
   const networkCode = codes.find((code) => code && NETWORK_CODES.has(code));
   if (networkCode) return new GitSourceError('GIT_UNREACHABLE', `${description} (${networkCode})`, { cause: error });
   return new GitSourceError('GIT_FETCH_FAILED', `${description}: ${failure.message ?? String(error)}`, { cause: error });
+}
+
+/** Classifies an error from resolving a branch in a repository on disk: only a ref that is really
+ * missing is "does not exist"; a read that failed (EMFILE on packed-refs, EIO, EACCES) says so. */
+export function refReadError(error: unknown, description: string): GitSourceError {
+  if (error instanceof GitSourceError) return error;
+  const outOfFiles = fileLimitCode(error);
+  if (outOfFiles) return new GitSourceError('GIT_OUT_OF_FILES', `${outOfFiles} while reading ${description}`, { cause: error });
+  if ((error as { code?: string } | undefined)?.code === 'NotFoundError') return new GitSourceError('GIT_BRANCH_NOT_FOUND', description, { cause: error });
+  const failure = error as { code?: string; message?: string } | undefined;
+  return new GitSourceError('GIT_READ_FAILED', `${description}: ${failure?.message ?? String(error)}`, { cause: error });
 }

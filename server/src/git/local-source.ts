@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
 import type { Logger } from '../logger.ts';
-import { GitSourceError } from './errors.ts';
+import { GitSourceError, refReadError } from './errors.ts';
 import { findGitdir } from '@pswm/schemas';
 import { createRevisionReader } from './snapshot.ts';
 import type { PolicySource } from './source.ts';
@@ -20,7 +20,7 @@ export async function openLocalSource(repoPath: string, branch: string, log: Log
     local: true,
     async sync() {
       const revision = await git.resolveRef({ fs, gitdir, ref: `refs/heads/${branch}` }).catch((error: unknown) => {
-        throw new GitSourceError('GIT_BRANCH_NOT_FOUND', `${branch} in ${dir}`, { cause: error });
+        throw refReadError(error, `${branch} in ${dir}`);
       });
       reader.noteHead(revision);
       return revision;

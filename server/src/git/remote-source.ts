@@ -9,7 +9,7 @@ import type { GitAuth, HttpClient } from 'isomorphic-git';
 import type { Logger } from '../logger.ts';
 import { credentialsFor, splitUrlCredentials } from './auth.ts';
 import type { GitCredentials } from './auth.ts';
-import { GitSourceError, remoteError } from './errors.ts';
+import { GitSourceError, refReadError, remoteError } from './errors.ts';
 import { createRevisionReader } from './snapshot.ts';
 import type { PolicySource } from './source.ts';
 
@@ -37,8 +37,12 @@ export async function openRemoteSource(options: RemoteSourceOptions, log: Logger
   const onAuthFailure = (): GitAuth => ({ cancel: true });
   const transport = { fs, http, url, onAuth, onAuthFailure, singleBranch: true, depth: 1 };
 
+  /** undefined when there is no clone yet; a read that failed (EMFILE) is not "no clone": it throws. */
   async function resolveHead(): Promise<string | undefined> {
-    return git.resolveRef({ fs, dir, ref: remoteRef }).catch(() => undefined);
+    return git.resolveRef({ fs, dir, ref: remoteRef }).catch((error: unknown) => {
+      if ((error as { code?: string }).code === 'NotFoundError') return undefined;
+      throw refReadError(error, description);
+    });
   }
 
   async function cloneFresh(): Promise<void> {
@@ -49,7 +53,7 @@ export async function openRemoteSource(options: RemoteSourceOptions, log: Logger
     try {
       await git.clone({ ...transport, dir: buildDir, ref: branch, noCheckout: true, noTags: true });
       await git.resolveRef({ fs, dir: buildDir, ref: remoteRef }).catch((error: unknown) => {
-        throw new GitSourceError('GIT_BRANCH_NOT_FOUND', description, { cause: error });
+        throw refReadError(error, description);
       });
     } catch (error) {
       await rm(buildDir, { recursive: true, force: true });

@@ -13,6 +13,7 @@ import type postgres from 'postgres';
 import type { Logger } from '../logger.ts';
 import type { PolicySnapshot, PolicySource } from '../git/source.ts';
 import { audit } from '../audit.ts';
+import { reportFileLimit } from '../file-limit.ts';
 import { loadPolicy } from '../../../schemas/src/validate/load-policy.ts';
 import { createCompiler, type Compiler } from '../../../schemas/src/compile/compiler.ts';
 import type { Policy, PolicyError } from '../../../schemas/src/model.ts';
@@ -245,6 +246,7 @@ async function finishAttempt(deps: ReconcileDeps, startedAt: Date, finishedAt: D
 }
 
 function failure(revision: string | null, reason: ReconcileReason, what: string, error: unknown, log: Logger, commit?: PolicySnapshot['commit']): Stop {
+  reportFileLimit(log, error, what);
   log.warn({ err: error, revision }, what);
   const message = `${what}: ${(error as Error)?.message ?? String(error)}`;
   return { revision, commit, status: 'failed', reason, message, counts: NO_COUNTS, errors: [] };
