@@ -10,6 +10,9 @@ import { createHub } from '../src/hub/hub.ts';
 import type { AgentPrincipal } from '../src/agents/access-token.ts';
 import type { HubOptions } from '../src/hub/hub.ts';
 import { createLogger } from '../src/logger.ts';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { connectAgentSocket } from './support/agent-socket.ts';
 import { freshDatabase } from './support/database.ts';
 
@@ -24,6 +27,11 @@ async function setup(t: import('node:test').TestContext, options: Partial<HubOpt
   const revoked = new Set<string>();
   const hub = createHub({ bus, authority: { verify: (token) => tokens.get(token), isRevoked: (agentId) => revoked.has(agentId) }, log, options });
   const app = await buildApp({ db: { sql, embedded: false, close: async () => {} }, config: loadConfig([], {}), log });
+  // Weak references to each upgrade's objects: what an accepted socket still keeps alive.
+  const upgrades: WeakRef<object>[] = [];
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.url === `${API_PREFIX}/agent/ws`) upgrades.push(new WeakRef(request), new WeakRef(reply), new WeakRef(request.raw), new WeakRef(request.log));
+  });
   await app.register(hub.plugin, { prefix: API_PREFIX });
   await app.listen({ host: '127.0.0.1', port: 0 });
   t.after(async () => {
@@ -43,7 +51,7 @@ async function setup(t: import('node:test').TestContext, options: Partial<HubOpt
     const line = text.split('\n').find((l) => l.startsWith(name));
     return line ? Number(line.split(' ').at(-1)) : undefined;
   };
-  return { sql, bus, hub, url, agent, metric, revoked };
+  return { sql, bus, hub, url, agent, metric, revoked, upgrades };
 }
 
 test('the upgrade is refused with 401 without a token, with a forged one, or with a non-bearer header', TIMEOUT, async (t) => {
@@ -190,4 +198,24 @@ test('at its socket capacity the hub refuses new agents with 503 but lets a conn
   const third = await c.connect();
   assert.equal(hub.connectedCount(), 2);
   third.socket.close();
+});
+
+test('an accepted socket keeps nothing of its upgrade alive: request, reply, logger and IncomingMessage are collected', TIMEOUT, async (t) => {
+  const { agent, hub, upgrades } = await setup(t);
+  const sockets = await Promise.all(['mem-1', 'mem-2', 'mem-3'].map((name) => agent(name).connect()));
+  assert.equal(hub.connectedCount(), 3);
+  assert.equal(upgrades.length, 12);
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  // A target deref'd (or made a WeakRef) in this job is kept until the job ends: collect in a new one.
+  for (let round = 0; round < 5; round++) {
+    await nextTurn();
+    gc();
+    await nextTurn();
+    if (!upgrades.some((ref) => ref.deref())) break;
+  }
+  const alive = upgrades.map((ref) => ref.deref()?.constructor.name).filter(Boolean);
+  assert.deepEqual(alive, [], `still reachable from the open sockets: ${alive.join(', ')}`);
+  assert.equal(hub.connectedCount(), 3);
+  for (const socket of sockets) socket.socket.close();
 });
