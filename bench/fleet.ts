@@ -18,6 +18,7 @@ import { appliedRevision, repoOf, until } from '../server/test/reconcile-fixture
 import { generatePolicyRepo, mutatePolicyRepo } from './generate-policy.ts';
 import { cpuMsOf, percentile, rssBytesOf, sum, summarize } from './fleet-stats.ts';
 import { collect, freePort, startSim, takeStats } from './fleet-sim.ts';
+import { createCleanups } from './cleanups.ts';
 
 const { values } = parseArgs({
   options: {
@@ -48,8 +49,8 @@ const SIGNAL_WAIT_MS = 30_000;
 const BENCH_SERVER_ENV: Record<string, string> = { PSWM_RATE_LIMIT: '0' };
 
 const progress = (line: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-const cleanups: Array<() => unknown> = [];
-const hooks = { after: (fn: () => unknown) => void cleanups.push(fn) };
+const cleanups = createCleanups(progress);
+const { hooks } = cleanups;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 try {
@@ -237,13 +238,7 @@ try {
     ];
   }
 } finally {
-  for (const cleanup of cleanups.reverse()) {
-    try {
-      await cleanup();
-    } catch (error) {
-      progress(`cleanup: ${(error as Error).message}`);
-    }
-  }
+  await cleanups.runAll();
 }
 
 function triple(values: number[]): string {

@@ -23,6 +23,7 @@ import { appliedRevision, templateRepo, until } from '../server/test/reconcile-f
 import { percentile } from './fleet-stats.ts';
 import { startSim, takeStats, type Sim } from './fleet-sim.ts';
 import { HISTORY_TABLES, historySizes, insertHistoryAgents, insertHistoryDay, type HistoryRates, type TableSize } from './retention-history.ts';
+import { createCleanups } from './cleanups.ts';
 
 const { values } = parseArgs({
   options: {
@@ -67,8 +68,8 @@ const DAY_MS = 86_400_000;
 
 const progress = (line: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const cleanups: Array<() => unknown> = [];
-const hooks = { after: (fn: () => unknown) => void cleanups.push(fn) };
+const cleanups = createCleanups(progress);
+const { hooks } = cleanups;
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 const count = (n: number) => Math.round(n).toLocaleString('en-US');
 
@@ -86,13 +87,7 @@ try {
   lines.push('', `Load average after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.`);
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
-  for (const cleanup of cleanups.reverse()) {
-    try {
-      await cleanup();
-    } catch (error) {
-      progress(`cleanup: ${(error as Error).message}`);
-    }
-  }
+  await cleanups.runAll();
 }
 
 /** Part A: the same simulated month into a pruned and an unpruned database. */

@@ -18,6 +18,7 @@ import { freshDatabase } from '../server/test/support/database.ts';
 import { sharedSecretKey, startServerProcess } from '../server/test/support/server-process.ts';
 import { appliedRevision, templateRepo, until } from '../server/test/reconcile-fixtures.ts';
 import { rssBytesOf } from './fleet-stats.ts';
+import { createCleanups } from './cleanups.ts';
 
 const { values } = parseArgs({ options: { sockets: { type: 'string', default: '2000' } } });
 const SOCKETS = Number(values.sockets);
@@ -26,8 +27,8 @@ const WATCHED = ['IncomingMessage', 'ServerResponse', 'WebSocket', 'Socket'];
 
 const progress = (line: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const cleanups: Array<() => unknown> = [];
-const hooks = { after: (fn: () => unknown) => void cleanups.push(fn) };
+const cleanups = createCleanups(progress);
+const { hooks } = cleanups;
 
 try {
   const loadBefore = os.loadavg()[0];
@@ -80,13 +81,7 @@ try {
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
-  for (const cleanup of cleanups.reverse()) {
-    try {
-      await cleanup();
-    } catch (error) {
-      progress(`cleanup: ${(error as Error).message}`);
-    }
-  }
+  await cleanups.runAll();
 }
 
 /** Asks the server for a heap snapshot and sums it: total self size and objects by constructor. */
