@@ -9,6 +9,7 @@ import type { KeyObject } from 'node:crypto';
 import { Pool } from 'undici';
 import WebSocket from 'ws';
 import { backoffDelayMs } from '../agent/src/api/server-backoff.ts';
+import { RECONNECT_BASE_MS, RECONNECT_MAX_MS } from './fleet-protocol.ts';
 import type { FleetCommand, FleetEvent, SimStats } from './fleet-protocol.ts';
 
 interface SimAgent {
@@ -28,8 +29,6 @@ interface SimAgent {
   stopped: boolean;
 }
 
-const RECONNECT_BASE_MS = 1000;
-const RECONNECT_MAX_MS = 60_000;
 const pools = new Map<string, Pool>();
 let agents: SimAgent[] = [];
 let settings = { pollSeconds: 60, heartbeatSeconds: 60, reportEvery: 5 };

@@ -1,5 +1,9 @@
 // The messages between `bench/fleet.ts` (the coordinator) and its simulated-agent processes.
 
+/** The simulated agents' reconnect backoff: full jitter, 1 s doubling to 60 s, as the agent's own. */
+export const RECONNECT_BASE_MS = 1000;
+export const RECONNECT_MAX_MS = 60_000;
+
 export interface SimSettings {
   pollSeconds: number;
   heartbeatSeconds: number;
