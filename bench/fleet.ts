@@ -227,6 +227,8 @@ try {
     await Promise.all(servers.map((s) => s.stop()));
     for (let i = 0; i < INSTANCES; i++) servers[i] = await startInstance(i);
     const restartedAt = performance.now();
+    // Failures while nothing listened are the agents' backoff at work, not the server's doing.
+    const whileDown = Object.values((await takeStats(sims)).errors).reduce((a, b) => a + b, 0);
     let allBackMs: number | undefined;
     const windows: string[] = [];
     const errorsByKind: Record<string, number> = {};
@@ -244,7 +246,7 @@ try {
       if (!(p99 <= normalP99)) lastAbnormalWindow = second;
       const errorText = errors.length ? errors.map(([kind, n]) => `${kind}: ${n}`).join(', ') : '0';
       windows.push(`| ${second - 10}–${second} s | ${back.toLocaleString('en-US')} | ${window.connects.length.toLocaleString('en-US')} | ${p99.toFixed(1)} ms (${window.latencies['desired-state 304']?.length ?? 0}) | ${percentile(window.latencies.heartbeat ?? [], 0.99).toFixed(1)} ms | ${errorText} |`);
-      if (second >= 60 && allBackMs !== undefined) break;
+      if (second >= 60 && allBackMs !== undefined && lastAbnormalWindow < second) break;
     }
     const totalErrors = Object.values(errorsByKind).reduce((a, b) => a + b, 0);
     const backWithin = allBackMs !== undefined && allBackMs <= RECONNECT_WINDOW_MS;
@@ -252,8 +254,8 @@ try {
       `Restart (thundering herd): every instance stopped and started again (down ${((restartedAt - stoppedAt) / 1000).toFixed(1)} s, counted from the stop to listening again); the agents reconnect with their own full-jitter backoff (1 s doubling to ${RECONNECT_WINDOW_MS / 1000} s, their reconnect window).`,
       '',
       `- Every socket back: ${allBackMs === undefined ? `**no**, not within ${HERD_MAX_SECONDS} s` : `${(allBackMs / 1000).toFixed(0)} s after the restart`} (goal: within the ${RECONNECT_WINDOW_MS / 1000}-s reconnect window: ${backWithin ? 'met' : 'missed'}).`,
-      `- Errors while reconnecting: ${totalErrors.toLocaleString('en-US')} (${(totalErrors / connectedCount).toFixed(2)} per agent)${totalErrors ? `: ${Object.entries(errorsByKind).map(([kind, n]) => `${kind} ${n}`).join(', ')}` : ''}.`,
-      `- Poll p99 back to normal (≤ ${normalP99.toFixed(1)} ms: 1.2 × this run's steady-state ${pollP99.toFixed(1)} ms, or the ${POLL_P99_GOAL_MS} ms goal if higher) ${lastAbnormalWindow === 0 ? 'in every window' : `from the ${lastAbnormalWindow}-s mark`} (goal: within 60 s: ${lastAbnormalWindow <= 60 ? 'met' : 'missed'}).`,
+      `- Errors once the server listened again: ${totalErrors.toLocaleString('en-US')} (${(totalErrors / connectedCount).toFixed(2)} per agent)${totalErrors ? `: ${Object.entries(errorsByKind).map(([kind, n]) => `${kind} ${n}`).join(', ')}` : ''}; while it was down: ${whileDown.toLocaleString('en-US')} refused attempts.`,
+      `- Poll p99 back to normal (≤ ${normalP99.toFixed(1)} ms: 1.2 × this run's steady-state ${pollP99.toFixed(1)} ms, or the ${POLL_P99_GOAL_MS} ms goal if higher) ${lastAbnormalWindow === 0 ? 'in every window' : `from the ${lastAbnormalWindow}-s mark on`} (goal: within 60 s: ${lastAbnormalWindow < 60 ? 'met' : 'missed'}).`,
       '',
       '| after restart | sockets connected at the end | reconnects | poll p99 (304) (samples) | heartbeat p99 | errors |',
       '|---|---|---|---|---|---|',

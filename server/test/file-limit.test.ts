@@ -1,12 +1,19 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { FILE_LIMIT_HINT, fileLimitCode } from '../src/file-limit.ts';
 import { refReadError } from '../src/git/errors.ts';
 import { freshDatabase } from './support/database.ts';
-import { templateRepo } from './reconcile-fixtures.ts';
+import { startServerProcess } from './support/server-process.ts';
+import { templateRepo, until } from './reconcile-fixtures.ts';
 
 const FIXTURE = fileURLToPath(new URL('./support/reconcile-out-of-files.ts', import.meta.url));
 const run = promisify(execFile);
@@ -44,4 +51,31 @@ test('a ref that is really missing is still "does not exist"; other read failure
   const wrapped = new Error('outer', { cause: Object.assign(new Error('too many'), { code: 'ENFILE' }) });
   assert.equal(fileLimitCode(wrapped), 'ENFILE');
   assert.equal(refReadError(wrapped, 'main in /repo').code, 'GIT_OUT_OF_FILES');
+});
+
+test('a server whose descriptors run out under a flood of connections logs EMFILE with the hint and keeps serving once they close', async (t) => {
+  const db = await freshDatabase(t);
+  const repo = await templateRepo(t);
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'pswm-file-limit-'));
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  const server = await startServerProcess({ dataDir, openFileLimit: 320, args: ['--policy-repo', repo.dir, '--poll-interval', '3600'], env: { DATABASE_URL: db.url } });
+  t.after(() => server.stop());
+  const { hostname, port } = new URL(server.url);
+  // Plain TCP connections that send nothing: each holds one of the server's descriptors.
+  const flood: Socket[] = [];
+  t.after(() => flood.forEach((socket) => socket.destroy()));
+  for (let i = 0; i < 400; i++) {
+    const socket = connect(Number(port), hostname);
+    socket.on('error', () => {});
+    flood.push(socket);
+  }
+  const deadline = Date.now() + 40_000;
+  while (!/out of file descriptors \(EMFILE\)/.test(server.logs()) && Date.now() < deadline) await sleep(250);
+  const alarms = server.logs().split('\n').filter((line) => line.includes('out of file descriptors (EMFILE)'));
+  assert.equal(alarms.length, 1, server.logs().slice(-3000));
+  assert.ok(alarms[0].includes(FILE_LIMIT_HINT));
+  assert.equal(JSON.parse(alarms[0]).level, 50);
+  for (const socket of flood.splice(0)) socket.destroy();
+  await until('the server to answer again', async () => (await fetch(`${server.url}/health`).catch(() => undefined))?.status === 200, 30_000, 250);
+  assert.equal(server.exited !== undefined && (await Promise.race([server.exited, sleep(100).then(() => 'running')])), 'running');
 });

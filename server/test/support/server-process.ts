@@ -35,11 +35,15 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startServerProcess(opts: { args?: string[]; env?: Record<string, string>; dataDir?: string } = {}): Promise<ServerProcess> {
+export async function startServerProcess(opts: { args?: string[]; env?: Record<string, string>; dataDir?: string; openFileLimit?: number } = {}): Promise<ServerProcess> {
   const args = [MAIN, 'start', '--port', '0', ...(opts.dataDir ? ['--data-dir', opts.dataDir] : []), ...(opts.args ?? [])];
   // The child must not inherit a DATABASE_URL meant for someone else: tests say which database they want.
   const { DATABASE_URL: _unused, ...inherited } = process.env;
-  const child = track(spawn(process.execPath, args, { env: { ...inherited, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+  // `ulimit -n` then exec: the server keeps bash's pid, so stop() and the exit handler still reach it.
+  const [command, argv] = opts.openFileLimit === undefined
+    ? [process.execPath, args]
+    : ['bash', ['-c', `ulimit -n ${opts.openFileLimit} && exec "$0" "$@"`, process.execPath, ...args]];
+  const child = track(spawn(command, argv, { env: { ...inherited, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] }));
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
