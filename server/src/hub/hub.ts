@@ -171,11 +171,14 @@ export function createHub(deps: {
       return;
     }
     let duplicate = false;
+    // Read from the request before awaiting, so the upgrade's objects need not outlive this turn.
+    const origin = socketOrigin(request);
+    const address = request.ip;
     try {
-      const claimed = await claims.claim(agentId, socketOrigin(request));
+      const claimed = await claims.claim(agentId, origin);
       duplicate = claimed.duplicate;
       connection.generation = claimed.generation;
-      if (duplicate) log.warn({ agent: name, address: request.ip }, 'agent identity connected from two machines: the displaced socket is told to stop');
+      if (duplicate) log.warn({ agent: name, address }, 'agent identity connected from two machines: the displaced socket is told to stop');
       if (connection.ended) release(connection);
       else await bus.publish('pswm_agent_socket', { agentId, generation: claimed.generation, duplicate });
     } catch (error) {
