@@ -27,6 +27,12 @@ export async function seedFleet(sql: postgres.Sql, count: number): Promise<{ age
     from agents a cross join policy_state state cross join generate_series(0, 13) d
     join scope_documents s on s.scope = a.organization || '/' || a.location
     where a.public_key = 'bench'`;
+  // What storing each report would have recorded: every agent's last applying report.
+  await sql`
+    insert into agent_applied_reports (agent_id, report_id, revision, document, finished_at)
+    select distinct on (r.agent_id) r.agent_id, r.id, r.revision, r.document, r.finished_at
+    from reports r join agents a on a.id = r.agent_id and a.public_key = 'bench'
+    order by r.agent_id, r.finished_at desc`;
   await sql`
     insert into report_drift (report_id, kind, name, status, reason)
     select r.id, 'script', 'bench-check',

@@ -164,6 +164,12 @@ test('an older report sent late does not overwrite newer facts, drift or invento
   assert.deepEqual((await viewer('/api/v1/agents/ws-order/drift')).body.items.map((i: any) => i.status), ['in_sync']);
   assert.deepEqual((await viewer('/api/v1/agents/ws-order/packages')).body.packages.map((p: any) => p.version), ['2.45.0']);
   assert.equal((await viewer('/api/v1/agents/ws-order')).body.applied.at, '2025-03-02T10:01:00.000Z');
+  // a later dry run applied nothing: the applied report stays the newer one
+  const dryRun = sampleReport({ started_at: '2025-03-03T10:00:00Z', finished_at: '2025-03-03T10:01:00Z', dry_run: true, document: 'e'.repeat(64) });
+  assert.equal((await agent.post('/api/v1/agent/reports', dryRun)).status, 201);
+  const detail = (await viewer('/api/v1/agents/ws-order')).body;
+  assert.equal(detail.applied.at, '2025-03-02T10:01:00.000Z');
+  assert.notEqual(detail.applied.document, 'e'.repeat(64));
 });
 
 test('runs are paged newest first without gaps and filtered by script', async (t) => {

@@ -55,11 +55,23 @@ interface SummaryRow extends AgentRow {
   duplicate_since: Date | null; duplicate_until: Date | null; duplicate_peers: DuplicateIdentity['peers'] | null;
 }
 
-/** The columns every summary needs, for agents `a` (joins: last applying report, scope document, drift). */
-export function summarySelect(sql: postgres.Sql) {
+/**
+ * The columns every summary needs, for agents `a` (joins: last applying report, scope document, drift).
+ * `wholeFleet`: the caller reads every agent (the console's fleet state), so drift is counted for all
+ * agents in one grouped pass and hash-joined, instead of one index probe and aggregate per agent,
+ * which is the better plan for a page of agents or one.
+ */
+export function summarySelect(sql: postgres.Sql, opts: { wholeFleet?: boolean } = {}) {
+  const driftCounts = sql`
+    select count(*) filter (where status = 'in_sync') as in_sync, count(*) filter (where status = 'changed') as changed,
+           count(*) filter (where status = 'failed') as failed, count(*) filter (where status = 'drifted') as drifted,
+           count(*) filter (where status = 'skipped') as skipped`;
+  const drift = opts.wholeFleet
+    ? sql`left join (${driftCounts}, agent_id from agent_drift group by agent_id) drift on drift.agent_id = a.id`
+    : sql`left join lateral (${driftCounts} from agent_drift d where d.agent_id = a.id) drift on true`;
   return sql`
     select a.*,
-      applied.id as applied_report_id, applied.revision as applied_revision, applied.document as applied_document, applied.finished_at as applied_at,
+      applied.report_id as applied_report_id, applied.revision as applied_revision, applied.document as applied_document, applied.finished_at as applied_at,
       coalesce(own_scope.document_sha256, location_scope.document_sha256) as desired_document, state.applied_revision as desired_revision,
       coalesce(drift.in_sync, 0)::int as in_sync, coalesce(drift.changed, 0)::int as changed,
       coalesce(drift.failed, 0)::int as failed, coalesce(drift.drifted, 0)::int as drifted,
@@ -67,20 +79,14 @@ export function summarySelect(sql: postgres.Sql) {
       claims.duplicate_since, claims.duplicate_until, claims.duplicate_peers
     from agents a
     cross join policy_state state
-    left join lateral (
-      select id, revision, document, finished_at from reports r
-      where r.agent_id = a.id and not r.dry_run and r.on_demand_run is null order by finished_at desc limit 1
-    ) applied on true
+    -- The last applying report, recorded when it was stored (migration 070): a key join, where a
+    -- per-agent probe of reports cost most of the fleet query over 10,000 agents.
+    left join agent_applied_reports applied on applied.agent_id = a.id
     -- The agent's own scope when it has one, else its location's. Two key joins rather than a
     -- lateral: over 10,000 agents the lateral's per-agent sort took ~40 % of the query.
     left join scope_documents own_scope on own_scope.scope = a.organization || '/' || a.location || '/' || a.name
     left join scope_documents location_scope on location_scope.scope = a.organization || '/' || a.location
-    left join lateral (
-      select count(*) filter (where status = 'in_sync') as in_sync, count(*) filter (where status = 'changed') as changed,
-             count(*) filter (where status = 'failed') as failed, count(*) filter (where status = 'drifted') as drifted,
-             count(*) filter (where status = 'skipped') as skipped
-      from agent_drift d where d.agent_id = a.id
-    ) drift on true
+    ${drift}
     left join agent_socket_claims claims on claims.agent_id = a.id and claims.duplicate_until > now()`;
 }
 

@@ -21,6 +21,7 @@ export async function storeReport(sql: postgres.Sql, agentId: string, report: Re
       on conflict (id) do nothing
       returning id`;
     if (!inserted) return duplicateOf(tx, report.id, agentId);
+    if (!report.dry_run) await recordApplied(tx, agentId, report);
     if (scriptRuns.length) await tx`insert into script_runs ${tx(scriptRuns)}`;
     if (chocoRuns.length) await tx`insert into choco_runs ${tx(chocoRuns)}`;
     if (report.drift?.length) await storeDrift(tx, agentId, report);
@@ -28,6 +29,15 @@ export async function storeReport(sql: postgres.Sql, agentId: string, report: Re
     if (report.choco_packages) await storeInventory(tx, agentId, report);
     return { stored: true, duplicate: false } as const;
   });
+}
+
+/** The agent's latest applying report, unless a later one is recorded already (an outbox may send old reports late). */
+async function recordApplied(tx: postgres.TransactionSql, agentId: string, report: Report): Promise<void> {
+  await tx`
+    insert into agent_applied_reports (agent_id, report_id, revision, document, finished_at)
+    values (${agentId}, ${report.id}, ${report.revision ?? null}, ${report.document ?? null}, ${report.finished_at})
+    on conflict (agent_id) do update set report_id = excluded.report_id, revision = excluded.revision, document = excluded.document, finished_at = excluded.finished_at
+    where excluded.finished_at >= agent_applied_reports.finished_at`;
 }
 
 async function duplicateOf(tx: postgres.TransactionSql, reportId: string, agentId: string): Promise<StoreOutcome> {

@@ -55,7 +55,7 @@ export interface FleetAgent {
  */
 export function fleetStates(sql: postgres.Sql, thresholds: StateThresholds) {
   return sql`
-    with summary as (${summarySelect(sql)} where a.status <> 'revoked')
+    with summary as (${summarySelect(sql, { wholeFleet: true })} where a.status <> 'revoked')
     -- Only the columns the console uses: the fleet is materialized, and agents.facts can be large.
     select s.id, s.name, s.organization, s.location, s.status, s.hostname, s.last_seen_at, s.applied_revision, s.applied_document,
       s.applied_at, s.desired_document, s.failed, s.drifted,
