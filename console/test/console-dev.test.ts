@@ -4,21 +4,13 @@
 // comes from the server's API, and kills the whole process group afterwards, also on failure.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { freePort } from '../../server/test/support/free-port.ts';
 import { fileFleet } from './support/fleet-fixture.ts';
 
 const CONSOLE_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const READY_TIMEOUT_MS = 120_000;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Starts the dev server in its own process group; resolves once it answers HTTP. */
 async function startDev(serverUrl: string, port: number) {
