@@ -63,7 +63,8 @@ const ROWS = Number(values.rows);
 const LIVE_AGENTS = Number(values['live-agents']);
 const POLL_SECONDS = Number(values['poll-seconds']);
 const SECONDS = Number(values.seconds);
-const FILL_BATCH = 1_000_000;
+const FILL_BATCH = 500_000;
+const FILL_SESSIONS = 2;
 const DAY_MS = 86_400_000;
 
 const progress = (line: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -213,8 +214,14 @@ async function pruningUnderLoad(): Promise<string[]> {
 async function fillReports(db: TestDatabase, rows: number, retentionDays: number): Promise<{ rows: number; seconds: number; bytes: number }> {
   const started = performance.now();
   const spanSeconds = 2 * retentionDays * 86_400;
-  for (let done = 0; done < rows; done += FILL_BATCH) {
-    const batch = Math.min(FILL_BATCH, rows - done);
+  const batches = Array.from({ length: Math.ceil(rows / FILL_BATCH) }, (_, i) => Math.min(FILL_BATCH, rows - i * FILL_BATCH));
+  let done = 0;
+  // Batches in FILL_SESSIONS sessions at once: PostgreSQL runs each insert on one core.
+  let next = 0;
+  await Promise.all(Array.from({ length: FILL_SESSIONS }, async () => {
+    while (next < batches.length) await fillBatch(batches[next++]);
+  }));
+  async function fillBatch(batch: number): Promise<void> {
     // Report ids are random UUIDs, as agents make them: the primary key index grows as it does in use.
     await db.sql`
       with live as (select id, row_number() over (order by id) - 1 as n, count(*) over () as agents from agents)
@@ -223,7 +230,8 @@ async function fillReports(db: TestDatabase, rows: number, retentionDays: number
       -- random() in a select list is drawn per row (an uncorrelated lateral subquery draws it once).
       from (select g, now() - make_interval(secs => 3600 + random() * ${spanSeconds}) as at from generate_series(1, ${batch}) g) slot
       join live on live.n = slot.g % live.agents`;
-    progress(`reports: ${count(done + batch)} of ${count(rows)} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+    done += batch;
+    progress(`reports: ${count(done)} of ${count(rows)} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
   }
   await db.sql`analyze reports`;
   const [{ n, bytes }] = await db.sql<{ n: number; bytes: number }[]>`select count(*)::float8 as n, pg_total_relation_size('reports')::float8 as bytes from reports`;
