@@ -40,8 +40,8 @@ const PROBE_INTERVAL_MS = 10_000;
 
 /**
  * Past the open-file limit, libuv accepts each new connection on a reserved descriptor and closes it
- * at once: clients see a reset and the server sees nothing. A periodic descriptor count (it needs a
- * descriptor itself, so it fails with EMFILE exactly then) makes that visible in the log. Listening
+ * at once: clients see a reset and the server sees nothing. A periodic probe that opens /proc/self/fd
+ * (it needs a descriptor, so it fails with EMFILE exactly then) makes that visible in the log. Listening
  * socket errors (an accept that fails past libuv's workaround) are logged too, instead of ending the
  * process as an unhandled 'error' event.
  */
