@@ -8,10 +8,10 @@ import path from 'node:path';
 export const NATIVE_HELPER = 'pswm-native.exe';
 
 /** The helper's path beside the running executable, or undefined when there is none (or this is
- * not Windows). `PSWM_NATIVE_HELPER` names another one (tests). */
+ * not Windows). */
 export function nativeHelperPath(platform: NodeJS.Platform = process.platform): string | undefined {
   if (platform !== 'win32') return undefined;
-  const file = process.env.PSWM_NATIVE_HELPER || path.join(path.dirname(process.execPath), NATIVE_HELPER);
+  const file = path.join(path.dirname(process.execPath), NATIVE_HELPER);
   return existsSync(file) ? file : undefined;
 }
 
