@@ -7,12 +7,15 @@
  *       runs the command line that follows, verbatim, in a Job Object with kill-on-close (and a job
  *       memory limit when <max MiB> > 0); exits with the program's exit code. When this process
  *       ends, however it ends (the agent kills it on a timeout), the job handle closes and Windows
- *       ends every process the program started.
+ *       ends every process the program started. It also ends when the process that started it
+ *       (the agent) ends, so a crashed or stopped agent leaves no script running.
  *
- * Errors: one line on stderr starting "pswm-native:", exit code 120-126 (before the program ran). */
+ * Errors: one line on stderr starting "pswm-native:", exit code 120-124 (before the program ran),
+ * 125 (the run was ended because its starter ended). */
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
 #include <wincrypt.h>
+#include <tlhelp32.h>
 #include <fcntl.h>
 #include <io.h>
 #include <stdio.h>
@@ -25,6 +28,7 @@
 #define EXIT_CRYPTO 122
 #define EXIT_JOB 123
 #define EXIT_START 124
+#define EXIT_ORPHANED 125
 
 static int fail(int code, const char *what) {
   fprintf(stderr, "pswm-native: %s (Windows error %lu)\n", what, (unsigned long)GetLastError());
@@ -93,6 +97,32 @@ static const wchar_t *command_line_after(const wchar_t *line, int skip) {
   return p;
 }
 
+static ULONGLONG created_at(HANDLE process) {
+  FILETIME created, exited, kernel, user;
+  if (!GetProcessTimes(process, &created, &exited, &kernel, &user)) return 0;
+  return ((ULONGLONG)created.dwHighDateTime << 32) | created.dwLowDateTime;
+}
+
+/* The process that started this one, to wait on; NULL when it is gone already. A process id can be
+ * reused once its process ended: one created after us is not our parent. */
+static HANDLE open_parent(void) {
+  DWORD self = GetCurrentProcessId(), parent_id = 0;
+  HANDLE snapshot = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
+  if (snapshot == INVALID_HANDLE_VALUE) return NULL;
+  PROCESSENTRY32W entry;
+  entry.dwSize = sizeof entry;
+  for (BOOL more = Process32FirstW(snapshot, &entry); more; more = Process32NextW(snapshot, &entry)) {
+    if (entry.th32ProcessID == self) { parent_id = entry.th32ParentProcessID; break; }
+  }
+  CloseHandle(snapshot);
+  HANDLE parent = parent_id ? OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, parent_id) : NULL;
+  if (parent && created_at(parent) > created_at(GetCurrentProcess())) {
+    CloseHandle(parent);
+    return NULL;
+  }
+  return parent;
+}
+
 static int jobrun(const char *limit) {
   char *end;
   unsigned long long mb = strtoull(limit, &end, 10);
@@ -136,9 +166,15 @@ static int jobrun(const char *limit) {
     TerminateProcess(child.hProcess, EXIT_JOB);
     return code;
   }
+  HANDLE parent = open_parent();
   ResumeThread(child.hThread);
   CloseHandle(child.hThread);
-  WaitForSingleObject(child.hProcess, INFINITE);
+  HANDLE waits[2] = { child.hProcess, parent };
+  if (WaitForMultipleObjects(parent ? 2 : 1, waits, FALSE, INFINITE) == WAIT_OBJECT_0 + 1) {
+    fprintf(stderr, "pswm-native: the process that started this run ended; ending the run\n");
+    CloseHandle(job);
+    return EXIT_ORPHANED;
+  }
   DWORD exit_code = 1;
   GetExitCodeProcess(child.hProcess, &exit_code);
   if (port && mb > 0) {

@@ -42,15 +42,24 @@ after(async () => {
 /** The detached child's ping count: its command line tells it apart from every other process. */
 const DETACHED_PINGS = 47;
 
-/** Linux pids of Wine processes whose command line has `needle`. */
-async function processesWith(needle: string): Promise<number[]> {
-  const pids: number[] = [];
+/** Wine processes (Linux pid, command line) whose command line has `needle`. */
+async function processesWith(needle: string): Promise<Array<{ pid: number; cmdline: string }>> {
+  const found: Array<{ pid: number; cmdline: string }> = [];
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name)) continue;
-    const cmdline = await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.replaceAll('\0', ' ').includes(needle)) pids.push(Number(name));
+    const cmdline = (await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '')).replaceAll('\0', ' ');
+    if (cmdline.includes(needle)) found.push({ pid: Number(name), cmdline });
   }
-  return pids;
+  return found;
+}
+
+async function waitFor(condition: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await condition()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return condition();
 }
 
 /** A policy repository for Windows machines of organization "wine": one cmd script writing a file
@@ -183,6 +192,21 @@ test('enrolled against a real server, agent --once converges the cmd script and 
   const unreadable = await wine.run(exe, ['agent', '--once'], { env, timeoutMs: 180_000 });
   assert.notEqual(unreadable.code, 0);
   assert.match(unreadable.stdout + unreadable.stderr, /agent\.key is protected with DPAPI and cannot be decrypted on this machine .*pswm gencert --force --reenroll/);
+});
+
+test('pswm-native.exe jobrun: when the process that started the run ends (a stopped or crashed agent), the run ends with everything it started', { skip, timeout: 90_000 }, async () => {
+  const helper = winePath(path.join(path.dirname(exe), 'pswm-native.exe'));
+  const needle = '-n 53 127.0.0.1';
+  const starter = wine.run('cmd.exe', ['/d', '/c', `${helper} jobrun 0 ping ${needle}`], { timeoutMs: 60_000 });
+  const isRunning = async () => (await processesWith(needle)).some((p) => /\bping(\.exe)? /.test(p.cmdline));
+  assert.equal(await waitFor(isRunning, 30_000), true, 'the job started ping');
+  const running = await processesWith(needle);
+  const cmd = running.find((p) => /^C:\\windows\\system32\\cmd\.exe /i.test(p.cmdline));
+  assert.ok(cmd, JSON.stringify(running));
+  process.kill(cmd.pid, 'SIGKILL');
+  assert.equal(await waitFor(async () => (await processesWith(needle)).length === 0, 15_000), true, `nothing of the run is left: ${JSON.stringify(await processesWith(needle))}`);
+  const ended = await starter;
+  assert.match(ended.stdout + ended.stderr, /pswm-native: the process that started this run ended; ending the run/, JSON.stringify({ running, killed: cmd, ended }));
 });
 
 const ENVIRONMENT_KEY = 'HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager\\Environment';
