@@ -198,7 +198,8 @@ test('pswm-native.exe jobrun: when the process that started the run ends (a stop
   const helper = winePath(path.join(path.dirname(exe), 'pswm-native.exe'));
   const needle = '-n 53 127.0.0.1';
   const starter = wine.run('cmd.exe', ['/d', '/c', `${helper} jobrun 0 ping ${needle}`], { timeoutMs: 60_000 });
-  const isRunning = async () => (await processesWith(needle)).some((p) => /\bping(\.exe)? /.test(p.cmdline));
+  // ping itself, not the command lines that name it (cmd.exe's, the helper's)
+  const isRunning = async () => (await processesWith(needle)).some((p) => /^(\S*\\)?ping(\.exe)? /i.test(p.cmdline));
   assert.equal(await waitFor(isRunning, 30_000), true, 'the job started ping');
   const running = await processesWith(needle);
   const cmd = running.find((p) => /^C:\\windows\\system32\\cmd\.exe /i.test(p.cmdline));
