@@ -321,8 +321,8 @@ export async function registerWebSockets(app: FastifyInstance): Promise<void> {
 
 /**
  * Lets the upgrade's objects be collected once the socket is accepted, instead of living as long as the
- * socket (about 8 KB of heap per agent socket, most of a fleet's memory): @fastify/websocket's 'error'
- * listener closes over the fastify request and reply, their child logger and the IncomingMessage with
+ * socket (about half of the 8 KB of heap each agent socket took, bench:socket-memory):
+ * @fastify/websocket's 'error' listener closes over the fastify request and reply, their child logger and the IncomingMessage with
  * its header strings (the hub's own listener replaces it), and the upgrade's ServerResponse stays
  * attached to the TCP socket as its current message.
  */
