@@ -3,7 +3,12 @@
 // releases signed by `pswm-server release add`, and `pswm service` processes, one agent per case,
 // each told its version by an AgentOverride: a tampered build is refused and never run, a build that
 // cannot report (a real executable that is not pswm) is tried and rolled back, a good one is applied
-// and the service exits 75 for the service manager (here the test) to start the new build.
+// and the service exits 75 for the service manager (here the test) to start the new build, which
+// confirms itself with its first report. After the restart, a new build that crashes at every start
+// or never gets to report is rolled back by the post-restart trial (restart-trial.ts): the previous
+// build is put back and started by the service manager — here the test, restarting on failure like
+// systemd's Restart=on-failure. The bad builds are the good build with a failpoint that only acts in
+// a service start under trial, so they pass the pre-restart trial as a subtly broken build would.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { copyFile, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -100,6 +105,14 @@ test('self-update: a tampered build is refused, a failing one rolled back, a goo
   assert.equal(updated.code, 75, updated.output);
   const version = await runToEnd(good.exe, ['--version'], good.env, 60_000);
   assert.match(version.output, /^pswm 2\.0\.0-test \(single-file linux build/);
+  // the service manager starts the new build: its first report confirms the update
+  assert.ok(await pendingIn(good.home), 'the update is on trial until the new build reports');
+  const restarted = start(good.exe, ['service'], good.env, 120_000);
+  t.after(() => restarted.child.kill('SIGKILL'));
+  assert.ok(await waitFor(async () => (await auditSteps(fleet, 'good')).includes('confirmed')), 'the new build confirmed itself');
+  assert.equal(await pendingIn(good.home), false);
+  restarted.child.kill('SIGTERM');
+  assert.equal((await restarted.done).code, 0);
 
   // the others stay on 1.0.0 and remember the refused version: stop them once they have
   const remembered = async (home: string, v: string) => {
@@ -118,9 +131,114 @@ test('self-update: a tampered build is refused, a failing one rolled back, a goo
   assert.equal(failingEnd.code, 0, failingEnd.output);
   for (const agent of [tampered, failing]) assert.match((await runToEnd(agent.exe, ['--version'], agent.env, 60_000)).output, /^pswm 1\.0\.0-test /, `${agent.name} still runs the previous build`);
 
-  const audit = await fleet.sql<{ action: string; actor: string }[]>`select action, actor from audit_log where action like 'agent.update.%' order by id`;
-  const steps = (name: string) => audit.filter((a) => a.actor === `agent:${name}`).map((a) => a.action.slice('agent.update.'.length));
-  assert.deepEqual(steps('tampered'), ['refused']);
-  assert.deepEqual(steps('failing'), ['downloaded', 'staged', 'rolled_back']);
-  assert.deepEqual(steps('good'), ['downloaded', 'staged', 'applied']);
+  assert.deepEqual(await auditSteps(fleet, 'tampered'), ['refused']);
+  assert.deepEqual(await auditSteps(fleet, 'failing'), ['downloaded', 'staged', 'rolled_back']);
+  assert.deepEqual(await auditSteps(fleet, 'good'), ['downloaded', 'staged', 'applied', 'confirmed']);
 });
+
+test('self-update after the restart: a new build that crashes at start, or never reports, is rolled back and the previous build runs again', { timeout: 900_000 }, async (t) => {
+  const [v1, v2] = [await linuxBuild('1.0.0-test'), await linuxBuild('2.0.0-test')];
+  const dir = await makeTempDir(t, 'pswm-update-restart-');
+  const fleet = await startFleet(t, { serverArgs: ['--policy-repo', await policyRepo(dir, { crashing: '2.0.0-test', hanging: '2.0.0-test' })] });
+  const db = { DATABASE_URL: fleet.databaseUrl, PSWM_LOG_LEVEL: 'warn' };
+  assert.equal((await runServerCommand(['release', 'keygen', '--out', dir], db)).code, 0);
+  const added = await runServerCommand(['release', 'add', v2, '--version', '2.0.0-test', '--platform', 'linux', '--key', path.join(dir, 'release.key')], db);
+  assert.equal(added.code, 0, added.stderr);
+
+  const HANG_DEADLINE_SECONDS = 20;
+  const cases = [
+    // 10 minutes to report: what rolls this one back is its third crash at start
+    { name: 'crashing', env: { PSWM_FAILPOINT: 'crash-on-trial', PSWM_UPDATE_CONFIRM_SECONDS: '600' } },
+    { name: 'hanging', env: { PSWM_FAILPOINT: 'hang-on-trial', PSWM_UPDATE_CONFIRM_SECONDS: String(HANG_DEADLINE_SECONDS) } },
+  ];
+  const agents = await Promise.all(cases.map(async ({ name, env: extra }) => {
+    const home = path.join(dir, name);
+    const exe = path.join(home, 'bin', 'pswm');
+    await mkdir(path.dirname(exe), { recursive: true });
+    await copyFile(v1, exe);
+    const created = await fleet.admin(['agent', 'create', name, '--org', 'acme', '--location', 'lab']);
+    assert.equal(created.code, 0, created.stderr);
+    const env = { PSWM_HOME: home, PSWM_UPDATE_CHECK_SECONDS: '1', ...extra };
+    const enrolled = await runToEnd(exe, ['enroll', '--server', fleet.url, '--token', created.stdout.trim()], env, 120_000);
+    assert.equal(enrolled.code, 0, enrolled.output);
+    return { name, home, exe, env, supervisor: supervise(t, exe, env) };
+  }));
+
+  for (const agent of agents) {
+    // rolled back, and then the previous build (1.0.0) runs as the service and reports again
+    assert.ok(await waitFor(async () => (await auditSteps(fleet, agent.name)).includes('rolled_back'), 300_000), `${agent.name}: rolled back (${agent.supervisor.codes})`);
+    const [{ at }] = await fleet.sql<{ at: Date }[]>`select at from audit_log where action = 'agent.update.rolled_back' and actor = ${`agent:${agent.name}`}`;
+    assert.ok(await waitFor(async () => (await fleet.sql`select 1 from reports r join agents a on a.id = r.agent_id where a.name = ${agent.name} and r.received_at > ${at}`).length > 0), `${agent.name}: the previous build reports after the rollback`);
+    const ended = await agent.supervisor.stop();
+    assert.equal(ended.at(-1), 0, `${agent.name}: the previous build stopped cleanly (${ended})`);
+    assert.match((await runToEnd(agent.exe, ['--version'], agent.env, 60_000)).output, /^pswm 1\.0\.0-test /, `${agent.name} runs the previous build again`);
+    const state = JSON.parse(await readFile(path.join(agent.home, 'state', 'update.json'), 'utf8')) as { refused: Record<string, string>; pending?: unknown };
+    assert.ok(state.refused['2.0.0-test'], 'the version is remembered as refused: not tried again');
+    assert.equal(state.pending, undefined);
+    assert.deepEqual(await auditSteps(fleet, agent.name), ['downloaded', 'staged', 'applied', 'rolled_back']);
+  }
+  const [crashing, hanging] = agents;
+  // 1.0.0 exits 75 for the swap; 2.0.0 crashes at its three trial starts, rolls back at the fourth
+  // (75); 1.0.0 runs until stopped (0)
+  const crashCodes = crashing.supervisor.codes;
+  assert.equal(crashCodes.length, 6, `${crashCodes}`);
+  assert.equal(crashCodes[0], 75);
+  assert.ok(crashCodes.slice(1, 4).every((code) => code !== 0 && code !== 75), `three crashes: ${crashCodes}`);
+  assert.deepEqual(crashCodes.slice(4), [75, 0]);
+  // 1.0.0 exits 75; 2.0.0 hangs until its deadline, rolls back and exits 75; 1.0.0 runs until stopped
+  assert.deepEqual(hanging.supervisor.codes, [75, 75, 0]);
+  const details = await fleet.sql<{ actor: string; detail: string }[]>`select actor, details ->> 'detail' as detail from audit_log where action = 'agent.update.rolled_back' order by actor`;
+  assert.match(details.find((d) => d.actor === 'agent:crashing')!.detail, /started 3 times after the restart without delivering a report/);
+  assert.match(details.find((d) => d.actor === 'agent:hanging')!.detail, /did not deliver a report by .* the deadline after the restart/);
+});
+
+async function auditSteps(fleet: { sql: Awaited<ReturnType<typeof startFleet>>['sql'] }, name: string): Promise<string[]> {
+  const rows = await fleet.sql<{ action: string }[]>`select action from audit_log where action like 'agent.update.%' and actor = ${`agent:${name}`} order by id`;
+  return rows.map((row) => row.action.slice('agent.update.'.length));
+}
+
+async function pendingIn(home: string): Promise<boolean> {
+  const state = JSON.parse(await readFile(path.join(home, 'state', 'update.json'), 'utf8')) as { pending?: unknown };
+  return state.pending !== undefined;
+}
+
+async function waitFor(probe: () => Promise<boolean>, timeoutMs = 120_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return false;
+}
+
+/** The service manager: `pswm service`, started again 1 s after it exits with anything but 0 or 3
+ * (systemd's Restart=on-failure with RestartPreventExitStatus=3), at most 10 times. */
+function supervise(t: { after(fn: () => void): void }, exe: string, env: Record<string, string>) {
+  const codes: Array<number | null> = [];
+  let current: ReturnType<typeof start> | undefined;
+  let stopped = false;
+  const run = async () => {
+    while (!stopped && codes.length < 10) {
+      current = start(exe, ['service'], env, 600_000);
+      const { code } = await current.done;
+      codes.push(code);
+      if (code === 0 || code === 3) return;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  };
+  const running = run();
+  t.after(() => {
+    stopped = true;
+    current?.child.kill('SIGKILL');
+  });
+  return {
+    codes,
+    /** SIGTERM to the running service; resolves with every exit status once it ended. */
+    async stop() {
+      stopped = true;
+      current?.child.kill('SIGTERM');
+      await running;
+      return codes;
+    },
+  };
+}

@@ -24,7 +24,11 @@ export interface RunningLoop {
   done: Promise<LoopEnd>;
 }
 
-export async function startLoop(setup: AgentSetup, opts: { dryRun: boolean; log: Logger; out?: NodeJS.WritableStream; timers?: Timers; random?: () => number }): Promise<RunningLoop> {
+export async function startLoop(setup: AgentSetup, opts: {
+  dryRun: boolean; log: Logger; out?: NodeJS.WritableStream; timers?: Timers; random?: () => number;
+  /** A delivery pass sent at least one report (the service confirms an update with the first). */
+  onDelivered?: () => void;
+}): Promise<RunningLoop> {
   const { log } = opts;
   const timers = opts.timers ?? realTimers;
   const random = opts.random ?? Math.random;
@@ -39,6 +43,7 @@ export async function startLoop(setup: AgentSetup, opts: { dryRun: boolean; log:
   const sender = createSender(
     (stopping) => setup.deliver({ attempts: settings.reporting.retry_max_attempts, waitTurn: () => backoff.whenOpen(stopping), shouldStop: () => stopping.aborted }),
     (result) => {
+      if (result.sent > 0) opts.onDelivered?.();
       if (isRevoked(result.error)) void finish('revoked');
     },
   );

@@ -4,7 +4,8 @@
 // and try it: the new build must run an iteration and deliver its report (`agent --once --dry-run`)
 // within the trial deadline, or the previous build is put back. A good build ends the service with
 // EXIT_UPDATED so the service manager (systemd Restart=on-failure, the SCM's restart action) starts
-// it. Every step is logged, sent to the server's audit log and, on Windows, to the Event Log. A
+// it; restart-trial.ts then gives the started build a deadline to report by, or puts the previous
+// one back. Every step is logged, sent to the server's audit log and, on Windows, to the Event Log. A
 // version that was refused or rolled back is remembered with its sha256 and not tried again: a bad
 // release costs one download, never a loop.
 import { spawn } from 'node:child_process';
@@ -16,13 +17,15 @@ import { inRollout, verifyReleaseSignature } from '@pswm/schemas/release-signatu
 import type { DesiredState } from '@pswm/schemas';
 import type { AgentSession } from '../api/session.ts';
 import type { Logger } from '../logs/logger.ts';
-import { loadJsonFile, saveJsonFile } from '../platform/json-file.ts';
+import { loadJsonFile } from '../platform/json-file.ts';
 import { runningBuild } from './build-identity.ts';
 import { recordCriticalEvent } from './event-log.ts';
+import { confirmSeconds, loadUpdateState, rememberRefused, restorePrevious, setPending, type PendingUpdate } from './restart-trial.ts';
+
+export { loadUpdateState, UPDATE_STATE_FILE } from './restart-trial.ts';
 
 /** The service exits with this after a swap so the service manager starts the new build. */
 export const EXIT_UPDATED = 75;
-export const UPDATE_STATE_FILE = 'update.json';
 const DEFAULT_TRIAL_SECONDS = 120;
 
 export type UpdateSetting = DesiredState['settings']['agent_update'] | undefined;
@@ -30,6 +33,8 @@ export type UpdateSetting = DesiredState['settings']['agent_update'] | undefined
 /** Versions not to try again, with the sha256 that failed (a re-published build is tried). */
 export interface UpdateState {
   refused: Record<string, string>;
+  /** Swapped in, not yet confirmed by a report after the restart (restart-trial.ts). */
+  pending?: PendingUpdate;
 }
 
 export type UpdateDecision = { update: false; reason: string } | { update: true; version: string };
@@ -61,15 +66,8 @@ export interface UpdateContext {
 
 export type UpdateOutcome = 'applied' | 'refused' | 'rolled_back' | 'failed';
 
-export async function loadUpdateState(dataDir: string): Promise<UpdateState> {
-  return loadJsonFile<UpdateState>(path.join(dataDir, 'state', UPDATE_STATE_FILE), () => ({ refused: {} }), (v): v is UpdateState => typeof (v as UpdateState)?.refused === 'object');
-}
-
-async function remember(dataDir: string, version: string, sha256: string): Promise<void> {
-  const state = await loadUpdateState(dataDir);
-  state.refused[version] = sha256;
-  await saveJsonFile(path.join(dataDir, 'state', UPDATE_STATE_FILE), state);
-}
+/** What reporting a step needs; without a session (the agent could not be set up) it is only logged. */
+export type StepContext = Pick<UpdateContext, 'log' | 'platform'> & { session: AgentSession | undefined };
 
 /** Download → verify → stage → swap → trial → keep or roll back. */
 export async function applyUpdate(ctx: UpdateContext, version: string): Promise<UpdateOutcome> {
@@ -90,7 +88,7 @@ export async function applyUpdate(ctx: UpdateContext, version: string): Promise<
       ? 'the signature does not verify with the pinned release key'
       : undefined;
   if (problem) {
-    await remember(ctx.dataDir, version, actual);
+    await rememberRefused(ctx.dataDir, version, actual);
     await event('refused', 'critical', { sha256: actual, detail: `${problem}; never run` });
     return 'refused';
   }
@@ -111,12 +109,27 @@ export async function applyUpdate(ctx: UpdateContext, version: string): Promise<
   if (!trial.ok) {
     await rm(ctx.executable, { force: true });
     await rename(previous, ctx.executable);
-    await remember(ctx.dataDir, version, actual);
+    await rememberRefused(ctx.dataDir, version, actual);
     await event('rolled_back', 'critical', { sha256: actual, detail: `the new build did not report within ${ctx.trialSeconds ?? DEFAULT_TRIAL_SECONDS} s: ${trial.detail}` });
     return 'rolled_back';
   }
-  await event('applied', 'critical', { sha256: actual, detail: `swapped; restarting through the service manager (previous build kept as ${path.basename(previous)})` });
+  const seconds = confirmSeconds();
+  await setPending(ctx.dataDir, { version, ...(from ? { from_version: from } : {}), sha256: actual, deadline: new Date(Date.now() + seconds * 1000).toISOString(), starts: 0 });
+  await event('applied', 'critical', { sha256: actual, detail: `swapped; restarting through the service manager (previous build kept as ${path.basename(previous)}); the new build must deliver a report within ${seconds} s` });
   return 'applied';
+}
+
+/** After the restart: the new build delivered a report, so it stays. */
+export async function confirmUpdate(ctx: StepContext & { dataDir: string }, pending: PendingUpdate): Promise<void> {
+  await setPending(ctx.dataDir, undefined);
+  await reportStep(ctx, { step: 'confirmed', version: pending.version, from_version: pending.from_version, sha256: pending.sha256, detail: 'the new build delivered a report after the restart' }, 'critical');
+}
+
+/** After the restart: the new build crashed or did not report in time; the previous one goes back.
+ * The caller exits EXIT_UPDATED so the service manager starts it. */
+export async function rollBackAfterRestart(ctx: StepContext & { dataDir: string; executable: string }, pending: PendingUpdate, reason: string): Promise<void> {
+  await restorePrevious(ctx.dataDir, ctx.executable, pending);
+  await reportStep(ctx, { step: 'rolled_back', version: pending.version, from_version: pending.from_version, sha256: pending.sha256, detail: `${reason}; the previous build is back and starts next` }, 'critical');
 }
 
 /** The new build runs one dry-run iteration on this data folder; it passes when its log says the
@@ -171,10 +184,11 @@ async function downloadRelease(ctx: UpdateContext, version: string): Promise<{ c
 
 /** Log (critical ones also to critical.log and the Windows Event Log) and tell the server, which
  * audits it. A server that cannot be told does not stop the update. */
-async function reportStep(ctx: UpdateContext, event: { step: string; version: string; from_version?: string; sha256?: string; detail?: string }, level: 'info' | 'critical'): Promise<void> {
+export async function reportStep(ctx: StepContext, event: { step: string; version: string; from_version?: string; sha256?: string; detail?: string }, level: 'info' | 'critical'): Promise<void> {
   const message = `self-update ${event.step}: ${event.from_version ?? '?'} → ${event.version}`;
-  if (level === 'critical') await recordCriticalEvent(ctx.log, message, { fields: { ...event }, summary: `${message}${event.detail ? ` (${event.detail})` : ''}`, type: event.step === 'applied' ? 'INFORMATION' : 'ERROR' });
+  if (level === 'critical') await recordCriticalEvent(ctx.log, message, { fields: { ...event }, summary: `${message}${event.detail ? ` (${event.detail})` : ''}`, type: event.step === 'applied' || event.step === 'confirmed' ? 'INFORMATION' : 'ERROR' });
   else ctx.log.info(message, { ...event });
+  if (!ctx.session) return ctx.log.warn('self-update step not sent to the server: the agent could not be set up', { step: event.step });
   await ctx.session.call('POST', '/api/v1/agent/update-events', { body: Object.fromEntries(Object.entries(event).filter(([, v]) => v !== undefined)), expect: [204] })
     .catch((error: Error) => ctx.log.warn('self-update step not sent to the server', { step: event.step, error: error.message }));
 }

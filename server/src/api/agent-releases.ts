@@ -9,7 +9,7 @@ import { apiError } from './errors.ts';
 
 const DOWNLOAD_DEADLINE_MS = 10 * 60_000;
 
-export const UPDATE_STEPS = ['downloaded', 'refused', 'staged', 'applied', 'rolled_back', 'failed'] as const;
+export const UPDATE_STEPS = ['downloaded', 'refused', 'staged', 'applied', 'confirmed', 'rolled_back', 'failed'] as const;
 
 const eventBody = {
   type: 'object',
