@@ -9,7 +9,7 @@ import { DataFolderBusyError, lockDataFolder } from '../platform/data-lock.ts';
 import { startLoop } from '../loop/run-loop.ts';
 import { dataPaths } from '../paths.ts';
 import { runningBuild } from '../service/build-identity.ts';
-import type { PendingUpdate, RestartJudgement } from '../service/restart-trial.ts';
+import { beginRestart, overdueReason, type PendingUpdate, type RestartJudgement } from '../service/restart-trial.ts';
 import type { AgentSession } from '../api/session.ts';
 import type { Logger } from '../logs/logger.ts';
 
@@ -41,7 +41,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<number> {
   const log = openLogger({ dir: paths.logs, settings: (await initialSettings(paths)).logging, echo: opts.echo });
   try {
     // the service counts this start against an update under trial before anything else can crash
-    const restart = opts.selfUpdate ? await import('../service/restart-trial.ts').then((m) => m.beginRestart(opts.dataDir, runningBuild()?.version)) : undefined;
+    const restart = opts.selfUpdate ? await beginRestart(opts.dataDir, runningBuild()?.version) : undefined;
     const hooks: Pick<IterationContext, 'afterOutboxWrite'> = process.env.PSWM_FAILPOINT === FAILPOINT_AFTER_OUTBOX_WRITE ? { afterOutboxWrite: holdForever(log) } : {};
     let setup;
     try {
@@ -137,7 +137,7 @@ function watchTrial(restart: { judgement: RestartJudgement; pending?: PendingUpd
 
 async function rollBack(restart: { judgement: RestartJudgement; pending?: PendingUpdate }, dataDir: string, log: Logger, session: AgentSession | undefined): Promise<number> {
   const { rollBackAfterRestart, EXIT_UPDATED } = await import('../service/self-update.ts');
-  const reason = restart.judgement.action === 'rollback' ? restart.judgement.reason : 'the new build did not deliver a report by the deadline after the restart';
+  const reason = restart.judgement.action === 'rollback' ? restart.judgement.reason : overdueReason(restart.pending!);
   await rollBackAfterRestart({ log, session, dataDir, executable: process.execPath, platform: UPDATE_PLATFORM }, restart.pending!, reason);
   return EXIT_UPDATED;
 }

@@ -42,8 +42,12 @@ export function judgeRestart(pending: PendingUpdate | undefined, opts: { running
   const starts = pending.starts + 1;
   const deadline = new Date(pending.deadline);
   if (starts > MAX_TRIAL_STARTS) return { action: 'rollback', reason: `the new build started ${MAX_TRIAL_STARTS} times after the restart without delivering a report (crashing at start?)` };
-  if (opts.now.getTime() >= deadline.getTime()) return { action: 'rollback', reason: `the new build did not deliver a report by ${pending.deadline}, the deadline after the restart` };
+  if (opts.now.getTime() >= deadline.getTime()) return { action: 'rollback', reason: overdueReason(pending) };
   return { action: 'trial', deadline, starts };
+}
+
+export function overdueReason(pending: PendingUpdate): string {
+  return `the new build did not deliver a report by ${pending.deadline}, the deadline after the restart`;
 }
 
 export function confirmSeconds(): number {
