@@ -98,9 +98,17 @@ export async function measureBareNode(samples: number, settleMs: number): Promis
   }
 }
 
-/** Starts `pswm agent` from `entry` (with extra Node flags, if any), waits for its first delivered
- * report and `settleMs`, then samples its memory once a second and asks it for its own breakdown. */
-export async function measureIdleAgent(opts: { entry: string; samples: number; settleMs: number; nodeFlags?: readonly string[] }): Promise<IdleMeasurement> {
+async function askBreakdown(agent: ChildProcess, file: string): Promise<MemoryBreakdown> {
+  agent.kill('SIGUSR2');
+  await waitForFile(file, 10_000);
+  const usage = JSON.parse(await readFile(file, 'utf8')) as Record<keyof MemoryBreakdown, number>;
+  return Object.fromEntries(Object.entries(usage).map(([key, bytes]) => [key, bytes / 2 ** 20])) as unknown as MemoryBreakdown;
+}
+
+/** Starts `pswm agent` from `entry` (with extra Node flags, if any) or a single-file `executable`,
+ * waits for its first delivered report and `settleMs`, then samples its memory once a second and
+ * asks it for its own breakdown (not a single-file build: it takes no --import). */
+export async function measureIdleAgent(opts: ({ entry: string; nodeFlags?: readonly string[] } | { executable: string }) & { samples: number; settleMs: number }): Promise<IdleMeasurement> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'pswm-bench-idle-'));
   const db = await freshDatabase(undefined, { migrate: false });
   const serverDir = path.join(work, 'server');
@@ -115,7 +123,8 @@ export async function measureIdleAgent(opts: { entry: string; samples: number; s
     const enrolled = await runAgentCli(['enroll', '--server', server.url, '--token', token, '--name', 'bench-idle', '--data-dir', agentDir]);
     if (enrolled.code !== 0) throw new Error(`enroll failed: ${enrolled.output}`);
     const breakdownFile = path.join(work, 'memory.json');
-    agent = spawn(process.execPath, ['--import', MEMORY_PROBE, ...(opts.nodeFlags ?? []), opts.entry, 'agent', '--data-dir', agentDir], {
+    const [command, ...args] = 'executable' in opts ? [opts.executable] : [process.execPath, '--import', MEMORY_PROBE, ...(opts.nodeFlags ?? []), opts.entry];
+    agent = spawn(command, [...args, 'agent', '--data-dir', agentDir], {
       stdio: 'ignore',
       env: { ...process.env, PSWM_BENCH_MEMORY: breakdownFile, PSWM_STATE_DIR: path.join(work, 'demo-state') },
     });
@@ -126,10 +135,7 @@ export async function measureIdleAgent(opts: { entry: string; samples: number; s
       samples.push(await memoryOf(agent.pid!));
       await delay(1000);
     }
-    agent.kill('SIGUSR2');
-    await waitForFile(breakdownFile, 10_000);
-    const usage = JSON.parse(await readFile(breakdownFile, 'utf8')) as Record<keyof MemoryBreakdown, number>;
-    const breakdown = Object.fromEntries(Object.entries(usage).map(([key, bytes]) => [key, bytes / 2 ** 20])) as unknown as MemoryBreakdown;
+    const breakdown = 'executable' in opts ? undefined : await askBreakdown(agent, breakdownFile);
     const log = await readFile(path.join(agentDir, 'logs', 'agent.log'), 'utf8');
     const outcome = /"msg":"iteration finished","result":"([^"]+)"/.exec(log)?.[1] ?? 'unknown';
     return { samples, breakdown, note: `first iteration result: ${outcome}; WebSocket ${/WebSocket connected/.test(log) ? 'connected' : 'not connected'}` };

@@ -80,6 +80,16 @@ export async function buildSingle(opts: { platform: 'linux' | 'windows'; out: st
   }
 }
 
+/** A Linux build of this version for tests and benchmarks, kept in agent/.cache/update-builds/<version>
+ * and built again only when the agent's sources changed. */
+export async function cachedLinuxBuild(version: string): Promise<string> {
+  const out = path.join(CACHE_DIR, 'update-builds', version);
+  const { identity } = await bundleAgent({ platform: 'linux', nodeVersion: NODE_VERSIONS.shipped, version });
+  const cached = await readFile(path.join(out, 'build-info.json'), 'utf8').then((t) => JSON.parse(t) as { digest: string }, () => undefined);
+  if (cached?.digest === identity.digest) return path.join(out, 'pswm');
+  return (await buildSingle({ platform: 'linux', out, version })).executable;
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({ options: { platform: { type: 'string' }, out: { type: 'string' }, node: { type: 'string' }, version: { type: 'string' } } });
   const platform = values.platform;

@@ -15,23 +15,14 @@ import { copyFile, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { buildSingle } from '../scripts/build-single.ts';
-import { bundleAgent } from '../scripts/bundle.ts';
-import { CACHE_DIR, nodeBinary, NODE_VERSIONS } from '../scripts/npm-binaries.ts';
+import { cachedLinuxBuild } from '../scripts/build-single.ts';
+import { nodeBinary, NODE_VERSIONS } from '../scripts/npm-binaries.ts';
 import { runServerCommand } from '../../server/test/support/server-process.ts';
 import { startFleet } from './support/fleet.ts';
 import { makeTempDir } from './support/temp-dir.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..', '..');
 const run = promisify(execFile);
-
-async function linuxBuild(version: string): Promise<string> {
-  const out = path.join(CACHE_DIR, 'update-builds', version);
-  const { identity } = await bundleAgent({ platform: 'linux', nodeVersion: NODE_VERSIONS.shipped, version });
-  const cached = await readFile(path.join(out, 'build-info.json'), 'utf8').then((t) => JSON.parse(t) as { digest: string }, () => undefined);
-  if (cached?.digest === identity.digest) return path.join(out, 'pswm');
-  return (await buildSingle({ platform: 'linux', out, version })).executable;
-}
 
 async function policyRepo(dir: string, versions: Record<string, string>): Promise<string> {
   const repo = path.join(dir, 'policy');
@@ -67,7 +58,7 @@ function start(file: string, args: string[], env: Record<string, string>, timeou
 const runToEnd = (file: string, args: string[], env: Record<string, string>, timeoutMs: number) => start(file, args, env, timeoutMs).done;
 
 test('self-update: a tampered build is refused, a failing one rolled back, a good one applied and restarted into', { timeout: 900_000 }, async (t) => {
-  const [v1, v2] = [await linuxBuild('1.0.0-test'), await linuxBuild('2.0.0-test')];
+  const [v1, v2] = [await cachedLinuxBuild('1.0.0-test'), await cachedLinuxBuild('2.0.0-test')];
   const dir = await makeTempDir(t, 'pswm-update-');
   const fleet = await startFleet(t, { serverArgs: ['--policy-repo', await policyRepo(dir, { tampered: '3.0.0-bad', failing: '4.0.0-fail', good: '2.0.0-test' })] });
   const db = { DATABASE_URL: fleet.databaseUrl, PSWM_LOG_LEVEL: 'warn' };
@@ -137,7 +128,7 @@ test('self-update: a tampered build is refused, a failing one rolled back, a goo
 });
 
 test('self-update after the restart: a new build that crashes at start, or never reports, is rolled back and the previous build runs again', { timeout: 900_000 }, async (t) => {
-  const [v1, v2] = [await linuxBuild('1.0.0-test'), await linuxBuild('2.0.0-test')];
+  const [v1, v2] = [await cachedLinuxBuild('1.0.0-test'), await cachedLinuxBuild('2.0.0-test')];
   const dir = await makeTempDir(t, 'pswm-update-restart-');
   const fleet = await startFleet(t, { serverArgs: ['--policy-repo', await policyRepo(dir, { crashing: '2.0.0-test', hanging: '2.0.0-test' })] });
   const db = { DATABASE_URL: fleet.databaseUrl, PSWM_LOG_LEVEL: 'warn' };
