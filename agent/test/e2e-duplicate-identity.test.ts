@@ -3,10 +3,16 @@
 // flap: it audits it once, flags the agent in the read API and tells the displaced socket to stop
 // (close 4410), which then waits half an hour — so the reconnects stay bounded. Polls with the
 // identity keep working, the remaining machine keeps its socket, and the flag clears after the
-// (here short) quiet period once one machine is gone.
+// (here short) quiet period once one machine is gone. With two server instances, one machine on
+// each, the same happens: the instances close each other's older socket through the shared claim.
 import assert from 'node:assert/strict';
-import { cp } from 'node:fs/promises';
+import { cp, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { test } from 'node:test';
+import { createToken } from '../../server/src/auth/tokens.ts';
+import { freshDatabase } from '../../server/test/support/database.ts';
+import { sharedSecretKey, startServerProcess } from '../../server/test/support/server-process.ts';
+import { appliedRevision, templateRepo, tempDir, until } from '../../server/test/reconcile-fixtures.ts';
 import { agentHome, enrolledAgent, startFleet } from './support/fleet.ts';
 
 // longer than the checks below take, so the flag is still up while they run
@@ -81,4 +87,49 @@ test('two machines with one identity: detected once, flagged, backed off; the fl
   await waitUntil('the flag cleared', (QUIET_SECONDS + 15) * 1000, async () => ((await fleet.get('/api/v1/agents/lab-cloned')).duplicateIdentity === null ? true : undefined));
   assert.equal((await duplicateAudits()).length, 1);
   assert.equal(connects(holder.output()), connectsAtDetection[machines.indexOf(holder)], 'the holder never had to reconnect');
+});
+
+test('two machines with one identity on two server instances: the instances see the flap through the shared claim', { timeout: 240_000 }, async (t) => {
+  const db = await freshDatabase();
+  const { token } = await db.sql.begin((tx) => createToken(tx, { role: 'admin', name: 'duplicate-test', actor: 'test' }));
+  const repo = await templateRepo(t);
+  const keyEnv = await sharedSecretKey(await tempDir(t));
+  const servers = await Promise.all([0, 1].map(async () => startServerProcess({
+    dataDir: await tempDir(t),
+    args: ['--policy-repo', repo.dir, '--poll-interval', '3600', '--duplicate-identity-takeovers', '3', '--duplicate-identity-window', '60'],
+    env: { DATABASE_URL: db.url, ...keyEnv },
+  })));
+  t.after(async () => {
+    await Promise.all(servers.map((server) => server.stop()));
+    await db.drop();
+  });
+  const [a, b] = servers;
+  await until('the template to be applied', () => appliedRevision(db.sql).then((revision) => revision ?? undefined), 120_000);
+  const created = await fetch(new URL('/api/v1/agents', a.url), {
+    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'lab-cloned-twice', organization: 'fabrikam', location: 'lab-linux' }),
+  }).then((response) => response.json());
+  const original = await agentHome(t);
+  const enrolled = await original.run(['enroll', '--server', a.url, '--token', created.token]);
+  assert.equal(enrolled.code, 0, enrolled.stderr);
+  // the clone talks to the other instance (a load balancer could do the same)
+  const clone = await agentHome(t);
+  await cp(original.home, clone.home, { recursive: true });
+  const configFile = path.join(clone.home, 'config.json');
+  await writeFile(configFile, JSON.stringify({ ...JSON.parse(await readFile(configFile, 'utf8')), server: b.url }, null, 2));
+
+  const machines = [original.start(['agent']), clone.start(['agent'])];
+  await until('the duplicate identity audited', async () => (await db.sql`select 1 from audit_log where action = 'agent.duplicate_identity'`).length > 0, 60_000, 200);
+  const displaced = await until('a machine told its identity is in use elsewhere', async () => machines.find((m) => DUPLICATE.test(m.output())), 10_000, 200);
+  const connectsAtDetection = machines.map((m) => connects(m.output()));
+  t.diagnostic(`WebSocket connects across two instances until the server flagged the duplicate: ${connectsAtDetection.join(' + ')}`);
+  assert.ok(connectsAtDetection[0] > 0 && connectsAtDetection[1] > 0, 'both machines connected, each to its instance');
+  assert.ok(connectsAtDetection[0] + connectsAtDetection[1] <= 6, `reconnects bounded: ${connectsAtDetection}`);
+  await new Promise((resolve) => setTimeout(resolve, 6000));
+  assert.deepEqual(machines.map((m) => connects(m.output())), connectsAtDetection, 'no reconnect after the duplicate was flagged');
+  assert.equal((await db.sql`select 1 from audit_log where action = 'agent.duplicate_identity'`).length, 1, 'audited once');
+  assert.ok(DUPLICATE.test(displaced.output()));
+  assert.equal(machines.filter((m) => DUPLICATE.test(m.output())).length, 1, 'only the displaced machine was told to stop');
+  const detail = await fetch(new URL('/api/v1/agents/lab-cloned-twice', b.url), { headers: { authorization: `Bearer ${token}` } }).then((response) => response.json());
+  assert.ok(detail.duplicateIdentity, 'flagged, on either instance');
 });

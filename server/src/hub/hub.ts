@@ -180,7 +180,8 @@ export function createHub(deps: {
       connection.generation = claimed.generation;
       if (duplicate) log.warn({ agent: name, address }, 'agent identity connected from two machines: the displaced socket is told to stop');
       if (connection.ended) release(connection);
-      else await bus.publish('pswm_agent_socket', { agentId, generation: claimed.generation, duplicate });
+      // only when a socket was open: after a plain reconnect there is nothing to close anywhere
+      else if (claimed.displaced) await bus.publish('pswm_agent_socket', { agentId, generation: claimed.generation, duplicate });
     } catch (error) {
       log.warn({ err: error, agent: name }, 'agent socket claim not recorded');
     } finally {

@@ -88,8 +88,9 @@ function mergePeers(known: SocketPeer[], more: Array<SocketPeer | null>): Socket
 }
 
 export interface SocketClaims {
-  /** Records the connect; resolves with the socket's generation and whether it displaced a duplicate. */
-  claim(agentId: string, claim: { instance: string; peer: SocketPeer }): Promise<{ generation: number; duplicate: boolean }>;
+  /** Records the connect; resolves with the socket's generation, whether a socket of the agent was
+   * open (here or on another instance) and whether it belongs to a duplicate. */
+  claim(agentId: string, claim: { instance: string; peer: SocketPeer }): Promise<{ generation: number; displaced: boolean; duplicate: boolean }>;
   /** The socket of this generation closed (a no-op when a newer one holds the agent already). */
   release(agentId: string, generation: number): Promise<void>;
 }
@@ -117,7 +118,7 @@ export function createSocketClaims(sql: postgres.Sql, policy: DuplicatePolicy = 
           },
         });
       }
-      return { generation: row.generation, duplicate: judged.duplicate };
+      return { generation: row.generation, displaced: previous.holder !== null, duplicate: judged.duplicate };
     }),
     async release(agentId, generation) {
       await sql`update agent_socket_claims set holder = null where agent_id = ${agentId} and holder = ${generation}`;
