@@ -3,35 +3,18 @@
 // the agent ends both sessions with a message, and nothing the PTYs started survives.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createToken } from '../../server/src/auth/tokens.ts';
-import { freshDatabase } from '../../server/test/support/database.ts';
-import { appliedRevision, templateRepo, tempDir, until } from '../../server/test/reconcile-fixtures.ts';
-import { sharedSecretKey, startServerProcess } from '../../server/test/support/server-process.ts';
+import { until } from '../../server/test/reconcile-fixtures.ts';
 import { openOperator } from './support/console-operator.ts';
 import { agentHome } from './support/fleet.ts';
 import { waitForProcessGone } from './support/processes.ts';
+import { startTwoInstances } from './support/two-instances.ts';
 
 test('operator on instance A, agent on instance B; two sessions to one agent; killing the agent ends both', { timeout: 300_000 }, async (t) => {
-  const db = await freshDatabase();
-  const { token } = await db.sql.begin((tx) => createToken(tx, { role: 'admin', name: 'console-test', actor: 'test' }));
-  const repo = await templateRepo(t);
-  const keyEnv = await sharedSecretKey(await tempDir(t));
-  const servers = await Promise.all([0, 1].map(async () => startServerProcess({
-    dataDir: await tempDir(t), args: ['--policy-repo', repo.dir, '--poll-interval', '3600'], env: { DATABASE_URL: db.url, ...keyEnv },
-  })));
-  t.after(async () => {
-    await Promise.all(servers.map((server) => server.stop()));
-    await db.drop();
-  });
+  const { db, token, servers, createAgent } = await startTwoInstances(t);
   const [a, b] = servers;
-  await until('the template to be applied', () => appliedRevision(db.sql).then((revision) => revision ?? undefined), 120_000);
-
-  const created = await fetch(new URL('/api/v1/agents', a.url), {
-    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'lab-multi', organization: 'fabrikam', location: 'lab-linux' }),
-  }).then((response) => response.json());
+  const enrollmentToken = await createAgent('lab-multi', a);
   const agent = await agentHome(t);
-  const enrolled = await agent.run(['enroll', '--server', b.url, '--token', created.token]);
+  const enrolled = await agent.run(['enroll', '--server', b.url, '--token', enrollmentToken]);
   assert.equal(enrolled.code, 0, enrolled.stderr);
   const running = agent.start(['agent'], { HOME: agent.home });
   await running.waitFor(/"msg":"iteration finished"/, 60_000);

@@ -9,11 +9,9 @@ import assert from 'node:assert/strict';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { createToken } from '../../server/src/auth/tokens.ts';
-import { freshDatabase } from '../../server/test/support/database.ts';
-import { sharedSecretKey, startServerProcess } from '../../server/test/support/server-process.ts';
-import { appliedRevision, templateRepo, tempDir, until } from '../../server/test/reconcile-fixtures.ts';
+import { until } from '../../server/test/reconcile-fixtures.ts';
 import { agentHome, enrolledAgent, startFleet } from './support/fleet.ts';
+import { startTwoInstances } from './support/two-instances.ts';
 
 // longer than the checks below take, so the flag is still up while they run
 const QUIET_SECONDS = 25;
@@ -90,27 +88,10 @@ test('two machines with one identity: detected once, flagged, backed off; the fl
 });
 
 test('two machines with one identity on two server instances: the instances see the flap through the shared claim', { timeout: 240_000 }, async (t) => {
-  const db = await freshDatabase();
-  const { token } = await db.sql.begin((tx) => createToken(tx, { role: 'admin', name: 'duplicate-test', actor: 'test' }));
-  const repo = await templateRepo(t);
-  const keyEnv = await sharedSecretKey(await tempDir(t));
-  const servers = await Promise.all([0, 1].map(async () => startServerProcess({
-    dataDir: await tempDir(t),
-    args: ['--policy-repo', repo.dir, '--poll-interval', '3600', '--duplicate-identity-takeovers', '3', '--duplicate-identity-window', '60'],
-    env: { DATABASE_URL: db.url, ...keyEnv },
-  })));
-  t.after(async () => {
-    await Promise.all(servers.map((server) => server.stop()));
-    await db.drop();
-  });
+  const { db, token, servers, createAgent } = await startTwoInstances(t, { serverArgs: ['--duplicate-identity-takeovers', '3', '--duplicate-identity-window', '60'] });
   const [a, b] = servers;
-  await until('the template to be applied', () => appliedRevision(db.sql).then((revision) => revision ?? undefined), 120_000);
-  const created = await fetch(new URL('/api/v1/agents', a.url), {
-    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'lab-cloned-twice', organization: 'fabrikam', location: 'lab-linux' }),
-  }).then((response) => response.json());
   const original = await agentHome(t);
-  const enrolled = await original.run(['enroll', '--server', a.url, '--token', created.token]);
+  const enrolled = await original.run(['enroll', '--server', a.url, '--token', await createAgent('lab-cloned-twice', a)]);
   assert.equal(enrolled.code, 0, enrolled.stderr);
   // the clone talks to the other instance (a load balancer could do the same)
   const clone = await agentHome(t);

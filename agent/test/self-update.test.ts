@@ -74,17 +74,9 @@ test('self-update: a tampered build is refused, a failing one rolled back, a goo
   assert.equal(tamper.count, 1);
 
   const agents = await Promise.all(['tampered', 'failing', 'good'].map(async (name) => {
-    const home = path.join(dir, name);
-    const exe = path.join(home, 'bin', 'pswm');
-    await mkdir(path.dirname(exe), { recursive: true });
-    await copyFile(v1, exe);
-    const created = await fleet.admin(['agent', 'create', name, '--org', 'acme', '--location', 'lab']);
-    assert.equal(created.code, 0, created.stderr);
-    const env = { PSWM_HOME: home, PSWM_UPDATE_CHECK_SECONDS: '1' };
-    const enrolled = await runToEnd(exe, ['enroll', '--server', fleet.url, '--token', created.stdout.trim()], env, 120_000);
-    assert.equal(enrolled.code, 0, enrolled.output);
-    assert.match(await readFile(path.join(home, 'config.json'), 'utf8'), /release_public_key/, 'the release key is pinned at enrollment');
-    return { name, home, exe, env };
+    const agent = await enrolledBuild(fleet, dir, v1, name);
+    assert.match(await readFile(path.join(agent.home, 'config.json'), 'utf8'), /release_public_key/, 'the release key is pinned at enrollment');
+    return agent;
   }));
 
   const [tampered, failing, good] = agents;
@@ -143,16 +135,8 @@ test('self-update after the restart: a new build that crashes at start, or never
     { name: 'hanging', env: { PSWM_FAILPOINT: 'hang-on-trial', PSWM_UPDATE_CONFIRM_SECONDS: String(HANG_DEADLINE_SECONDS) } },
   ];
   const agents = await Promise.all(cases.map(async ({ name, env: extra }) => {
-    const home = path.join(dir, name);
-    const exe = path.join(home, 'bin', 'pswm');
-    await mkdir(path.dirname(exe), { recursive: true });
-    await copyFile(v1, exe);
-    const created = await fleet.admin(['agent', 'create', name, '--org', 'acme', '--location', 'lab']);
-    assert.equal(created.code, 0, created.stderr);
-    const env = { PSWM_HOME: home, PSWM_UPDATE_CHECK_SECONDS: '1', ...extra };
-    const enrolled = await runToEnd(exe, ['enroll', '--server', fleet.url, '--token', created.stdout.trim()], env, 120_000);
-    assert.equal(enrolled.code, 0, enrolled.output);
-    return { name, home, exe, env, supervisor: supervise(t, exe, env) };
+    const agent = await enrolledBuild(fleet, dir, v1, name, extra);
+    return { ...agent, supervisor: supervise(t, agent.exe, agent.env) };
   }));
 
   for (const agent of agents) {
@@ -182,6 +166,20 @@ test('self-update after the restart: a new build that crashes at start, or never
   assert.match(details.find((d) => d.actor === 'agent:crashing')!.detail, /started 3 times after the restart without delivering a report/);
   assert.match(details.find((d) => d.actor === 'agent:hanging')!.detail, /did not deliver a report by .* the deadline after the restart/);
 });
+
+/** A data folder `dir/name` whose bin/pswm is a copy of `build`, enrolled by token as `name` in acme/lab. */
+async function enrolledBuild(fleet: Awaited<ReturnType<typeof startFleet>>, dir: string, build: string, name: string, extraEnv: Record<string, string> = {}) {
+  const home = path.join(dir, name);
+  const exe = path.join(home, 'bin', 'pswm');
+  await mkdir(path.dirname(exe), { recursive: true });
+  await copyFile(build, exe);
+  const created = await fleet.admin(['agent', 'create', name, '--org', 'acme', '--location', 'lab']);
+  assert.equal(created.code, 0, created.stderr);
+  const env = { PSWM_HOME: home, PSWM_UPDATE_CHECK_SECONDS: '1', ...extraEnv };
+  const enrolled = await runToEnd(exe, ['enroll', '--server', fleet.url, '--token', created.stdout.trim()], env, 120_000);
+  assert.equal(enrolled.code, 0, enrolled.output);
+  return { name, home, exe, env };
+}
 
 async function auditSteps(fleet: { sql: Awaited<ReturnType<typeof startFleet>>['sql'] }, name: string): Promise<string[]> {
   const rows = await fleet.sql<{ action: string }[]>`select action from audit_log where action like 'agent.update.%' and actor = ${`agent:${name}`} order by id`;
