@@ -71,11 +71,13 @@ test('a new heartbeat appears on the agent page without a reload', { timeout: 90
 
 test('an agent flagged as a duplicate identity says so on its page, with the remedy', { timeout: 60_000 }, async () => {
   // the flag as the hub writes it (agent/test/e2e-duplicate-identity.test.ts produces it with two
-  // real agent processes); here only its rendering is checked, and it is removed afterwards
+  // real agent processes); here only its rendering is checked, and it is removed afterwards. lab-01
+  // is a real agent whose socket may already have claimed its row, so the flag is set on that row.
   const [{ id }] = await fleet.sql<{ id: string }[]>`select id from agents where name = 'lab-01'`;
   await fleet.sql`
     insert into agent_socket_claims (agent_id, generation, duplicate_since, duplicate_until, duplicate_peers)
-    values (${id}, 1, now(), now() + interval '1 hour', ${fleet.sql.json([{ address: '192.0.2.7', hostname: 'lab-01-clone' }])})`;
+    values (${id}, 1, now(), now() + interval '1 hour', ${fleet.sql.json([{ address: '192.0.2.7', hostname: 'lab-01-clone' }])})
+    on conflict (agent_id) do update set duplicate_since = excluded.duplicate_since, duplicate_until = excluded.duplicate_until, duplicate_peers = excluded.duplicate_peers`;
   try {
     await withPage(async (page) => {
       await page.goto('/agents/lab-01');
@@ -85,7 +87,7 @@ test('an agent flagged as a duplicate identity says so on its page, with the rem
       assert.match(flag, /pswm gencert --force --reenroll/);
     });
   } finally {
-    await fleet.sql`delete from agent_socket_claims where agent_id = ${id}`;
+    await fleet.sql`update agent_socket_claims set duplicate_since = null, duplicate_until = null, duplicate_peers = '[]' where agent_id = ${id}`;
   }
 });
 
