@@ -92,7 +92,7 @@ test('two servers reconciling one database at once apply a revision exactly once
 test('kill -9 in the middle of a large apply leaves the previous revision intact; a restart applies the new one', async (t) => {
   const db = await freshDatabase(t);
   const repoDir = await tempDir(t, 'pswm-reconcile-large-');
-  const size = { organizations: 10, locations: 200, overrides: 1000, scripts: 50, deployments: 20 };
+  const size = { organizations: 20, locations: 400, overrides: 2000, scripts: 100, deployments: 40 };
   await writePolicyRepo(repoDir, generatePolicyRepo({ ...size, seed: 1 }));
   await runGit(['init', '--quiet', '-b', 'main'], repoDir);
   await runGit(['add', '--all'], repoDir);
