@@ -76,7 +76,8 @@ export function runProcess(opts: RunProcessOptions): Promise<ProcessResult> {
       // whatever the run left behind ends with it; quick when nothing is left
       await containment.terminate(graceMs);
       // the exit status arrives with SIGCHLD, which may trail the kill by a moment
-      if (child.pid !== undefined) await Promise.race([exited, new Promise((wait) => setTimeout(wait, 1000))]);
+      // (the wait's timer is cleared: left running it kept a one-shot `pswm agent --once` alive ~1 s)
+      if (child.pid !== undefined) await exitedWithin(exited, 1000);
       child.stdout.destroy();
       child.stderr.destroy();
       const memoryExceeded = containment.memoryExceeded();
@@ -118,4 +119,11 @@ export function runProcess(opts: RunProcessOptions): Promise<ProcessResult> {
       }, opts.timeoutSeconds * 1000),
     );
   });
+}
+
+/** Waits for `exited`, at most `ms`, without leaving a timer behind. */
+async function exitedWithin(exited: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([exited, new Promise<void>((wait) => (timer = setTimeout(wait, ms)))]);
+  clearTimeout(timer);
 }
