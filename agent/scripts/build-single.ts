@@ -20,6 +20,7 @@ import postject from 'postject';
 import { bundleAgent, REPO_ROOT } from './bundle.ts';
 import { buildNativeHelper } from './native-helper.ts';
 import { copyNodePty } from './node-pty-files.ts';
+import { SERVICE_NODE_FLAGS } from '../src/service/unit-files.ts';
 import { CACHE_DIR, nodeBinary, NODE_VERSIONS, winswFiles } from './npm-binaries.ts';
 
 const run = promisify(execFile);
@@ -52,7 +53,9 @@ export async function buildSingle(opts: { platform: 'linux' | 'windows'; out: st
     const main = path.join(work, 'pswm.cjs');
     const blob = path.join(work, 'pswm.blob');
     await writeFile(main, bundle.code);
-    await writeFile(path.join(work, 'sea-config.json'), JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false }));
+    // the executable starts with the service's V8 flags (the Node-run service passes them on its
+    // command line): an agent idles on timers and one socket, the optimizing compilers only cost memory
+    await writeFile(path.join(work, 'sea-config.json'), JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, execArgv: [...SERVICE_NODE_FLAGS] }));
     await run(hostNode, ['--experimental-sea-config', 'sea-config.json'], { cwd: work });
     await mkdir(opts.out, { recursive: true });
     const executable = path.join(opts.out, opts.platform === 'windows' ? 'pswm.exe' : 'pswm');
