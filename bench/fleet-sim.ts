@@ -2,7 +2,6 @@
 // send it commands over IPC and gather its raw samples. Shared by the fleet and retention benchmarks.
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { FleetCommand, FleetEvent, SimStats } from './fleet-protocol.ts';
 import { mergeStats } from './fleet-stats.ts';
@@ -67,10 +66,4 @@ export async function collect(sims: Sim[], done: (stats: SimStats) => boolean, t
   return gathered;
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as import('node:net').AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort } from '../server/test/support/free-port.ts';
