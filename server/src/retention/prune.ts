@@ -9,8 +9,13 @@ export const PRUNE_LOCK_KEY = 0x7072756e; // "prun"
 
 export interface PruneOptions {
   batchSize: number;
-  /** Pause between batches, so pruning yields the pool and the CPU to requests. */
+  /** Least pause between batches, so pruning yields the pool and the CPU to requests. */
   pauseMs: number;
+  /**
+   * Pause as a multiple of the time the last batch took, so pruning keeps to a share of the
+   * database's time (1 / (1 + factor)) whatever the machine: a slow disk slows pruning, not polls.
+   */
+  idleFactor?: number;
   now: Date;
   /** Stops between batches (shutdown). */
   signal?: AbortSignal;
@@ -24,6 +29,7 @@ export async function pruneOnce(sql: postgres.Sql, rules: RetentionRule[], optio
     deleted[rule.table] = 0;
     for (;;) {
       if (options.signal?.aborted) return deleted;
+      const started = performance.now();
       const count = await sql.begin(async (tx) => {
         const [{ locked }] = await tx<{ locked: boolean }[]>`select pg_try_advisory_xact_lock(${PRUNE_LOCK_KEY}) as locked`;
         if (!locked) return undefined;
@@ -33,7 +39,8 @@ export async function pruneOnce(sql: postgres.Sql, rules: RetentionRule[], optio
       if (count === undefined) return undefined;
       deleted[rule.table] += count;
       if (count < options.batchSize) break;
-      await new Promise((resolve) => setTimeout(resolve, options.pauseMs));
+      const busyMs = performance.now() - started;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(options.pauseMs, busyMs * (options.idleFactor ?? 0))));
     }
   }
   return deleted;

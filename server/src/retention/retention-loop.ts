@@ -8,8 +8,10 @@ import { retentionRules, type RetentionConfig } from './retention-rules.ts';
 const FIRST_ROUND_MS = 60_000;
 const ROUND_INTERVAL_MS = 60 * 60_000;
 /** A round's batches as the server runs them (bench/retention.ts prunes with the same). */
-export const PRUNE_BATCH_SIZE = 1_000;
+export const PRUNE_BATCH_SIZE = 500;
 export const PRUNE_PAUSE_MS = 50;
+/** Idle 4 × each batch's time: pruning takes at most a fifth of the database's time (bench:retention B). */
+export const PRUNE_IDLE_FACTOR = 4;
 
 export interface RetentionLoop { close(): Promise<void> }
 
@@ -18,7 +20,7 @@ export function startRetention(sql: postgres.Sql, config: RetentionConfig, log: 
   const stop = new AbortController();
   let running: Promise<void> | undefined;
   const round = () => {
-    running ??= pruneOnce(sql, rules, { batchSize: options.batchSize ?? PRUNE_BATCH_SIZE, pauseMs: options.pauseMs ?? PRUNE_PAUSE_MS, now: new Date(), signal: stop.signal })
+    running ??= pruneOnce(sql, rules, { batchSize: options.batchSize ?? PRUNE_BATCH_SIZE, pauseMs: options.pauseMs ?? PRUNE_PAUSE_MS, idleFactor: PRUNE_IDLE_FACTOR, now: new Date(), signal: stop.signal })
       .then((deleted) => {
         if (deleted && Object.values(deleted).some((n) => n > 0)) log.info({ deleted }, 'pruned history past its retention');
       }, (error: unknown) => log.warn({ err: error }, 'pruning history failed; retried next round'))
