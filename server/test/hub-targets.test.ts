@@ -56,20 +56,24 @@ test('signal targets resolve to active agents by name, id, location, organizatio
 test('a signal request wakes the resolved agents and is audited, failures too', async (t) => {
   const { sql } = await freshDatabase(t);
   const ids = await insertAgents(sql, FLEET);
-  const woken: { agentIds: string[]; reason: string }[] = [];
-  const wake = async (agentIds: string[], reason: string) => void woken.push({ agentIds, reason });
+  const woken: { agentIds: string[] | 'all'; reason: string }[] = [];
+  const wake = async (agentIds: string[] | 'all', reason: string) => void woken.push({ agentIds, reason });
   const signalled = await signalTargets(sql, wake, { target: { locations: ['acme/paris'] }, reason: 'new settings', actor: 'token:alice' });
   assert.equal(signalled, 2);
   assert.deepEqual(woken, [{ agentIds: [ids['web-1'], ids['web-2']].sort(), reason: 'new settings' }]);
+  // the whole fleet is one wake-up for "all", however many agents it counts
+  const everyone = await signalTargets(sql, wake, { target: { all: true }, reason: 'all of you', actor: 'token:alice' });
+  assert.equal(everyone, FLEET.filter(([, , , status]) => status === 'active').length);
+  assert.deepEqual(woken[1], { agentIds: 'all', reason: 'all of you' });
 
   const broken = async () => {
     throw new Error('bus down');
   };
   await assert.rejects(signalTargets(sql, broken, { target: { all: true }, reason: 'r', actor: 'token:bob' }), /bus down/);
   const entries = await sql`select actor, action, target, outcome, details from audit_log where action = 'agent.signal' order by id`;
-  assert.deepEqual(entries.map((e) => [e.actor, e.target, e.outcome]), [['token:alice', 'location:acme/paris', 'success'], ['token:bob', 'all', 'failure']]);
+  assert.deepEqual(entries.map((e) => [e.actor, e.target, e.outcome]), [['token:alice', 'location:acme/paris', 'success'], ['token:alice', 'all', 'success'], ['token:bob', 'all', 'failure']]);
   assert.equal(entries[0].details.signalled, 2);
-  assert.equal(entries[1].details.error, 'bus down');
+  assert.equal(entries[2].details.error, 'bus down');
 });
 
 test('a location is split at its first slash', () => {

@@ -142,6 +142,27 @@ test('a signal reaches exactly the named agents, also when the ids need several 
   assert.deepEqual(sb.messages, [{ type: 'reconcile', reason: 'fence' }]);
 });
 
+test('a fleet-wide signal is one bus message that every socket receives once, also from another instance', TIMEOUT, async (t) => {
+  const { agent, hub, sql } = await setup(t);
+  const agents = Array.from({ length: 5 }, (_, i) => agent(`all-${i}`));
+  const sockets = await Promise.all(agents.map((a) => a.connect()));
+  const published: unknown[] = [];
+  const listener = await sql.listen('pswm_signal', (payload) => published.push(JSON.parse(payload).payload));
+  t.after(() => listener.unlisten());
+  await hub.signalAgents('all', 'everyone');
+  for (const socket of sockets) assert.deepEqual(await socket.message(1), { type: 'reconcile', reason: 'everyone' });
+  for (let waited = 0; !published.length && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(published, [{ all: true, reason: 'everyone' }]);
+  // as `pswm-server signal --all` or another instance publishes it
+  await publishElsewhere(sql, 'pswm_signal', { all: true, reason: 'from elsewhere' });
+  for (const socket of sockets) assert.deepEqual(await socket.message(2), { type: 'reconcile', reason: 'from elsewhere' });
+  // malformed messages from the bus are ignored, and deliver nothing
+  await publishElsewhere(sql, 'pswm_signal', { all: 'yes', reason: 'malformed' });
+  await hub.signalAgents([agents[0].agentId], 'fence');
+  await sockets[0].message(3);
+  assert.deepEqual(sockets.map((s) => s.messages.length), [3, 2, 2, 2, 2]);
+});
+
 test('a revocation on the bus tells the agent and closes its socket with 4401', TIMEOUT, async (t) => {
   const { agent, bus, hub, sql } = await setup(t);
   const web = agent('web-1');

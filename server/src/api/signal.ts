@@ -35,7 +35,7 @@ type SignalBody = SignalTarget & { reason?: string };
 
 export async function signalRoutes(
   app: FastifyInstance,
-  opts: { sql: postgres.Sql; signalAgents: (agentIds: string[], reason: string) => Promise<void> },
+  opts: { sql: postgres.Sql; signalAgents: (agentIds: string[] | 'all', reason: string) => Promise<void> },
 ): Promise<void> {
   app.post<{ Body: SignalBody }>(
     '/signal',

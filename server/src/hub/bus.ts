@@ -9,8 +9,8 @@ import type { Logger } from '../logger.ts';
 
 /** What each channel carries. Subscribers receive parsed JSON from other instances: check before trusting. */
 export interface BusPayloads {
-  /** Wake these agents (each instance delivers to the sockets it holds). */
-  pswm_signal: { agentIds: string[]; reason: string };
+  /** Wake these agents, or every agent (each instance delivers to the sockets it holds). */
+  pswm_signal: { agentIds: string[]; reason: string } | { all: true; reason: string };
   /** This agent was revoked: refuse its tokens and close its socket. */
   pswm_agent_revoked: { agentId: string; [key: string]: unknown };
   /** The scope → document map changed; reload it. */

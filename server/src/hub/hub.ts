@@ -79,7 +79,8 @@ interface Connection {
 export interface Hub {
   /** Registers GET /agent/ws; register it with the API prefix. */
   plugin(app: FastifyInstance): Promise<void>;
-  signalAgents(agentIds: string[], reason: string): Promise<void>;
+  /** Wakes these agents, or every agent with 'all', on whichever instance holds their sockets. */
+  signalAgents(agentIds: string[] | 'all', reason: string): Promise<void>;
   /** Sends on this instance's socket of the agent; false when it has none here (or it was too slow). */
   sendToAgent(agentId: string, data: string | Buffer): boolean;
   attach(channel: HubChannel): () => void;
@@ -137,9 +138,15 @@ export function createHub(deps: {
 
   const unsubscribeSignals = bus.subscribe('pswm_signal', (payload) => {
     if (!isSignal(payload)) return;
+    // serialized once: a fleet-wide signal goes to every socket in this one pass
+    const message = JSON.stringify({ type: 'reconcile', reason: payload.reason } satisfies HubMessage);
+    if ('all' in payload) {
+      for (const connection of connections.values()) send(connection, message);
+      return;
+    }
     for (const agentId of payload.agentIds) {
       const connection = connections.get(agentId);
-      if (connection) send(connection, { type: 'reconcile', reason: payload.reason });
+      if (connection) send(connection, message);
     }
   });
   const cutOff = (connection: Connection) => {
@@ -358,6 +365,7 @@ function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
 }
 
 function isSignal(payload: unknown): payload is BusPayloads['pswm_signal'] {
-  const signal = payload as BusPayloads['pswm_signal'] | undefined;
-  return typeof signal?.reason === 'string' && Array.isArray(signal.agentIds) && signal.agentIds.every((id) => typeof id === 'string');
+  const signal = payload as { reason?: unknown; all?: unknown; agentIds?: unknown } | undefined;
+  if (typeof signal?.reason !== 'string') return false;
+  return signal.all === true || (Array.isArray(signal.agentIds) && signal.agentIds.every((id) => typeof id === 'string'));
 }

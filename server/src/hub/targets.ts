@@ -53,14 +53,15 @@ export async function resolveSignalTargets(sql: Queryable, target: SignalTarget)
  */
 export async function signalTargets(
   sql: Queryable,
-  wake: (agentIds: string[], reason: string) => Promise<void>,
+  wake: (agentIds: string[] | 'all', reason: string) => Promise<void>,
   request: { target: SignalTarget; reason: string; actor: string },
 ): Promise<number> {
   const { target, reason, actor } = request;
   const details = { target, reason };
   try {
     const agentIds = await resolveSignalTargets(sql, target);
-    await wake(agentIds, reason);
+    // "all" wakes with one bus message whatever the fleet's size (publish-signal.ts)
+    await wake(target.all ? 'all' : agentIds, reason);
     await audit(sql, { actor, action: 'agent.signal', target: describeTarget(target), outcome: 'success', details: { ...details, signalled: agentIds.length } });
     return agentIds.length;
   } catch (error) {
