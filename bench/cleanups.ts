@@ -9,17 +9,25 @@ export interface Cleanups {
 
 export function createCleanups(report: (line: string) => void): Cleanups {
   const stack: Array<() => unknown> = [];
+  const runAll = async () => {
+    for (const cleanup of stack.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        report(`cleanup: ${(error as Error).message}`);
+      }
+    }
+  };
+  // Ctrl-C (or a kill) would otherwise leave the benchmark's servers, simulators and databases behind.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      report(`${signal}: cleaning up`);
+      void runAll().finally(() => process.exit(130));
+    });
+  }
   return {
     push: (fn) => void stack.push(fn),
     hooks: { after: (fn) => void stack.push(fn) },
-    async runAll() {
-      for (const cleanup of stack.splice(0).reverse()) {
-        try {
-          await cleanup();
-        } catch (error) {
-          report(`cleanup: ${(error as Error).message}`);
-        }
-      }
-    },
+    runAll,
   };
 }

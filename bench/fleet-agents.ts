@@ -273,9 +273,14 @@ async function handle(command: FleetCommand): Promise<void> {
       return;
     case 'baseline-connect': {
       const sockets = Array.from({ length: command.count }, () => command.url);
+      const origin = command.url.replace(/^ws/, 'http');
       await inParallel(sockets, command.concurrency, async (url) => {
         const socket = new WebSocket(url, { perMessageDeflate: false });
-        socket.on('message', () => stats.baselineMessages.push(Date.now()));
+        socket.on('message', () => {
+          stats.baselineMessages.push(Date.now());
+          // as an agent answers a signal (poll), so the simulators are as busy as in the pswm run
+          void call({ origin } as SimAgent, 'baseline-poll', 'GET', '/api/v1/agent/desired-state', undefined, { 'if-none-match': '"baseline"' });
+        });
         socket.on('error', (error) => recordError('baseline-ws', (error as NodeJS.ErrnoException).code ?? 'error'));
         await new Promise<void>((resolve) => socket.once('open', () => resolve()).once('close', () => resolve()));
         baselineSockets.push(socket);

@@ -19,6 +19,7 @@ import { generatePolicyRepo, mutatePolicyRepo } from './generate-policy.ts';
 import { cpuMsOf, percentile, rssBytesOf, sum, summarize } from './fleet-stats.ts';
 import { collect, freePort, startSim, takeStats } from './fleet-sim.ts';
 import { createCleanups } from './cleanups.ts';
+import { collectGarbageIn, inspectPortFlag } from './inspector-gc.ts';
 import { RECONNECT_MAX_MS } from './fleet-protocol.ts';
 
 const { values } = parseArgs({
@@ -32,6 +33,8 @@ const { values } = parseArgs({
     'heartbeat-seconds': { type: 'string', default: '60' },
     'report-every': { type: 'string', default: '5' },
     restart: { type: 'boolean', default: false },
+    /** Added to each server's NODE_OPTIONS, e.g. --server-node-options='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile it under the fleet. */
+    'server-node-options': { type: 'string', default: '' },
     write: { type: 'boolean', default: false },
   },
 });
@@ -69,9 +72,11 @@ try {
 
   const servers: ServerProcess[] = [];
   const ports: number[] = [];
+  const inspectPorts: number[] = [];
   const dataDirs: string[] = [];
   for (let i = 0; i < INSTANCES; i++) {
     ports.push(await freePort());
+    inspectPorts.push(await freePort());
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'pswm-bench-fleet-'));
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
     dataDirs.push(dataDir);
@@ -81,7 +86,7 @@ try {
   const startInstance = (i: number) => startServerProcess({
     dataDir: dataDirs[i],
     args: ['--policy-repo', repo.dir, '--poll-interval', '3600', '--port', String(ports[i])],
-    env: { DATABASE_URL: db.url, ...BENCH_SERVER_ENV, ...keyEnv },
+    env: { DATABASE_URL: db.url, ...BENCH_SERVER_ENV, ...keyEnv, NODE_OPTIONS: `${inspectPortFlag(inspectPorts[i])} ${values['server-node-options']}`.trim() },
   });
   for (let i = 0; i < INSTANCES; i++) servers.push(await startInstance(i));
   cleanups.push(() => Promise.all(servers.map((s) => s.stop())));
@@ -109,10 +114,10 @@ try {
   progress(`baseline: ${AGENTS} sockets on a bare ws server`);
   const baseline = await startBaseline();
   cleanups.push(() => baseline.stop());
-  const baselineIdleRss = await rssBytesOf(baseline.pid);
+  const baselineIdleRss = await rssAfterGc(baseline);
   await Promise.all(sims.map((sim, p) => sim.request({ type: 'baseline-connect', url: baseline.url.replace('http', 'ws'), count: shares[p].length, concurrency: 200 }, 'connected')));
   await sleep(2000);
-  const baselineRssPerSocket = ((await rssBytesOf(baseline.pid)) - baselineIdleRss) / AGENTS;
+  const baselineRssPerSocket = ((await rssAfterGc(baseline)) - baselineIdleRss) / AGENTS;
   await takeStats(sims);
   const baselineBroadcasts: number[][] = [];
   for (let round = 0; round < 3; round++) {
@@ -135,13 +140,13 @@ try {
   const enrolSeconds = (performance.now() - enrolStarted) / 1000;
   const enrolledCount = enrolled.reduce((n, e) => n + (e.type === 'enrolled' ? e.count : 0), 0);
   progress(`enrolled ${enrolledCount} in ${enrolSeconds.toFixed(0)} s; connecting sockets`);
-  const rssBeforeSockets = await Promise.all(servers.map((s) => rssBytesOf(s.pid)));
+  const rssBeforeSockets = await Promise.all(servers.map((s, i) => rssAfterGc({ pid: s.pid, inspectPort: inspectPorts[i] })));
   const connectStarted = performance.now();
   const connected = await Promise.all(sims.map((sim) => sim.request({ type: 'connect', concurrency: 100 }, 'connected')));
   const connectedCount = connected.reduce((n, e) => n + (e.type === 'connected' ? e.count : 0), 0);
   progress(`${connectedCount} sockets open in ${((performance.now() - connectStarted) / 1000).toFixed(0)} s; settling`);
   await sleep(5000);
-  const rssWithSockets = await Promise.all(servers.map((s) => rssBytesOf(s.pid)));
+  const rssWithSockets = await Promise.all(servers.map((s, i) => rssAfterGc({ pid: s.pid, inspectPort: inspectPorts[i] })));
   const rssPerAgent = (sum(rssWithSockets) - sum(rssBeforeSockets)) / connectedCount;
 
   // 3. Steady state: polls, heartbeats and reports on their intervals.
@@ -161,9 +166,11 @@ try {
   progress('fleet-wide signal');
   const signalSentAt = Date.now();
   const signalResponse = await adminCall(0, 'POST', '/api/v1/signal', { all: true, reason: 'bench fleet-wide' });
-  if (signalResponse.status !== 200) throw new Error(`signal: ${signalResponse.status} ${await signalResponse.text()}`);
+  const signalAnsweredMs = Date.now() - signalSentAt;
+  if (signalResponse.status !== 200) throw new Error(`signal: ${signalResponse.status} ${await signalResponse.text()}\n${serverErrors(servers[0])}`);
   const signalStats = await collect(sims, (s) => s.signals.filter((x) => x.reason === 'bench fleet-wide').length >= connectedCount, SIGNAL_WAIT_MS);
   const fleetDelivery = signalStats.signals.filter((x) => x.reason === 'bench fleet-wide').map((x) => x.at - signalSentAt);
+  progress(`fleet-wide signal: answered after ${signalAnsweredMs} ms, first delivery after ${Math.min(...fleetDelivery)} ms, last after ${Math.max(...fleetDelivery)} ms`);
   await sleep(3000); // the polls the signal caused settle before the next phase
   await takeStats(sims);
 
@@ -197,7 +204,7 @@ try {
     '',
     '| measure | pswm | bare `ws` | ratio | goal |',
     '|---|---|---|---|---|',
-    `| server RSS per connected agent | ${(rssPerAgent / 1024).toFixed(1)} KB | ${(baselineRssPerSocket / 1024).toFixed(1)} KB | ${(rssPerAgent / baselineRssPerSocket).toFixed(2)} × | ≤ 1.2 × bare |`,
+    `| server RSS per connected agent (each read after a full GC) | ${(rssPerAgent / 1024).toFixed(1)} KB | ${(baselineRssPerSocket / 1024).toFixed(1)} KB | ${(rssPerAgent / baselineRssPerSocket).toFixed(2)} × | ≤ 1.2 × bare |`,
     `| fleet-wide signal, p50 / p99 / max over all sockets | ${triple(fleetDelivery)} (${fleetDelivery.length} of ${connectedCount}) | ${triple(baselineBroadcast)} | ${(Math.max(...fleetDelivery) / Math.max(...baselineBroadcast)).toFixed(2)} × (max) | ≤ 1.3 × bare, p99 ≤ 500 ms |`,
     `| poll p99 (304) | ${pollP99.toFixed(1)} ms | — | — | ≤ 50 ms |`,
     `| event-loop lag over the steady state, p99 / max | ${loopLag.map((l) => `${l.p99Ms.toFixed(0)} / ${l.maxMs.toFixed(0)} ms`).join('; ')} | — | — | ≤ 50 ms |`,
@@ -296,8 +303,20 @@ async function lastReconcileMs(adminCall: (i: number, method: string, route: str
   return latest?.durationMs ?? latest?.duration_ms;
 }
 
-async function startBaseline(): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [BASELINE], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** The error lines of a server's log (pino level 50 and up), for a failure's message. */
+function serverErrors(server: ServerProcess): string {
+  return server.logs().split('\n').filter((line) => /"level":(5|6)\d/.test(line)).slice(-5).join('\n');
+}
+
+/** RSS after a full garbage collection: what the live objects take. */
+async function rssAfterGc(target: { pid: number; inspectPort: number }): Promise<number> {
+  await collectGarbageIn(target.pid, target.inspectPort);
+  return rssBytesOf(target.pid);
+}
+
+async function startBaseline(): Promise<{ url: string; pid: number; inspectPort: number; stop(): Promise<void> }> {
+  const inspectPort = await freePort();
+  const child = spawn(process.execPath, [inspectPortFlag(inspectPort), BASELINE], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {
@@ -307,7 +326,7 @@ async function startBaseline(): Promise<{ url: string; pid: number; stop(): Prom
     child.once('exit', (code) => reject(new Error(`the baseline server exited with ${code}`)));
   });
   return {
-    url, pid: child.pid!,
+    url, pid: child.pid!, inspectPort,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
