@@ -7,6 +7,7 @@ import { API_PREFIX, buildApp } from '../src/api/app.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { createBus } from '../src/hub/bus.ts';
 import { createHub } from '../src/hub/hub.ts';
+import { createSocketClaims } from '../src/hub/socket-claims.ts';
 import type { AgentPrincipal } from '../src/agents/access-token.ts';
 import type { HubOptions } from '../src/hub/hub.ts';
 import { createLogger } from '../src/logger.ts';
@@ -20,12 +21,13 @@ const log = createLogger({ logLevel: 'silent' });
 const TIMEOUT = { timeout: 60_000 };
 
 /** A server with the hub on a real database and bus; agent tokens come from a stand-in authority. */
-async function setup(t: import('node:test').TestContext, options: Partial<HubOptions> = {}) {
+async function setup(t: import('node:test').TestContext, options: Partial<HubOptions> = {}, { withClaims = false } = {}) {
   const { sql } = await freshDatabase(t);
   const bus = await createBus({ sql, embedded: false }, log);
   const tokens = new Map<string, AgentPrincipal>();
   const revoked = new Set<string>();
-  const hub = createHub({ bus, authority: { verify: (token) => tokens.get(token), isRevoked: (agentId) => revoked.has(agentId) }, log, options });
+  const claims = withClaims ? createSocketClaims(sql) : undefined;
+  const hub = createHub({ bus, authority: { verify: (token) => tokens.get(token), isRevoked: (agentId) => revoked.has(agentId) }, log, options, claims });
   const app = await buildApp({ db: { sql, embedded: false, close: async () => {} }, config: loadConfig([], {}), log });
   // Weak references to each upgrade's objects: what an accepted socket still keeps alive.
   const upgrades: WeakRef<object>[] = [];
@@ -40,8 +42,8 @@ async function setup(t: import('node:test').TestContext, options: Partial<HubOpt
     await bus.close();
   });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  const agent = (name: string) => {
-    const principal = { agentId: randomUUID(), name, organization: 'acme', location: 'lab' };
+  const agent = (name: string, agentId: string = randomUUID()) => {
+    const principal = { agentId, name, organization: 'acme', location: 'lab' };
     const token = `test-token-${principal.agentId}`;
     tokens.set(token, principal);
     return { ...principal, token, connect: (opts = {}) => connectAgentSocket(url, token, opts) };
@@ -51,7 +53,12 @@ async function setup(t: import('node:test').TestContext, options: Partial<HubOpt
     const line = text.split('\n').find((l) => l.startsWith(name));
     return line ? Number(line.split(' ').at(-1)) : undefined;
   };
-  return { sql, bus, hub, url, agent, metric, revoked, upgrades };
+  /** An agent with its row in the database (socket claims refer to it). */
+  const enrolled = async (name: string) => {
+    const [{ id }] = await sql<{ id: string }[]>`insert into agents (name, organization, location, status, public_key) values (${name}, 'acme', 'lab', 'active', 'test key') returning id`;
+    return agent(name, id);
+  };
+  return { sql, bus, hub, url, agent, enrolled, claims, metric, revoked, upgrades };
 }
 
 test('the upgrade is refused with 401 without a token, with a forged one, or with a non-bearer header', TIMEOUT, async (t) => {
@@ -195,6 +202,19 @@ test('closing the hub closes its sockets with 1001', TIMEOUT, async (t) => {
   await hub.close();
   assert.equal((await socket.closed).code, 1001);
   assert.equal(hub.connectedCount(), 0);
+});
+
+test('closing the hub releases its sockets\' claims in one statement: reconnects after a restart displace nothing', TIMEOUT, async (t) => {
+  const { enrolled, hub, sql, claims } = await setup(t, {}, { withClaims: true });
+  const agents = await Promise.all(['web-1', 'web-2', 'web-3'].map((name) => enrolled(name)));
+  await Promise.all(agents.map((a) => a.connect()));
+  const held = async () => (await sql<{ n: number }[]>`select count(*)::int as n from agent_socket_claims where holder is not null`)[0].n;
+  for (let waited = 0; (await held()) < 3 && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(await held(), 3);
+  await hub.close();
+  assert.equal(await held(), 0);
+  const again = await claims!.claim(agents[0].agentId, { instance: 'address:127.0.0.1', peer: { address: '127.0.0.1' } });
+  assert.equal(again.displaced, false, 'nothing to close anywhere, so nothing is announced on the bus');
 });
 
 function publishElsewhere(sql: postgres.Sql, channel: string, payload: object) {

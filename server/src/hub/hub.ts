@@ -115,8 +115,7 @@ export function createHub(deps: {
   const drop = (connection: Connection, reason: DisconnectReason, close: (socket: WebSocket) => void) => {
     if (connections.get(connection.principal.agentId) === connection) connections.delete(connection.principal.agentId);
     connection.ended = true;
-    // a replaced socket's claim passed to the newer one already; at shutdown the agent process
-    // reconnects elsewhere as the same holder, so there is nothing to release
+    // a replaced socket's claim passed to the newer one already; at shutdown close() releases them all at once
     if (reason !== 'replaced' && reason !== 'shutdown') release(connection);
     onDisconnect(reason);
     tell((channel) => channel.gone(connection.principal.agentId, reason));
@@ -311,9 +310,15 @@ export function createHub(deps: {
       unsubscribeSignals();
       unsubscribeRevocations();
       unsubscribeClaims();
-      for (const connection of [...connections.values()]) {
+      const held = [...connections.values()];
+      for (const connection of held) {
         drop(connection, 'shutdown', (s) => s.close(CLOSE_CODES.goingAway, 'server shutting down'));
       }
+      // Released in one statement: claims left held would make each agent's reconnect after a
+      // restart look like it displaced an open socket, and announce it on the bus (15,000 messages
+      // for a fleet coming back at once).
+      const claimed = held.flatMap((c) => (c.generation === undefined ? [] : [{ agentId: c.principal.agentId, generation: c.generation }]));
+      await claims?.releaseMany(claimed).catch((error: unknown) => log.warn({ err: error, sockets: claimed.length }, 'agent socket claims not released at shutdown'));
     },
   };
 }

@@ -93,6 +93,8 @@ export interface SocketClaims {
   claim(agentId: string, claim: { instance: string; peer: SocketPeer }): Promise<{ generation: number; displaced: boolean; duplicate: boolean }>;
   /** The socket of this generation closed (a no-op when a newer one holds the agent already). */
   release(agentId: string, generation: number): Promise<void>;
+  /** release() for many sockets in one statement (an instance shutting down). */
+  releaseMany(sockets: { agentId: string; generation: number }[]): Promise<void>;
 }
 
 export function createSocketClaims(sql: postgres.Sql, policy: DuplicatePolicy = DEFAULT_DUPLICATE_POLICY): SocketClaims {
@@ -122,6 +124,13 @@ export function createSocketClaims(sql: postgres.Sql, policy: DuplicatePolicy = 
     }),
     async release(agentId, generation) {
       await sql`update agent_socket_claims set holder = null where agent_id = ${agentId} and holder = ${generation}`;
+    },
+    async releaseMany(sockets) {
+      if (!sockets.length) return;
+      await sql`
+        update agent_socket_claims c set holder = null
+        from unnest(${sockets.map((s) => s.agentId)}::uuid[], ${sockets.map((s) => s.generation)}::bigint[]) as closed(agent_id, generation)
+        where c.agent_id = closed.agent_id and c.holder = closed.generation`;
     },
   };
 }
