@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { FILE_LIMIT_HINT, fileLimitCode } from '../src/file-limit.ts';
 import { refReadError } from '../src/git/errors.ts';
+import { LISTEN_BACKLOG } from '../src/server.ts';
 import { freshDatabase } from './support/database.ts';
 import { startServerProcess } from './support/server-process.ts';
 import { templateRepo, until } from './reconcile-fixtures.ts';
@@ -61,6 +62,10 @@ test('a server whose descriptors run out under a flood of connections logs EMFIL
   const server = await startServerProcess({ dataDir, openFileLimit: 320, args: ['--policy-repo', repo.dir, '--poll-interval', '3600'], env: { DATABASE_URL: db.url } });
   t.after(() => server.stop());
   const { hostname, port } = new URL(server.url);
+  // The listen queue a fleet's reconnect burst needs (ss shows a listening socket's backlog as Send-Q).
+  const somaxconn = Number(await readFile('/proc/sys/net/core/somaxconn', 'utf8'));
+  const { stdout: listening } = await run('ss', ['-Hltn', `sport = :${port}`]);
+  assert.equal(Number(listening.trim().split(/\s+/)[2]), Math.min(LISTEN_BACKLOG, somaxconn), listening);
   // Plain TCP connections that send nothing: each holds one of the server's descriptors.
   const flood: Socket[] = [];
   t.after(() => flood.forEach((socket) => socket.destroy()));
