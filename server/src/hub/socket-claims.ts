@@ -8,6 +8,7 @@
 // a quiet period without takeovers.
 import type postgres from 'postgres';
 import { audit } from '../audit.ts';
+import { batched, CONNECT_BATCH } from '../db/batched.ts';
 
 export interface DuplicatePolicy {
   /** Takeovers by another agent process within windowMs that mean a duplicate identity. */
@@ -97,31 +98,14 @@ export interface SocketClaims {
   releaseMany(sockets: { agentId: string; generation: number }[]): Promise<void>;
 }
 
+interface ClaimRequest { agentId: string; instance: string; peer: SocketPeer }
+type ClaimResult = { generation: number; displaced: boolean; duplicate: boolean };
+
 export function createSocketClaims(sql: postgres.Sql, policy: DuplicatePolicy = DEFAULT_DUPLICATE_POLICY): SocketClaims {
+  // connects claimed together: a fleet reconnecting after a restart is one transaction per batch, not per agent
+  const claimBatch = batched((requests: ClaimRequest[]) => sql.begin((tx) => claimMany(tx, requests, policy)), CONNECT_BATCH);
   return {
-    claim: (agentId, { instance, peer }) => sql.begin(async (tx) => {
-      // The row lock orders concurrent connects of one agent, on any instance.
-      await tx`insert into agent_socket_claims (agent_id, generation) values (${agentId}, 0) on conflict (agent_id) do nothing`;
-      const [previous] = await tx<Array<ClaimRow & { now: Date }>>`select *, now() as now from agent_socket_claims where agent_id = ${agentId} for update`;
-      const judged = judgeClaim(previous.generation === '0' || previous.generation === 0 ? undefined : previous, { instance, peer, now: previous.now }, policy);
-      const { row } = judged;
-      await tx`
-        update agent_socket_claims set generation = ${row.generation}, holder = ${row.holder}, holder_instance = ${row.holder_instance},
-          holder_peer = ${tx.json(row.holder_peer as unknown as postgres.JSONValue)}, takeovers = ${row.takeovers}, takeovers_since = ${row.takeovers_since},
-          duplicate_since = ${row.duplicate_since}, duplicate_until = ${row.duplicate_until},
-          duplicate_peers = ${tx.json(row.duplicate_peers as unknown as postgres.JSONValue)}
-        where agent_id = ${agentId}`;
-      if (judged.newlyFlagged) {
-        await audit(tx, {
-          actor: 'server', action: 'agent.duplicate_identity', target: agentId, outcome: 'failure',
-          details: {
-            takeovers: row.takeovers, window_seconds: policy.windowMs / 1000, peers: row.duplicate_peers,
-            remedy: 'two machines use this agent identity (a cloned VM?): re-enroll the clone (pswm gencert --force --reenroll, then pswm enroll --force under its own name)',
-          },
-        });
-      }
-      return { generation: row.generation, displaced: previous.holder !== null, duplicate: judged.duplicate };
-    }),
+    claim: (agentId, { instance, peer }) => claimBatch({ agentId, instance, peer }),
     async release(agentId, generation) {
       await sql`update agent_socket_claims set holder = null where agent_id = ${agentId} and holder = ${generation}`;
     },
@@ -133,4 +117,46 @@ export function createSocketClaims(sql: postgres.Sql, policy: DuplicatePolicy = 
         where c.agent_id = closed.agent_id and c.holder = closed.generation`;
     },
   };
+}
+
+/**
+ * Claims in one transaction: the agents' rows are locked in id order (so instances claiming
+ * overlapping agents cannot deadlock), each claim is judged in arrival order against the row as the
+ * claims before it left it (one agent twice in a batch is judged as two connects), and the rows are
+ * written back in one statement.
+ */
+async function claimMany(tx: postgres.TransactionSql, requests: ClaimRequest[], policy: DuplicatePolicy): Promise<ClaimResult[]> {
+  const ids = [...new Set(requests.map((r) => r.agentId))];
+  await tx`insert into agent_socket_claims (agent_id, generation) select unnest(${ids}::uuid[]), 0 on conflict (agent_id) do nothing`;
+  const locked = await tx<Array<ClaimRow & { agent_id: string; now: Date }>>`
+    select *, now() as now from agent_socket_claims where agent_id = any(${ids}::uuid[]) order by agent_id for update`;
+  const rows = new Map<string, ClaimRow & { now: Date }>(locked.map((row) => [row.agent_id, row]));
+  const flagged: Array<{ agentId: string; row: ClaimJudgement['row'] }> = [];
+  const results = requests.map(({ agentId, instance, peer }) => {
+    const previous = rows.get(agentId)!;
+    const unclaimed = Number(previous.generation) === 0;
+    const judged = judgeClaim(unclaimed ? undefined : previous, { instance, peer, now: previous.now }, policy);
+    rows.set(agentId, { ...judged.row, now: previous.now });
+    if (judged.newlyFlagged) flagged.push({ agentId, row: judged.row });
+    return { generation: judged.row.generation, displaced: previous.holder !== null, duplicate: judged.duplicate };
+  });
+  const written = ids.map((agentId) => ({ agent_id: agentId, ...rows.get(agentId)!, now: undefined }));
+  await tx`
+    update agent_socket_claims c set generation = r.generation, holder = r.holder, holder_instance = r.holder_instance,
+      holder_peer = r.holder_peer, takeovers = r.takeovers, takeovers_since = r.takeovers_since,
+      duplicate_since = r.duplicate_since, duplicate_until = r.duplicate_until, duplicate_peers = r.duplicate_peers
+    from jsonb_to_recordset(${tx.json(written as unknown as postgres.JSONValue)}) as r(
+      agent_id uuid, generation bigint, holder bigint, holder_instance text, holder_peer jsonb, takeovers int,
+      takeovers_since timestamptz, duplicate_since timestamptz, duplicate_until timestamptz, duplicate_peers jsonb)
+    where c.agent_id = r.agent_id`;
+  for (const { agentId, row } of flagged) {
+    await audit(tx, {
+      actor: 'server', action: 'agent.duplicate_identity', target: agentId, outcome: 'failure',
+      details: {
+        takeovers: row.takeovers, window_seconds: policy.windowMs / 1000, peers: row.duplicate_peers,
+        remedy: 'two machines use this agent identity (a cloned VM?): re-enroll the clone (pswm gencert --force --reenroll, then pswm enroll --force under its own name)',
+      },
+    });
+  }
+  return results;
 }

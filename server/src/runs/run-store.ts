@@ -59,11 +59,16 @@ export async function markNotReached(sql: Queryable, runId: string): Promise<num
 }
 
 /** Runs still waiting for this agent (requested with --wait while it was offline). */
-export async function pendingRunsFor(sql: Queryable, agentId: string): Promise<RunRow[]> {
-  return sql<RunRow[]>`
-    select r.* from on_demand_targets t join on_demand_runs r on r.id = t.run_id
-    where t.agent_id = ${agentId} and t.status = 'pending' and r.wait
+/** The runs waiting for each of these agents (in the agents' order), oldest first: one query for a
+ * batch of connects (on-demand-runs.ts). */
+export async function pendingRunsFor(sql: Queryable, agentIds: string[]): Promise<RunRow[][]> {
+  const rows = await sql<Array<RunRow & { target_agent: string }>>`
+    select t.agent_id as target_agent, r.* from on_demand_targets t join on_demand_runs r on r.id = t.run_id
+    where t.agent_id = any(${agentIds}::uuid[]) and t.status = 'pending' and r.wait
     order by r.requested_at`;
+  const byAgent = new Map<string, RunRow[]>(agentIds.map((id) => [id, []]));
+  for (const { target_agent, ...run } of rows) byAgent.get(target_agent)?.push(run);
+  return agentIds.map((id) => byAgent.get(id)!);
 }
 
 export async function storeResult(sql: Queryable, runId: string, agentId: string, result: OnDemandResult): Promise<boolean> {
