@@ -4,7 +4,7 @@ import type { AgentIdentity } from '../model.ts';
 import { compileGroup } from '../compile/compile-group.ts';
 import { explainSettings, type SettingSource } from '../compile/explain.ts';
 import { formatError } from '../errors.ts';
-import { EXIT, UsageError, parseCommandArgs, printJson, type Command } from './usage.ts';
+import { EXIT, UsageError, parseCommandArgs, printJson, STDIO, type Command } from './usage.ts';
 import { loadDir } from './policy-input.ts';
 
 export const explainCommand: Command = {
@@ -31,7 +31,7 @@ Options:
 
 Exit status: 0 explained, 1 the policy has errors or cannot be read, 2 usage error.
 `,
-  async run(args) {
+  async run(args, io = STDIO) {
     const parsed = parseCommandArgs(
       this,
       args,
@@ -43,6 +43,7 @@ Exit status: 0 explained, 1 the policy has errors or cannot be read, 2 usage err
         json: { type: 'boolean', default: false },
       },
       1,
+      io,
     );
     if (!parsed) return EXIT.ok;
     const { values } = parsed;
@@ -53,15 +54,15 @@ Exit status: 0 explained, 1 the policy has errors or cannot be read, 2 usage err
     const dir = parsed.positionals[0] ?? '.';
     const { result } = await loadDir(dir);
     if (!result.ok) {
-      for (const error of result.errors) process.stderr.write(`${formatError(error)}\n`);
-      process.stderr.write(`the policy in ${dir} has ${result.errors.length} errors; run pswm-policy validate\n`);
+      for (const error of result.errors) io.stderr.write(`${formatError(error)}\n`);
+      io.stderr.write(`the policy in ${dir} has ${result.errors.length} errors; run pswm-policy validate\n`);
       return EXIT.failed;
     }
     const explained = explainSettings(result.policy, agent);
     const { state, sha256 } = compileGroup(result.policy, agent);
     const unknownLocation = !result.policy.locations.has(`${agent.organization}/${agent.location}`);
     if (values.json) {
-      printJson({ agent, settings: explained, scripts: state.scripts.map((s) => s.name), external_facts: state.external_facts.map((f) => f.name), packages: state.packages, conflicts: state.conflicts, sha256 });
+      printJson({ agent, settings: explained, scripts: state.scripts.map((s) => s.name), external_facts: state.external_facts.map((f) => f.name), packages: state.packages, conflicts: state.conflicts, sha256 }, io);
       return EXIT.ok;
     }
     const out: string[] = [`Agent ${agent.name} in ${agent.organization}/${agent.location}${unknownLocation ? ' (location not defined in this policy)' : ''}`, '', 'Settings:'];
@@ -79,7 +80,7 @@ Exit status: 0 explained, 1 the policy has errors or cannot be read, 2 usage err
     out.push(`Packages: ${state.packages.map((p) => `${p.name} ${p.ensure}${p.version ? ` ${p.version}` : ''}${p.pin ? ' pinned' : ''}`).join(', ') || '(none)'}`);
     for (const conflict of state.conflicts) out.push(`Conflict: package ${conflict.package} is declared differently by ${conflict.documents.join(' and ')}; left out`);
     out.push(`Desired state sha256: ${sha256}`);
-    process.stdout.write(`${out.join('\n')}\n`);
+    io.stdout.write(`${out.join('\n')}\n`);
     return EXIT.ok;
   },
 };

@@ -1,32 +1,5 @@
-// pswm-policy: validate, plan and explain pswm policy repositories. Each subcommand lives in its own
-// module; this file only dispatches and turns errors into exit statuses.
-import { readFile } from 'node:fs/promises';
-import { EXIT, runTool, type Command } from './usage.ts';
-import { InputError } from './policy-input.ts';
-import { validateCommand } from './validate.ts';
-import { planCommand } from './plan.ts';
-import { explainCommand } from './explain.ts';
-
-const COMMANDS: Command[] = [validateCommand, planCommand, explainCommand];
-
-const TOOL_HELP = `Usage: pswm-policy <command> [options]
-
-Commands:
-${COMMANDS.map((c) => `  ${c.name.padEnd(10)}${c.summary}`).join('\n')}
-
-Run "pswm-policy <command> --help" for a command's options and defaults; --version prints the version.
-Exit status: 0 success, 1 policy errors or unreadable input, 2 usage error.
-`;
-
-async function packageVersion(): Promise<string> {
-  return (JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-}
-
-function onError(error: unknown, command: string): number | undefined {
-  if (!(error instanceof InputError)) return undefined;
-  process.stderr.write(`pswm-policy ${command}: ${error.message}\n`);
-  return EXIT.failed;
-}
+// pswm-policy's entry point: the tool (policy-tool.ts) with this process's arguments and streams.
+import { pswmPolicy } from './policy-tool.ts';
 
 // Runs on import too: bin/pswm-policy.js imports this module rather than executing it.
-process.exitCode = await runTool({ name: 'pswm-policy', help: TOOL_HELP, version: packageVersion, commands: COMMANDS, onError }, process.argv.slice(2));
+process.exitCode = await pswmPolicy(process.argv.slice(2));

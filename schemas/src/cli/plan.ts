@@ -5,7 +5,7 @@ import { checkRevisionDeletions } from '../plan/deletion-budget.ts';
 import { planChanges, type Plan } from '../plan/plan.ts';
 import { renderPlanText } from '../plan/render-text.ts';
 import { planGroups } from '../plan/groups.ts';
-import { EXIT, UsageError, parseCommandArgs, printJson, type Command } from './usage.ts';
+import { EXIT, UsageError, parseCommandArgs, printJson, STDIO, type Command } from './usage.ts';
 import { loadDir, loadRevision, type LoadedInput } from './policy-input.ts';
 import { resolveGroupAgents } from './fleet.ts';
 
@@ -49,7 +49,7 @@ objects is printed, then refused.
 Exit status: 0 plan printed, 1 a revision has policy errors or cannot be read, the head exceeds
 the deletion budget, or the server cannot be read (unreachable, 401, 403), 2 usage error.
 `,
-  async run(args) {
+  async run(args, io = STDIO) {
     const parsed = parseCommandArgs(
       this,
       args,
@@ -63,6 +63,7 @@ the deletion budget, or the server cannot be read (unreachable, 401, 403), 2 usa
         json: { type: 'boolean', default: false },
       },
       0,
+      io,
     );
     if (!parsed) return EXIT.ok;
     const { values } = parsed;
@@ -87,10 +88,10 @@ the deletion budget, or the server cannot be read (unreachable, 401, 403), 2 usa
     if (invalid.length) {
       for (const [side, input] of invalid) {
         const errors = input.result.ok ? [] : input.result.errors;
-        process.stderr.write(`${side} ${input.label} is not valid policy (${errors.length} errors):\n`);
-        for (const error of errors) process.stderr.write(`  ${formatError(error)}\n`);
+        io.stderr.write(`${side} ${input.label} is not valid policy (${errors.length} errors):\n`);
+        for (const error of errors) io.stderr.write(`  ${formatError(error)}\n`);
       }
-      if (values.json) printJson({ valid: false, invalid: invalid.map(([side, input]) => ({ side, label: input.label, errors: input.result.ok ? [] : input.result.errors })) });
+      if (values.json) printJson({ valid: false, invalid: invalid.map(([side, input]) => ({ side, label: input.label, errors: input.result.ok ? [] : input.result.errors })) }, io);
       return EXIT.failed;
     }
 
@@ -98,13 +99,13 @@ the deletion budget, or the server cannot be read (unreachable, 401, 403), 2 usa
     const budget = checkRevisionDeletions(policyOf(base), policyOf(head));
     const groupAgents = fleet && (await resolveGroupAgents(fleet.url, fleet.token, plan.groups, namedAgentScopes(policyOf(base), policyOf(head))));
     if (values.json) {
-      printJson({ base: describe(base), head: describe(head), deletion_budget: budget, ...(groupAgents ? withAgents(plan, groupAgents) : plan) });
+      printJson({ base: describe(base), head: describe(head), deletion_budget: budget, ...(groupAgents ? withAgents(plan, groupAgents) : plan) }, io);
     } else {
       const text = renderPlanText(plan);
-      process.stdout.write(`Comparing base ${base.label} with head ${head.label}\n\n${groupAgents ? addAgentLines(text, plan, groupAgents) : text}`);
+      io.stdout.write(`Comparing base ${base.label} with head ${head.label}\n\n${groupAgents ? addAgentLines(text, plan, groupAgents) : text}`);
     }
     if (budget.ok) return EXIT.ok;
-    process.stderr.write(`error: ${budget.message}; the server would reject the head revision [DELETION_BUDGET_EXCEEDED]\n`);
+    io.stderr.write(`error: ${budget.message}; the server would reject the head revision [DELETION_BUDGET_EXCEEDED]\n`);
     return EXIT.failed;
   },
 };

@@ -5,7 +5,7 @@ import { formatError, policyError } from '../errors.ts';
 import type { PolicyError } from '../model.ts';
 import { checkRevisionDeletions } from '../plan/deletion-budget.ts';
 import { policyDocuments } from '../plan/inventory.ts';
-import { EXIT, parseCommandArgs, printJson, type Command } from './usage.ts';
+import { EXIT, parseCommandArgs, printJson, STDIO, type Command } from './usage.ts';
 import { loadDir, loadRevision } from './policy-input.ts';
 
 export const validateCommand: Command = {
@@ -30,8 +30,8 @@ Options:
 Exit status: 0 valid, 1 the policy has errors, exceeds the deletion budget or cannot be read,
 2 usage error.
 `,
-  async run(args) {
-    const parsed = parseCommandArgs(this, args, { json: { type: 'boolean', default: false }, base: { type: 'string' } }, 1);
+  async run(args, io = STDIO) {
+    const parsed = parseCommandArgs(this, args, { json: { type: 'boolean', default: false }, base: { type: 'string' } }, 1, io);
     if (!parsed) return EXIT.ok;
     const dir = parsed.positionals[0] ?? '.';
     const { result } = await loadDir(dir);
@@ -45,21 +45,21 @@ Exit status: 0 valid, 1 the policy has errors, exceeds the deletion budget or ca
       if (!budget.ok) errors.push(policyError('DELETION_BUDGET_EXCEEDED', `${budget.message} (compared with ${base.label})`, at));
     }
     if (parsed.values.json) {
-      printJson({ valid: !errors.length, errors, warnings: result.warnings });
+      printJson({ valid: !errors.length, errors, warnings: result.warnings }, io);
       return errors.length ? EXIT.failed : EXIT.ok;
     }
     // Paths relative to the working directory, so terminals and editors can open them.
     const shown = (e: PolicyError) => ({ ...e, file: path.relative('.', path.join(dir, e.file)) });
-    for (const error of errors) process.stdout.write(`${formatError(shown(error))}\n`);
-    for (const warning of result.warnings) process.stdout.write(`${formatError({ ...shown(warning), message: `warning: ${warning.message}` })}\n`);
+    for (const error of errors) io.stdout.write(`${formatError(shown(error))}\n`);
+    for (const warning of result.warnings) io.stdout.write(`${formatError({ ...shown(warning), message: `warning: ${warning.message}` })}\n`);
     if (result.ok && !errors.length) {
       const documents = policyDocuments(result.policy);
       const files = new Set(documents.map((d) => d.source.file));
-      process.stdout.write(`Valid: ${documents.length} documents in ${files.size} files.\n`);
+      io.stdout.write(`Valid: ${documents.length} documents in ${files.size} files.\n`);
       return EXIT.ok;
     }
     const files = new Set(errors.map((e) => e.file));
-    process.stdout.write(`${errors.length} ${errors.length === 1 ? 'error' : 'errors'} in ${files.size} ${files.size === 1 ? 'file' : 'files'}\n`);
+    io.stdout.write(`${errors.length} ${errors.length === 1 ? 'error' : 'errors'} in ${files.size} ${files.size === 1 ? 'file' : 'files'}\n`);
     return EXIT.failed;
   },
 };
