@@ -4,6 +4,7 @@
 // of them running alone on an otherwise idle machine. Longest first keeps both cores busy to the end.
 // Usage: node scripts/run-tests.ts [file ...]  (no arguments: every *.test.ts of the workspaces)
 import { glob } from 'node:fs/promises';
+import path from 'node:path';
 import { run } from 'node:test';
 import { spec } from 'node:test/reporters';
 
@@ -36,6 +37,14 @@ async function testFiles(): Promise<string[]> {
   const rest = [...found].filter((file) => !SLOW_FIRST.includes(file)).sort();
   return [...SLOW_FIRST.filter((file) => found.has(file)), ...rest];
 }
+
+// Every Node process of the run (the test files, and the servers, agents and CLIs they start)
+// inherits V8's on-disk compile cache, so a module compiled (type-stripped) once is not compiled
+// again by the next hundred processes that load it: measured 9.4 → 6.9 s CPU for
+// agent/test/e2e-converge.test.ts, 7.2 → 4.1 s for e2e-enroll. As for pswm-server's own cache
+// (server/src/cli/main.ts), the folder sits beside the installed packages, not in the shared temp
+// folder; Node checks each entry against its source, so a stale entry is recompiled, not used.
+process.env.NODE_COMPILE_CACHE ??= path.resolve(import.meta.dirname, '..', 'node_modules', '.cache', 'pswm-tests', 'compile-cache');
 
 const files = process.argv.length > 2 ? process.argv.slice(2) : await testFiles();
 const stream = run({ files, concurrency: CONCURRENCY, timeout: TEST_TIMEOUT_MS, forceExit: true });
