@@ -5,8 +5,10 @@
 // Usage: node scripts/run-tests.ts [file ...]  (no arguments: every *.test.ts of the workspaces)
 import { glob } from 'node:fs/promises';
 import path from 'node:path';
+import { finished } from 'node:stream/promises';
 import { run } from 'node:test';
 import { spec } from 'node:test/reporters';
+import { templateDatabase } from '../server/test/support/database.ts';
 
 const PATTERNS = ['schemas/**/*.test.ts', 'server/**/*.test.ts', 'agent/**/*.test.ts', 'bench/**/*.test.ts', 'console/test/**/*.test.ts'];
 
@@ -46,7 +48,20 @@ async function testFiles(): Promise<string[]> {
 // folder; Node checks each entry against its source, so a stale entry is recompiled, not used.
 process.env.NODE_COMPILE_CACHE ??= path.resolve(import.meta.dirname, '..', 'node_modules', '.cache', 'pswm-tests', 'compile-cache');
 
+// One migrated database for the run to copy: freshDatabase (server/test/support/database.ts) then
+// creates each test database from it instead of migrating an empty one, ~0.2 s less per database on
+// a quiet machine, ~1 s under load. Without PostgreSQL the tests that need it fail as they would.
+const template = await templateDatabase().catch((error: Error) => {
+  process.stderr.write(`no template database (${error.message}): each test database is migrated\n`);
+  return undefined;
+});
+if (template) process.env.PSWM_TEST_TEMPLATE_DATABASE = template.name;
+// Ctrl-C: the test processes get the signal too; the template goes with them
+process.once('SIGINT', () => void (template?.drop() ?? Promise.resolve()).finally(() => process.exit(130)));
+
 const files = process.argv.length > 2 ? process.argv.slice(2) : await testFiles();
 const stream = run({ files, concurrency: CONCURRENCY, timeout: TEST_TIMEOUT_MS, forceExit: true });
 stream.on('test:fail', () => { process.exitCode = 1; });
-stream.compose(spec).pipe(process.stdout);
+const report = stream.compose(spec);
+report.pipe(process.stdout);
+await finished(report).finally(() => template?.drop());

@@ -15,13 +15,18 @@ export interface TestDatabase {
 
 interface AfterHook { after(fn: () => Promise<void>): void }
 
+/** The migrated database scripts/run-tests.ts prepares for its run (templateDatabase below): each
+ * fresh database is then a copy of it (CREATE DATABASE … TEMPLATE) rather than an empty one
+ * migrated again, about a second less per database. Without it, each one is migrated. */
+const TEMPLATE = process.env.PSWM_TEST_TEMPLATE_DATABASE;
+
 export async function freshDatabase(t?: AfterHook, options: { migrate?: boolean } = {}): Promise<TestDatabase> {
   const name = `pswm_test_${randomBytes(6).toString('hex')}`;
   const admin = postgres(POSTGRES_ADMIN_URL, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  const url = new URL(POSTGRES_ADMIN_URL);
-  url.pathname = `/${name}`;
-  const sql = postgres(url.toString(), { max: 5, onnotice: () => {} });
+  const copy = options.migrate !== false && TEMPLATE !== undefined && /^pswm_test_template_[0-9a-f]+$/.test(TEMPLATE);
+  await admin.unsafe(copy ? `create database ${name} template ${TEMPLATE}` : `create database ${name}`);
+  const url = databaseUrl(name);
+  const sql = postgres(url, { max: 5, onnotice: () => {} });
   let dropped = false;
   const drop = async () => {
     if (dropped) return;
@@ -32,6 +37,40 @@ export async function freshDatabase(t?: AfterHook, options: { migrate?: boolean 
     await admin.end({ timeout: 5 });
   };
   t?.after(drop);
-  if (options.migrate !== false) await migrate(sql, createLogger({ logLevel: 'silent' }));
-  return { url: url.toString(), sql, drop };
+  if (options.migrate !== false && !copy) await migrate(sql, createLogger({ logLevel: 'silent' }));
+  return { url, sql, drop };
+}
+
+function databaseUrl(name: string): string {
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** A database migrated once, for a whole test run to copy (the name goes to the test processes in
+ * PSWM_TEST_TEMPLATE_DATABASE); `drop` removes it at the end of the run. Nothing stays connected to
+ * it: PostgreSQL copies a template only while no session uses it. */
+export async function templateDatabase(): Promise<{ name: string; drop(): Promise<void> }> {
+  const name = `pswm_test_template_${randomBytes(6).toString('hex')}`;
+  const admin = postgres(POSTGRES_ADMIN_URL, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create database ${name}`);
+    const sql = postgres(databaseUrl(name), { max: 1, onnotice: () => {} });
+    try {
+      await migrate(sql, createLogger({ logLevel: 'silent' }));
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  } catch (error) {
+    await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
+    await admin.end({ timeout: 5 });
+    throw error;
+  }
+  return {
+    name,
+    async drop() {
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end({ timeout: 5 });
+    },
+  };
 }
