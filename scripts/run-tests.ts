@@ -12,20 +12,25 @@ import { templateDatabase } from '../server/test/support/database.ts';
 
 const PATTERNS = ['schemas/**/*.test.ts', 'server/**/*.test.ts', 'agent/**/*.test.ts', 'bench/**/*.test.ts', 'console/test/**/*.test.ts'];
 
-/** Files measured at a minute or more alone on the 2-core machine (README, "npm test"),
- * longest first. A file missing from this list only starts later; nothing is skipped. */
+/** Files that took 30 s or more alone on the 2-core machine (`/usr/bin/time node --test FILE`,
+ * 2026-12-03, other work running), longest first. A file missing from this list only starts
+ * later; nothing is skipped. Most of these wait (on a minute boundary, a quiet period, a browser,
+ * a server's restart) more than they compute. */
 const SLOW_FIRST = [
-  'agent/test/self-update.test.ts',
-  'server/test/reconcile-processes.test.ts',
-  'agent/test/wine.test.ts',
-  'console/test/console-pages.test.ts',
-  'schemas/src/cli/main.test.ts',
-  'console/test/console-sessions.test.ts',
-  'server/test/reconcile-incremental.test.ts',
-  'agent/test/e2e-duplicate-identity.test.ts',
-  'agent/test/e2e-durability.test.ts',
-  'agent/test/e2e-converge.test.ts',
-  'console/test/console-dev.test.ts',
+  'agent/test/self-update.test.ts', // 183 s
+  'agent/test/e2e-duplicate-identity.test.ts', // 68 s
+  'agent/test/wine.test.ts', // 63 s
+  'agent/test/e2e-durability.test.ts', // 57 s
+  'console/test/console-pages.test.ts', // 54 s
+  'agent/test/e2e-schedule-bounds.test.ts', // 47 s: waits for a minute boundary
+  'server/test/reconcile-processes.test.ts', // 46 s
+  'console/test/console-sessions.test.ts', // 44 s
+  'agent/test/e2e-converge.test.ts', // 43 s
+  'server/test/enroll-server.test.ts', // 39 s
+  'server/test/enroll-methods.test.ts', // 38 s
+  'agent/test/e2e-console.test.ts', // 35 s
+  'server/test/reconcile-incremental.test.ts', // 33 s
+  'console/test/console-dev.test.ts', // 33 s
 ];
 
 const CONCURRENCY = 3; // the suite mostly waits on processes and sockets: 3 files keep 2 cores busy
