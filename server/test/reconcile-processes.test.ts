@@ -113,8 +113,10 @@ test('kill -9 in the middle of a large apply leaves the previous revision intact
   const after = await runGit(['rev-parse', 'HEAD'], repoDir);
 
   server = await startServerProcess(serverArgs);
+  // pg_locks lists the whole cluster: other test files' servers (other databases) take the same key
   const lockHeld = () => db.sql`
-    select 1 from pg_locks where locktype = 'advisory' and objid = ${RECONCILE_LOCK_KEY} and granted`.then((rows) => rows.length > 0);
+    select 1 from pg_locks where locktype = 'advisory' and objid = ${RECONCILE_LOCK_KEY} and granted
+      and database = (select oid from pg_database where datname = current_database())`.then((rows) => rows.length > 0);
   await until('the apply transaction to hold the reconcile lock', lockHeld, 120_000, 5);
   await server.stop('SIGKILL');
 
