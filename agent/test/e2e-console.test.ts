@@ -106,11 +106,20 @@ test('refusals (permission, policy, offline, consent) and the limits (idle, dura
   const fleet = await startFleet(t, { serverArgs: ['--console-idle-limit', '3', '--console-duration-limit', '6'] });
   const token = await adminToken(fleet);
   await commitPolicy(fleet, { 'overrides/berlin-consent.yaml': CONSENT_OVERRIDE }, 'consent timeout for berlin-consent');
+  const refusalsAudited = async () => (await fleet.sql`select 1 from audit_log where action = 'console.refuse'`).length;
   const refusal = async (agent: string, reason: string, withToken = token) => {
+    const audited = await refusalsAudited();
     const operator = openOperator(fleet.url, withToken, { agent, reason });
     t.after(() => operator.socket.terminate());
     const refused = await operator.waitForMessage('refused', 30_000);
     await operator.closed;
+    // the operator hears of the refusal before the server has audited it: the next attempt waits,
+    // so the audit's order below is the order of the attempts (one run saw two swapped)
+    const deadline = Date.now() + 15_000;
+    while ((await refusalsAudited()) === audited) {
+      assert.ok(Date.now() < deadline, `the ${refused.refusal} refusal is audited`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     return refused;
   };
 
