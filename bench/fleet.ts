@@ -316,7 +316,12 @@ async function rssAfterGc(target: { pid: number; inspectPort: number }): Promise
 
 async function startBaseline(): Promise<{ url: string; pid: number; inspectPort: number; stop(): Promise<void> }> {
   const inspectPort = await freePort();
-  const child = spawn(process.execPath, [inspectPortFlag(inspectPort), BASELINE], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [inspectPortFlag(inspectPort), BASELINE], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // its stderr, but for the inspector's own notices (each forced GC opens and closes a session)
+  child.stderr.on('data', (chunk: Buffer) => {
+    const lines = String(chunk).split('\n').filter((line) => line && !/^(Debugger (listening|attached|ending)|For help, see)/.test(line));
+    if (lines.length) process.stderr.write(`${lines.join('\n')}\n`);
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {
