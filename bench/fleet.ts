@@ -241,7 +241,7 @@ try {
     const errorsByKind: Record<string, number> = {};
     let lastAbnormalWindow = 0;
     for (let second = 1; second <= HERD_MAX_SECONDS; second++) {
-      await sleep(restartedAt + second * 1000 - performance.now());
+      await sleep(Math.max(0, restartedAt + second * 1000 - performance.now()));
       const counts = await Promise.all(sims.map((sim) => sim.request({ type: 'count-connected' }, 'connected')));
       const back = counts.reduce((n, e) => n + (e.type === 'connected' ? e.count : 0), 0);
       if (back >= connectedCount && allBackMs === undefined) allBackMs = performance.now() - restartedAt;
