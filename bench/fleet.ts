@@ -110,25 +110,26 @@ try {
   cleanups.push(() => Promise.all(sims.map((s) => s.stop())));
   const shares = sims.map((_, p) => plan.filter((_, i) => i % PROCESSES === p));
 
-  // 1. The baseline: a bare ws server holding the same number of sockets.
-  progress(`baseline: ${AGENTS} sockets on a bare ws server`);
-  const baseline = await startBaseline();
-  cleanups.push(() => baseline.stop());
-  const baselineIdleRss = await rssAfterGc(baseline);
-  await Promise.all(sims.map((sim, p) => sim.request({ type: 'baseline-connect', url: baseline.url.replace('http', 'ws'), count: shares[p].length, concurrency: 200 }, 'connected')));
+  // 1. The baseline: bare ws servers holding the same number of sockets, one per pswm instance (one
+  // process could not hold them all within its open-file limit, no more than one pswm instance could).
+  progress(`baseline: ${AGENTS} sockets on ${INSTANCES} bare ws server(s)`);
+  const baselines = await Promise.all(Array.from({ length: INSTANCES }, () => startBaseline()));
+  cleanups.push(() => Promise.all(baselines.map((b) => b.stop())));
+  const baselineIdleRss = await Promise.all(baselines.map(rssAfterGc));
+  await Promise.all(sims.map((sim, p) => sim.request({ type: 'baseline-connect', url: baselines[p % INSTANCES].url.replace('http', 'ws'), count: shares[p].length, concurrency: 200 }, 'connected')));
   await sleep(2000);
-  const baselineRssPerSocket = ((await rssAfterGc(baseline)) - baselineIdleRss) / AGENTS;
+  const baselineRssPerSocket = (sum(await Promise.all(baselines.map(rssAfterGc))) - sum(baselineIdleRss)) / AGENTS;
   await takeStats(sims);
   const baselineBroadcasts: number[][] = [];
   for (let round = 0; round < 3; round++) {
     const sentAt = Date.now();
-    await fetch(`${baseline.url}/broadcast`, { method: 'POST' });
+    await Promise.all(baselines.map((b) => fetch(`${b.url}/broadcast`, { method: 'POST' })));
     const received = await collect(sims, (s) => s.baselineMessages.length >= AGENTS, 20_000);
     baselineBroadcasts.push(received.baselineMessages.map((at) => at - sentAt));
   }
   const baselineBroadcast = baselineBroadcasts.sort((a, b) => percentile(a, 0.99) - percentile(b, 0.99))[1];
   await Promise.all(sims.map((sim) => sim.request({ type: 'baseline-close' }, 'closed')));
-  await baseline.stop();
+  await Promise.all(baselines.map((b) => b.stop()));
 
   // 2. pswm: enrol through the API, then open every agent's socket and start its loop.
   progress(`pswm: enrolling ${AGENTS} agents from ${PROCESSES} processes`);
