@@ -5,9 +5,10 @@
 //     over a day; the other keeps everything. Prints each table's rows and size in both.
 //  B. One prunable table (reports) filled to --rows rows, most of them past retention, under a running
 //     pswm-server with simulated agents (bench/fleet-agents.ts: enrolled by OTP, signed logins, one
-//     socket each, If-None-Match polls). Desired-state poll p99 is measured first without pruning
-//     (the baseline, same run) and then while the server's pruning code deletes that backlog.
+//     socket each, If-None-Match polls). Desired-state poll p99 without pruning (the baseline, same
+//     run) and while the server's pruning code deletes that backlog, in alternating windows.
 // Databases are fresh on 127.0.0.1:5432 and dropped at the end. Prints a markdown section.
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,7 +40,8 @@ const { values } = parseArgs({
     rows: { type: 'string', default: '10000000' },
     'live-agents': { type: 'string', default: '1000' },
     'poll-seconds': { type: 'string', default: '10' },
-    seconds: { type: 'string', default: '60' },
+    seconds: { type: 'string', default: '120' },
+    rounds: { type: 'string', default: '4' },
     skip: { type: 'string' },
   },
 });
@@ -63,6 +65,7 @@ const ROWS = Number(values.rows);
 const LIVE_AGENTS = Number(values['live-agents']);
 const POLL_SECONDS = Number(values['poll-seconds']);
 const SECONDS = Number(values.seconds);
+const ROUNDS = Number(values.rounds);
 const FILL_BATCH = 500_000;
 const FILL_SESSIONS = 2;
 const DAY_MS = 86_400_000;
@@ -182,24 +185,39 @@ async function pruningUnderLoad(): Promise<string[]> {
 
   await sleep(5000);
   await takeStats(sims);
-  progress(`baseline: ${SECONDS} s of polls without pruning`);
-  const loadBaseline = await window(sims);
-  progress(`pruning: ${SECONDS} s of polls while the backlog is pruned`);
+  // The two conditions alternate in windows ordered A B B A (baseline, pruning, pruning, baseline, …):
+  // a drift over the run (the load left by the fill and its vacuum settling, autovacuum, the page
+  // cache) then falls on both alike instead of on whichever came second.
   const pruner = postgres(db.url, { max: 1, onnotice: () => {} });
   cleanups.push(() => pruner.end({ timeout: 5 }));
-  const stop = new AbortController();
-  const pruneStarted = performance.now();
-  const pruning = pruneOnce(pruner, rules, { batchSize: PRUNE_BATCH_SIZE, pauseMs: PRUNE_PAUSE_MS, idleFactor: PRUNE_IDLE_FACTOR, now: new Date(), signal: stop.signal });
-  const loadPruning = await window(sims);
-  stop.abort();
-  const deleted = (await pruning)?.reports ?? 0;
-  const pruneSeconds = (performance.now() - pruneStarted) / 1000;
+  const windowSeconds = SECONDS / ROUNDS;
+  const windows: { pruning: boolean; polls: PollWindow }[] = [];
+  let deleted = 0;
+  let pruneSeconds = 0;
+  for (let i = 0; i < 2 * ROUNDS; i++) {
+    const pruningNow = i % 4 === 1 || i % 4 === 2;
+    progress(`window ${i + 1} of ${2 * ROUNDS}: ${windowSeconds.toFixed(0)} s of polls ${pruningNow ? 'while the backlog is pruned' : 'without pruning'}`);
+    if (!pruningNow) {
+      windows.push({ pruning: false, polls: await window(sims, windowSeconds) });
+      continue;
+    }
+    const stop = new AbortController();
+    const pruneStarted = performance.now();
+    const pruning = pruneOnce(pruner, rules, { batchSize: PRUNE_BATCH_SIZE, pauseMs: PRUNE_PAUSE_MS, idleFactor: PRUNE_IDLE_FACTOR, now: new Date(), signal: stop.signal });
+    windows.push({ pruning: true, polls: await window(sims, windowSeconds) });
+    stop.abort();
+    deleted += (await pruning)?.reports ?? 0;
+    pruneSeconds += (performance.now() - pruneStarted) / 1000;
+  }
+  const loadBaseline = pooled(windows.filter((w) => !w.pruning).map((w) => w.polls));
+  const loadPruning = pooled(windows.filter((w) => w.pruning).map((w) => w.polls));
   const ratio = loadPruning.p99 / loadBaseline.p99;
   return [
     `### B. Pruning ${count(ROWS)} reports under a running server`,
     '',
     `One pswm-server (policy template), ${count(sockets)} simulated agents connected (bench/fleet-agents.ts: OTP enrolment, signed logins, one WebSocket each, If-None-Match polls every ${POLL_SECONDS} s ±10 %, heartbeats every 60 s, a report every 5 polls). reports filled to ${count(fill.rows)} rows with generate_series into the real table with its indexes (${fill.seconds.toFixed(0)} s; ${mib(fill.bytes)}), finished_at spread over the last ${2 * retention} days, so about half is past the ${retention}-day retention; the live agents' own reports are the newest and stay.`,
     `Pruning: the server's pruneOnce and reports rule with its batch size (${PRUNE_BATCH_SIZE}) and pause (at least ${PRUNE_PAUSE_MS} ms, and ${PRUNE_IDLE_FACTOR} × the batch's own time), from a connection of its own; it deleted ${count(deleted)} rows in the ${pruneSeconds.toFixed(0)} s measured (${count(deleted / pruneSeconds)} rows/s).`,
+    `Windows: ${2 * ROUNDS} of ${windowSeconds.toFixed(0)} s, alternating A B B A (A without pruning, B while pruning); the rows pool each condition's windows. 304 p99 per window in order: ${windows.map((w) => `${w.pruning ? 'B' : 'A'} ${w.polls.p99.toFixed(1)}`).join(', ')} ms.`,
     '',
     '| window | polls | 304 p50 | 304 p99 | 304 max | errors | load average |',
     '|---|---|---|---|---|---|---|',
@@ -237,15 +255,36 @@ async function fillReports(db: TestDatabase, rows: number, retentionDays: number
   // of the 10 million new rows runs through the measured windows and makes both of them noise.
   progress('vacuum (analyze) reports');
   await db.sql`vacuum (analyze) reports`;
+  // The fill and its vacuum leave gigabytes to write out (PostgreSQL's checkpoint, the kernel's dirty
+  // pages); flushed now, that write-back does not land in whichever window happens to come next.
+  progress('checkpoint and sync');
+  await db.sql`checkpoint`;
+  execFileSync('sync');
   const [{ n, bytes }] = await db.sql<{ n: number; bytes: number }[]>`select count(*)::float8 as n, pg_total_relation_size('reports')::float8 as bytes from reports`;
   return { rows: n, seconds: (performance.now() - started) / 1000, bytes };
 }
 
-/** Polls over SECONDS: the 304 latencies the simulated agents saw, their errors, the load average. */
-async function window(sims: Sim[]): Promise<{ polls: number; p50: number; p99: number; max: number; errors: number; load: number }> {
-  await sleep(SECONDS * 1000);
+interface PollWindow {
+  polls: number[];
+  p99: number;
+  errors: number;
+  load: number;
+}
+
+/** Polls over `seconds`: the 304 latencies the simulated agents saw, their errors, the load average. */
+async function window(sims: Sim[], seconds: number): Promise<PollWindow> {
+  await sleep(seconds * 1000);
   const stats = await takeStats(sims);
   const polls = stats.latencies['desired-state 304'] ?? [];
   const errors = Object.values(stats.errors).reduce((a, b) => a + b, 0);
-  return { polls: polls.length, p50: percentile(polls, 0.5), p99: percentile(polls, 0.99), max: Math.max(...polls), errors, load: os.loadavg()[0] };
+  return { polls, p99: percentile(polls, 0.99), errors, load: os.loadavg()[0] };
+}
+
+/** One condition's windows taken together: percentiles over all their polls, the mean load. */
+function pooled(windows: PollWindow[]): { polls: number; p50: number; p99: number; max: number; errors: number; load: number } {
+  const polls = windows.flatMap((w) => w.polls);
+  return {
+    polls: polls.length, p50: percentile(polls, 0.5), p99: percentile(polls, 0.99), max: Math.max(...polls),
+    errors: windows.reduce((n, w) => n + w.errors, 0), load: windows.reduce((n, w) => n + w.load, 0) / windows.length,
+  };
 }

@@ -10,8 +10,8 @@ const ROUND_INTERVAL_MS = 60 * 60_000;
 /** A round's batches as the server runs them (bench/retention.ts prunes with the same). */
 export const PRUNE_BATCH_SIZE = 500;
 export const PRUNE_PAUSE_MS = 50;
-/** Idle 4 × each batch's time: pruning takes at most a fifth of the database's time (bench:retention B). */
-export const PRUNE_IDLE_FACTOR = 4;
+/** Idle 9 × each batch's time: pruning takes at most a tenth of the database's time (bench:retention B). */
+export const PRUNE_IDLE_FACTOR = 9;
 
 export interface RetentionLoop { close(): Promise<void> }
 
