@@ -11,6 +11,7 @@ const progress = (line: string) => process.stderr.write(`[${new Date().toISOStri
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface Sim {
+  pid: number;
   request(command: FleetCommand, answer: FleetEvent['type']): Promise<FleetEvent>;
   stop(): Promise<void>;
 }
@@ -33,6 +34,7 @@ export async function startSim(): Promise<Sim> {
   }));
   await new Promise<void>((resolve) => child.once('message', () => resolve()));
   return {
+    pid: child.pid!,
     request(command, answer) {
       return new Promise((resolve, reject) => {
         waiting.push({ type: answer, resolve, reject });

@@ -1,6 +1,6 @@
 // Numbers for the fleet benchmark: percentiles, merging the simulators' raw samples, and a process's
 // memory and CPU read from /proc (Linux).
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import type { SimStats } from './fleet-protocol.ts';
 
 // USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK).
@@ -57,4 +57,34 @@ export async function cpuMsOf(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+
+/** Pids of every process whose command name is `name` (e.g. every PostgreSQL backend). */
+export async function pidsNamed(name: string): Promise<number[]> {
+  const pids = (await readdir('/proc')).filter((entry) => /^\d+$/.test(entry));
+  const named = await Promise.all(pids.map(async (pid) => {
+    const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
+    return comm.trim() === name ? Number(pid) : undefined;
+  }));
+  return named.filter((pid): pid is number => pid !== undefined);
+}
+
+/** CPU time of a set of processes, counting only those alive at both reads (a backend that ends is lost). */
+export async function cpuMsOfAll(pids: number[]): Promise<Map<number, number>> {
+  const read = await Promise.all(pids.map((pid) => cpuMsOf(pid).then((ms) => [pid, ms] as const, () => undefined)));
+  return new Map(read.filter((entry) => entry !== undefined));
+}
+
+/** Busy CPU time of the whole machine (all cores), from /proc/stat: everything but idle and iowait. */
+export async function machineBusyMs(): Promise<number> {
+  const first = (await readFile('/proc/stat', 'utf8')).split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = first;
+  return ((user + nice + system + irq + softirq + steal) * 1000) / CLOCK_TICKS;
+}
+
+/** CPU time spent between two reads of `cpuMsOfAll`, over the processes present in both. */
+export function cpuMsBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, ms] of after) total += before.has(pid) ? ms - before.get(pid)! : 0;
+  return total;
 }

@@ -16,7 +16,7 @@ import { sharedSecretKey, startServerProcess } from '../server/test/support/serv
 import type { ServerProcess } from '../server/test/support/server-process.ts';
 import { appliedRevision, repoOf, until } from '../server/test/reconcile-fixtures.ts';
 import { generatePolicyRepo, mutatePolicyRepo } from './generate-policy.ts';
-import { cpuMsOf, percentile, rssBytesOf, sum, summarize } from './fleet-stats.ts';
+import { cpuMsBetween, cpuMsOf, cpuMsOfAll, machineBusyMs, percentile, pidsNamed, rssBytesOf, sum, summarize } from './fleet-stats.ts';
 import { collect, freePort, startSim, takeStats } from './fleet-sim.ts';
 import { createCleanups } from './cleanups.ts';
 import { collectGarbageIn, inspectPortFlag } from './inspector-gc.ts';
@@ -33,6 +33,7 @@ const { values } = parseArgs({
     'heartbeat-seconds': { type: 'string', default: '60' },
     'report-every': { type: 'string', default: '5' },
     restart: { type: 'boolean', default: false },
+
     /** Added to each server's NODE_OPTIONS, e.g. --server-node-options='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile it under the fleet. */
     'server-node-options': { type: 'string', default: '' },
     write: { type: 'boolean', default: false },
@@ -155,12 +156,18 @@ try {
   await takeStats(sims);
   await Promise.all(servers.map((s) => scrapeLoopLag(s.url)));
   const cpuBefore = await Promise.all(servers.map((s) => cpuMsOf(s.pid)));
+  // Where the machine's CPU goes: the simulators and PostgreSQL share it with the server(s).
+  const postgresPids = await pidsNamed('postgres');
+  const [simCpuBefore, postgresCpuBefore, machineBefore] = await Promise.all([cpuMsOfAll(sims.map((s) => s.pid)), cpuMsOfAll(postgresPids), machineBusyMs()]);
   const steadyStarted = performance.now();
   await sleep(SECONDS * 1000);
   const steadyStats = await takeStats(sims);
   const steadySeconds = (performance.now() - steadyStarted) / 1000;
   const loopLag = await Promise.all(servers.map((s) => scrapeLoopLag(s.url)));
   const cpuPercent = (await Promise.all(servers.map((s, i) => cpuMsOf(s.pid).then((ms) => ms - cpuBefore[i])))).map((ms) => (ms / (steadySeconds * 1000)) * 100);
+  const [simCpuAfter, postgresCpuAfter, machineAfter] = await Promise.all([cpuMsOfAll(sims.map((s) => s.pid)), cpuMsOfAll(postgresPids), machineBusyMs()]);
+  const ofOneCore = (ms: number) => `${((ms / (steadySeconds * 1000)) * 100).toFixed(0)} %`;
+  const cpuSplit = `servers ${ofOneCore(sum(cpuPercent) * steadySeconds * 10)}, simulators ${ofOneCore(cpuMsBetween(simCpuBefore, simCpuAfter))}, PostgreSQL ${ofOneCore(cpuMsBetween(postgresCpuBefore, postgresCpuAfter))}, whole machine ${ofOneCore(machineAfter - machineBefore)} of ${os.cpus().length * 100} %`;
   const loadDuring = os.loadavg()[0];
 
   // 4. A fleet-wide signal (sent to instance 0: with two instances it crosses the bus).
@@ -188,7 +195,8 @@ try {
   const late = await takeStats(sims);
   const woken = new Set([...commitStats.signals, ...late.signals].map((s) => s.agent));
   const fetched = [...commitStats.documentChanges, ...late.documentChanges].map((d) => d.at - commitAt);
-  const reconcileMs = await lastReconcileMs(adminCall);
+  const reconciles = reconcilesSince(servers, commitAt);
+  const reconcileMs = reconciles.find((r) => r.status === 'applied')?.durationMs;
 
   // 6. Optional: every instance restarted at once; the fleet comes back with its own backoff.
   const pollP99 = percentile(steadyStats.latencies['desired-state 304'] ?? [], 0.99);
@@ -211,6 +219,9 @@ try {
     `| event-loop lag over the steady state, p99 / max | ${loopLag.map((l) => `${l.p99Ms.toFixed(0)} / ${l.maxMs.toFixed(0)} ms`).join('; ')} | — | — | ≤ 50 ms |`,
     `| one-location commit → last affected agent fetched | ${fetched.length ? `${Math.max(...fetched)} ms` : 'none fetched'} (${fetched.length} of ${affected} fetched; ${woken.size} woken; reconcile ${reconcileMs ?? '?'} ms) | — | — | ≤ 500 ms, only that location woken |`,
     `| server CPU over the steady state | ${cpuPercent.map((c) => `${c.toFixed(0)} %`).join('; ')} of one core | — | — | |`,
+    `| machine CPU over the steady state (100 % = one core) | ${cpuSplit} | — | — | |`,
+    '',
+    `Reconciles after the one-location commit: ${reconciles.map(describeReconcile).join('; ') || 'none logged'}.`,
     '',
     'Requests over the steady state:',
     '',
@@ -297,11 +308,28 @@ async function scrapeLoopLag(url: string): Promise<{ p99Ms: number; maxMs: numbe
   return { p99Ms: value('pswm_nodejs_eventloop_lag_p99_seconds'), maxMs: value('pswm_nodejs_eventloop_lag_max_seconds') };
 }
 
-async function lastReconcileMs(adminCall: (i: number, method: string, route: string) => Promise<Response>): Promise<number | undefined> {
-  const response = await adminCall(0, 'GET', '/api/v1/reconciliations?limit=1');
-  const body = (await response.json()) as { reconciliations?: { durationMs?: number; duration_ms?: number }[] };
-  const latest = body.reconciliations?.[0];
-  return latest?.durationMs ?? latest?.duration_ms;
+interface ReconcileLine {
+  instance: number;
+  status: string;
+  trigger: string;
+  durationMs: number;
+  stagesMs: Record<string, number>;
+  compiledScopes: number;
+  decidedAgents: number;
+}
+
+/** The reconciles each instance logged since `at` (its "reconcile <status>" lines), in order. */
+function reconcilesSince(servers: ServerProcess[], at: number): ReconcileLine[] {
+  return servers.flatMap((server, instance) => server.logs().split('\n')
+    .filter((line) => line.includes('"msg":"reconcile '))
+    .map((line) => JSON.parse(line) as ReconcileLine & { time: number })
+    .filter((line) => line.time >= at)
+    .map((line) => ({ ...line, instance })));
+}
+
+function describeReconcile(r: ReconcileLine): string {
+  const stages = Object.entries(r.stagesMs ?? {}).filter(([, ms]) => ms >= 5).map(([stage, ms]) => `${stage} ${Math.round(ms)}`).join(', ');
+  return `instance ${r.instance}: ${r.status} (${r.trigger}) in ${r.durationMs} ms, ${r.compiledScopes} scopes compiled, ${r.decidedAgents} agents decided${stages ? `; stages ≥ 5 ms: ${stages}` : ''}`;
 }
 
 /** The error lines of a server's log (pino level 50 and up), for a failure's message. */

@@ -233,9 +233,12 @@ async function finishAttempt(deps: ReconcileDeps, startedAt: Date, finishedAt: D
     compiledScopes: stop.compiledScopes ?? 0,
     decidedAgents: stop.decidedAgents ?? 0,
   };
-  deps.log.debug({ revision: stop.revision, stagesMs, compiledScopes: outcome.compiledScopes, decidedAgents: outcome.decidedAgents }, 'reconcile stages');
   const level = stop.status === 'applied' || stop.status === 'no-op' ? 'info' : 'warn';
-  deps.log[level]({ revision: stop.revision, status: stop.status, reason: stop.reason, counts: stop.counts, durationMs: outcome.durationMs, trigger: deps.trigger }, `reconcile ${stop.status}: ${stop.message}`);
+  // Where the time went, with what was compiled and decided, so a slow reconcile explains itself.
+  deps.log[level]({
+    revision: stop.revision, status: stop.status, reason: stop.reason, counts: stop.counts, durationMs: outcome.durationMs, trigger: deps.trigger,
+    stagesMs, compiledScopes: outcome.compiledScopes, decidedAgents: outcome.decidedAgents,
+  }, `reconcile ${stop.status}: ${stop.message}`);
   // One line per error, as file:line:col, so the log alone tells the admin what to fix; a repeat of the
   // same rejection (a head left on the branch, every poll) was already explained.
   for (const error of repeated ? [] : stop.errors.slice(0, LOGGED_ERRORS)) {
