@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 
 import type postgres from 'postgres';
 import type { LastSeenBatcher } from '../reports/last-seen.ts';
 import { createOutputCapResolver, SERVER_OUTPUT_CAPS } from '../reports/output-caps.ts';
-import { DEFAULT_METRICS_HISTORY, storeHeartbeat } from '../reports/store-heartbeat.ts';
+import { createHeartbeatWriter, DEFAULT_METRICS_HISTORY } from '../reports/store-heartbeat.ts';
 import { storeReport } from '../reports/store-report.ts';
 import { OUTPUT_PATH, parseHeartbeat, parseReport } from '../reports/wire-format.ts';
 import { apiError } from './errors.ts';
@@ -26,7 +26,7 @@ interface AgentReportOptions {
 
 export async function agentReportRoutes(app: FastifyInstance, opts: AgentReportOptions): Promise<void> {
   const { sql, lastSeen } = opts;
-  const metricsHistory = opts.metricsHistory ?? DEFAULT_METRICS_HISTORY;
+  const storeHeartbeat = createHeartbeatWriter(sql, opts.metricsHistory ?? DEFAULT_METRICS_HISTORY);
   const capsFor = createOutputCapResolver(sql, app.log);
   const onRequest = app.requireAgent as unknown as onRequestAsyncHookHandler;
 
@@ -44,7 +44,7 @@ export async function agentReportRoutes(app: FastifyInstance, opts: AgentReportO
     const agent = request.agent!;
     const heartbeat = parseHeartbeat(jsonBody(request));
     lastSeen.markSeen(agent.agentId);
-    await storeHeartbeat(sql, agent.agentId, heartbeat, metricsHistory);
+    await storeHeartbeat({ agentId: agent.agentId, heartbeat });
     return reply.code(204).send();
   });
 }

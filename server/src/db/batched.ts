@@ -12,6 +12,10 @@ export interface BatchOptions {
  * statement's arrays small. */
 export const CONNECT_BATCH: BatchOptions = { windowMs: 10, maxSize: 500 };
 
+/** For writes every agent makes on a timer (heartbeats): a few per batch in a steady fleet, hundreds
+ * when a fleet comes back at once. */
+export const FREQUENT_WRITE_BATCH: BatchOptions = { windowMs: 10, maxSize: 500 };
+
 export function batched<I, O>(run: (inputs: I[]) => Promise<O[]>, options: BatchOptions): (input: I) => Promise<O> {
   let pending: { input: I; resolve: (output: O) => void; reject: (error: unknown) => void }[] = [];
   let timer: NodeJS.Timeout | undefined;
