@@ -54,17 +54,22 @@ export async function startServerProcess(opts: { args?: string[]; env?: Record<s
       reject(new Error(`pswm-server did not start: ${error.message}\n--- output ---\n${output}`));
     };
     const onExit = (code: number | null, signal: string | null) => fail(new Error(`exited with ${code ?? signal}`));
-    const onData = (chunk: Buffer) => {
+    const keep = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = LISTENING.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        child.off('exit', onExit);
-        resolve(match[1]);
-      }
     };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
+    // Only until the line is found: scanning the whole output on every chunk grows with the log, and
+    // under a benchmark's fleet that took half a core of the machine being measured.
+    const onData = () => {
+      const match = LISTENING.exec(output);
+      if (!match) return;
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      child.stdout.off('data', onData);
+      child.stderr.off('data', onData);
+      resolve(match[1]);
+    };
+    child.stdout.on('data', keep).on('data', onData);
+    child.stderr.on('data', keep).on('data', onData);
     child.once('exit', onExit);
   });
   return {
