@@ -133,7 +133,7 @@ async function report(r: { full: ReconcileOutcome[]; incremental: ReconcileOutco
     `The first full sample is a cold process (JIT, module-level state); the others run warm in the same process. Cold first run: ${r.full[0].durationMs} ms (read ${r.full[0].stagesMs.read?.toFixed(0)} ms).`,
     `Peak RSS of the benchmark process: ${peakRssMb.toFixed(0)} MB. Scopes compiled: full ${median(r.full.map((o) => o.compiledScopes))}, incremental ${median(r.incremental.map((o) => o.compiledScopes))}.`,
     '',
-    'Stages (median ms; `outcome.stagesMs`, also logged at debug level as "reconcile stages"):',
+    'Stages (median ms; `outcome.stagesMs`, also in the log line of each reconcile):',
     '',
     '| stage | full | incremental |',
     '|---|---|---|',
