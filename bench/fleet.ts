@@ -33,7 +33,6 @@ const { values } = parseArgs({
     'heartbeat-seconds': { type: 'string', default: '60' },
     'report-every': { type: 'string', default: '5' },
     restart: { type: 'boolean', default: false },
-
     /** Added to each server's NODE_OPTIONS, e.g. --server-node-options='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile it under the fleet. */
     'server-node-options': { type: 'string', default: '' },
     write: { type: 'boolean', default: false },
@@ -169,10 +168,11 @@ try {
   const steadyStats = await takeStats(sims);
   const steadySeconds = (performance.now() - steadyStarted) / 1000;
   const loopLag = await Promise.all(servers.map((s) => scrapeLoopLag(s.url)));
-  const cpuPercent = (await Promise.all(servers.map((s, i) => cpuMsOf(s.pid).then((ms) => ms - cpuBefore[i])))).map((ms) => (ms / (steadySeconds * 1000)) * 100);
+  const serverCpuMs = await Promise.all(servers.map((s, i) => cpuMsOf(s.pid).then((ms) => ms - cpuBefore[i])));
+  const cpuPercent = serverCpuMs.map((ms) => (ms / (steadySeconds * 1000)) * 100);
   const [simCpuAfter, postgresCpuAfter, machineAfter] = await Promise.all([cpuMsOfAll(sims.map((s) => s.pid)), cpuMsOfAll(postgresPids), machineBusyMs()]);
   const ofOneCore = (ms: number) => `${((ms / (steadySeconds * 1000)) * 100).toFixed(0)} %`;
-  const cpuSplit = `servers ${ofOneCore(sum(cpuPercent) * steadySeconds * 10)}, simulators ${ofOneCore(cpuMsBetween(simCpuBefore, simCpuAfter))}, PostgreSQL ${ofOneCore(cpuMsBetween(postgresCpuBefore, postgresCpuAfter))}, whole machine ${ofOneCore(machineAfter - machineBefore)} of ${os.cpus().length * 100} %`;
+  const cpuSplit = `servers ${ofOneCore(sum(serverCpuMs))}, simulators ${ofOneCore(cpuMsBetween(simCpuBefore, simCpuAfter))}, PostgreSQL ${ofOneCore(cpuMsBetween(postgresCpuBefore, postgresCpuAfter))}, whole machine ${ofOneCore(machineAfter - machineBefore)} of ${os.cpus().length * 100} %`;
   const loadDuring = os.loadavg()[0];
 
   // 4. A fleet-wide signal (sent to instance 0: with two instances it crosses the bus).

@@ -8,13 +8,10 @@ export interface BatchOptions {
   maxSize: number;
 }
 
-/** For work done on every agent connect: 10 ms is nothing beside a connect, and 500 keeps a
- * statement's arrays small. */
-export const CONNECT_BATCH: BatchOptions = { windowMs: 10, maxSize: 500 };
-
-/** For writes every agent makes on a timer (heartbeats): a few per batch in a steady fleet, hundreds
- * when a fleet comes back at once. */
-export const FREQUENT_WRITE_BATCH: BatchOptions = { windowMs: 10, maxSize: 500 };
+/** For what every agent does on connect or on a timer (socket claims, waiting runs, heartbeats): 10
+ * ms is nothing beside a request, and 500 keeps a statement's arrays small. A steady fleet makes a few
+ * per batch; one coming back after a restart, hundreds. */
+export const AGENT_CALL_BATCH: BatchOptions = { windowMs: 10, maxSize: 500 };
 
 export function batched<I, O>(run: (inputs: I[]) => Promise<O[]>, options: BatchOptions): (input: I) => Promise<O> {
   let pending: { input: I; resolve: (output: O) => void; reject: (error: unknown) => void }[] = [];

@@ -8,7 +8,7 @@
 // a quiet period without takeovers.
 import type postgres from 'postgres';
 import { audit } from '../audit.ts';
-import { batched, CONNECT_BATCH } from '../db/batched.ts';
+import { batched, AGENT_CALL_BATCH } from '../db/batched.ts';
 
 export interface DuplicatePolicy {
   /** Takeovers by another agent process within windowMs that mean a duplicate identity. */
@@ -103,7 +103,7 @@ type ClaimResult = { generation: number; displaced: boolean; duplicate: boolean 
 
 export function createSocketClaims(sql: postgres.Sql, policy: DuplicatePolicy = DEFAULT_DUPLICATE_POLICY): SocketClaims {
   // connects claimed together: a fleet reconnecting after a restart is one transaction per batch, not per agent
-  const claimBatch = batched((requests: ClaimRequest[]) => sql.begin((tx) => claimMany(tx, requests, policy)), CONNECT_BATCH);
+  const claimBatch = batched((requests: ClaimRequest[]) => sql.begin((tx) => claimMany(tx, requests, policy)), AGENT_CALL_BATCH);
   return {
     claim: (agentId, { instance, peer }) => claimBatch({ agentId, instance, peer }),
     async release(agentId, generation) {

@@ -5,7 +5,7 @@
 // each was a third of PostgreSQL's work at 30,000 agents.
 import type postgres from 'postgres';
 import type { Heartbeat } from '../../../schemas/src/agent-wire.ts';
-import { batched, FREQUENT_WRITE_BATCH } from '../db/batched.ts';
+import { AGENT_CALL_BATCH, batched } from '../db/batched.ts';
 
 export const DEFAULT_METRICS_HISTORY = 1440; // a day at the default heartbeat of 60 s
 
@@ -52,17 +52,16 @@ export function distinctAgentWaves(items: AgentHeartbeat[]): AgentHeartbeat[][] 
  * own, so one agent's bad row (revoked and deleted meanwhile, say) fails only that agent's request.
  */
 export function createHeartbeatWriter(sql: postgres.Sql, historySize: number): (item: AgentHeartbeat) => Promise<void> {
+  // Each heartbeat's outcome: undefined when stored, else the error its request fails with.
+  const store = (items: AgentHeartbeat[]): Promise<unknown[]> => storeHeartbeats(sql, items, historySize)
+    .then(() => items.map(() => undefined), (error: unknown) => items.map(() => error ?? new Error('heartbeat not stored')));
   const write = batched(async (items: AgentHeartbeat[]): Promise<unknown[]> => {
-    try {
-      await storeHeartbeats(sql, items, historySize);
-      return items.map(() => undefined);
-    } catch (error) {
-      if (items.length === 1) return [error ?? new Error('heartbeat not stored')];
-      const errors: unknown[] = [];
-      for (const item of items) errors.push(await storeHeartbeats(sql, [item], historySize).then(() => undefined, (alone: unknown) => alone ?? new Error('heartbeat not stored')));
-      return errors;
-    }
-  }, FREQUENT_WRITE_BATCH);
+    const outcomes = await store(items);
+    if (items.length === 1 || outcomes[0] === undefined) return outcomes;
+    const alone: unknown[] = [];
+    for (const item of items) alone.push(...await store([item]));
+    return alone;
+  }, AGENT_CALL_BATCH);
   return async (item) => {
     const error = await write(item);
     if (error !== undefined) throw error;

@@ -11,7 +11,7 @@ import { resolveSignalTargets, type SignalTarget } from '../hub/targets.ts';
 import type { Logger } from '../logger.ts';
 import type { ConsoleRelay, RunMessage } from '../console/relay.ts';
 import { insertRun, markNotReached, pendingRunsFor, setTargetStatus, storeResult } from './run-store.ts';
-import { batched, CONNECT_BATCH } from '../db/batched.ts';
+import { batched, AGENT_CALL_BATCH } from '../db/batched.ts';
 import { agentsWithScript } from './script-targets.ts';
 
 export interface RunRequest {
@@ -59,7 +59,7 @@ export function createOnDemandRuns(deps: { sql: postgres.Sql; relay: ConsoleRela
 
   // an agent (re)connecting here picks up the runs that wait for it; connects close together share
   // one query (a fleet reconnecting after a restart is thousands a second)
-  const waitingRuns = batched((agentIds: string[]) => pendingRunsFor(sql, agentIds), CONNECT_BATCH);
+  const waitingRuns = batched((agentIds: string[]) => pendingRunsFor(sql, agentIds), AGENT_CALL_BATCH);
   relay.onAgentConnected((agentId) => void waitingRuns(agentId)
     .then((runs) => runs.forEach((run) => start(agentId, run)))
     .catch((error) => log.warn({ err: error }, 'cannot look up waiting on-demand runs')));
