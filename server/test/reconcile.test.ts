@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { freshDatabase } from './support/database.ts';
 import { openPolicySource } from '../src/git/source.ts';
 import { reconcileOnce } from '../src/reconcile/reconcile.ts';
-import { appliedRevision, objectCounts, silentLog, templateRepo } from './reconcile-fixtures.ts';
+import { appliedRevision, objectCounts, silentLog, tempDir, templateRepo } from './reconcile-fixtures.ts';
 
 async function setup(t: Parameters<typeof templateRepo>[0]) {
   const db = await freshDatabase(t);
@@ -138,4 +138,22 @@ test('a commit removing more than the deletion budget is rejected unless the rep
   assert.equal(applied.counts.removed, 7);
   assert.equal(await appliedRevision(sql), allowed);
   assert.equal((await objectCounts(sql)).Script, undefined);
+});
+
+test('instances reconciling the same commit at once: one compiles and applies, the others wait and stop at "already applied"', async (t) => {
+  const db = await freshDatabase(t);
+  const repo = await templateRepo(t);
+  // One policy source per instance, as each server keeps its own clone.
+  const instances = await Promise.all([0, 1, 2].map(async () => {
+    const source = await openPolicySource({ dataDir: await tempDir(t), policyRepo: repo.dir, policyBranch: 'main' }, silentLog);
+    t.after(() => source.close());
+    return source;
+  }));
+  const outcomes = await Promise.all(instances.map((source) => reconcileOnce({ sql: db.sql, source, log: silentLog, trigger: 'test', oneAtATime: true })));
+  assert.deepEqual(outcomes.map((o) => o.status).sort(), ['applied', 'no-op', 'no-op']);
+  for (const waited of outcomes.filter((o) => o.status === 'no-op')) {
+    assert.equal(waited.message, `revision ${waited.revision} is already applied`);
+    assert.ok(waited.stagesMs.wait > 0, JSON.stringify(waited.stagesMs));
+    assert.equal(waited.stagesMs.compile, undefined, 'nothing read or compiled while waiting');
+  }
 });

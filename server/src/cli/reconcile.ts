@@ -35,7 +35,7 @@ async function reconcileLocally(ctx: CommandContext): Promise<ReconcileOutcome> 
   return withDatabase(ctx, async (db) => {
     const source = await openPolicySource(ctx.config(), log);
     try {
-      return await reconcileOnce({ sql: db.sql, source, log, trigger: 'cli' });
+      return await reconcileOnce({ sql: db.sql, source, log, trigger: 'cli', oneAtATime: !db.embedded });
     } finally {
       await source.close();
     }

@@ -9,6 +9,11 @@
 // transaction, so a rejected, failed or killed attempt leaves the last good revision in force.
 // The instance's memory (memory.ts) holds the applied state it wrote last; while the database's
 // applied revision is that one, the diff runs against memory and only affected scopes compile.
+//
+// Every instance hears of a commit (each watches its repository, or polls): with `oneAtATime` a whole
+// run holds a lock across instances, so the others wait for the first and then stop at the "already
+// applied" check instead of syncing, reading and compiling the same revision only to lose the race
+// for the apply lock (at 30,000 agents that was ~230 ms of CPU taken from the winner).
 import type postgres from 'postgres';
 import type { Logger } from '../logger.ts';
 import type { PolicySnapshot, PolicySource } from '../git/source.ts';
@@ -29,12 +34,15 @@ import { readEnrolledAgents, type EnrolledAgent } from './enrolled-agents.ts';
 import { changedAgents, readAgentDocuments } from '../apply/agent-documents.ts';
 import { referencedFactPaths } from '../../../schemas/src/compile/selectors.ts';
 import { agentsInRemovedPlaces, type OrphanedAgents } from './orphaned-agents.ts';
-import { createStageTimer } from './stage-timer.ts';
+import { createStageTimer, type StageTimer } from './stage-timer.ts';
+import { whileLocked } from '../db/run-lock.ts';
 import { bumpDocumentsVersion, markAttemptStarted, readPolicyState, recordReconciliation, type PolicyState } from './status.ts';
 import type { ReconcileReason, ReconcileStatus, ReconciliationRecord } from './status.ts';
 
 /** Key of the transaction-level advisory lock that makes one apply at a time across instances. */
 export const RECONCILE_LOCK_KEY = 0x7073776d; // "pswm"
+/** Key of the lock a whole run holds with `oneAtATime` ("pswr"). */
+export const RECONCILE_RUN_LOCK_KEY = 0x70737772;
 
 export interface ReconcileDeps {
   sql: postgres.Sql;
@@ -48,6 +56,9 @@ export interface ReconcileDeps {
   memory?: ReconcileMemory;
   /** How new rows are bulk-inserted: 'copy' (fastest; not over PGlite's socket) or 'json' (default). */
   insertMethod?: InsertMethod;
+  /** Whole runs one at a time across instances (stage 'wait'). Holds a second pool connection for
+   * the run, so not with the embedded database's single connection. */
+  oneAtATime?: boolean;
 }
 
 export interface ReconcileOutcome {
@@ -80,11 +91,19 @@ const NO_COUNTS: WriteCounts = { added: 0, changed: 0, removed: 0 };
 const LOGGED_ERRORS = 50;
 
 export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileOutcome> {
+  const startedAt = (deps.now ?? (() => new Date()))();
+  const stages = createStageTimer();
+  if (!deps.oneAtATime) return reconcileRun(deps, startedAt, stages);
+  return whileLocked(deps.sql, RECONCILE_RUN_LOCK_KEY, () => {
+    stages.mark('wait');
+    return reconcileRun(deps, startedAt, stages);
+  });
+}
+
+async function reconcileRun(deps: ReconcileDeps, startedAt: Date, stages: StageTimer): Promise<ReconcileOutcome> {
   const { sql, source, log } = deps;
   const memory = deps.memory ?? createReconcileMemory();
   const now = deps.now ?? (() => new Date());
-  const startedAt = now();
-  const stages = createStageTimer();
   const finish = (stop: Stop) => finishAttempt(deps, startedAt, now(), stop, stages.ms);
 
   let revision: string;

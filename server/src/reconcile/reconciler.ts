@@ -1,6 +1,7 @@
 // The long-running side of reconcile: every trigger (start, poll, local ref watcher, webhook, API)
-// goes through one coalescing scheduler into reconcileOnce. Across instances the apply transaction's
-// advisory lock keeps applies one at a time; within an instance the scheduler does.
+// goes through one coalescing scheduler into reconcileOnce. Across instances a run lock keeps whole
+// runs one at a time (and the apply transaction's lock applies, whatever else runs); within an
+// instance the scheduler does.
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { ServerConfig } from '../config/config.ts';
@@ -68,7 +69,7 @@ export async function startReconciler(deps: ReconcilerDeps): Promise<Reconciler>
   const scheduler = createReconcileScheduler(async (reason) => {
     if (reason.split(', ').some((one) => one !== AGENTS_ONLY)) {
       lastOutcome = undefined;
-      lastOutcome = await reconcileOnce({ sql: db.sql, source, log, trigger: reason, memory, insertMethod: db.embedded ? 'json' : 'copy' });
+      lastOutcome = await reconcileOnce({ sql: db.sql, source, log, trigger: reason, memory, insertMethod: db.embedded ? 'json' : 'copy', oneAtATime: !db.embedded });
       recordMetrics(lastOutcome);
       if (lastOutcome.status === 'applied') await announce(lastOutcome.changedAgents, `policy revision ${lastOutcome.revision}`);
     }
