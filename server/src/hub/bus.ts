@@ -13,7 +13,7 @@ export interface BusPayloads {
   pswm_signal: { agentIds: string[]; reason: string } | { all: true; reason: string };
   /** This agent was revoked: refuse its tokens and close its socket. */
   pswm_agent_revoked: { agentId: string; [key: string]: unknown };
-  /** The scope → document map changed; reload it. */
+  /** The agent → document map changed: for `agentIds` (re-read those), or for anyone (`reload`). */
   pswm_documents: { [key: string]: unknown };
   /** Remote console and on-demand run traffic between the operator's instance and the agent's (console/relay.ts). */
   pswm_console: { [key: string]: unknown };

@@ -9,14 +9,15 @@ import { MAX_PAYLOAD_BYTES } from './bus.ts';
 export async function publishSignal(bus: Pick<Bus, 'publish'>, agentIds: string[] | 'all', reason: string): Promise<void> {
   if (agentIds === 'all') return bus.publish('pswm_signal', { all: true, reason });
   // In parallel: one after another, a fleet-wide signal waited for each NOTIFY round trip in turn.
-  await Promise.all(chunkAgentIds([...new Set(agentIds)], reason).map((chunk) => bus.publish('pswm_signal', { agentIds: chunk, reason })));
+  await Promise.all(chunkAgentIds([...new Set(agentIds)], { reason }).map((chunk) => bus.publish('pswm_signal', { agentIds: chunk, reason })));
 }
 
-/** Splits the ids so each bus message stays under PostgreSQL's NOTIFY limit (envelope included). */
-function chunkAgentIds(agentIds: string[], reason: string): string[][] {
+/** Splits the ids so that each message `{ agentIds: chunk, ...rest }` stays under PostgreSQL's NOTIFY
+ * limit (envelope included). */
+export function chunkAgentIds(agentIds: string[], rest: object = {}): string[][] {
   // 64: room for the bus's origin id (a 36-character uuid) in the envelope.
-  const budget = MAX_PAYLOAD_BYTES - Buffer.byteLength(JSON.stringify({ origin: '', payload: { agentIds: [], reason } })) - 64;
-  if (budget <= 0) throw new Error('the signal reason is too long for one bus message');
+  const budget = MAX_PAYLOAD_BYTES - Buffer.byteLength(JSON.stringify({ origin: '', payload: { agentIds: [], ...rest } })) - 64;
+  if (budget <= 0) throw new Error('the message leaves no room for agent ids within one bus message');
   const chunks: string[][] = [];
   let chunk: string[] = [];
   let bytes = 0;

@@ -44,7 +44,7 @@ export interface ReconcilerDeps {
   source: PolicySource;
   config: Pick<ServerConfig, 'pollIntervalSeconds' | 'webhookSecret' | 'policyBranch'>;
   log: Logger;
-  /** Told when the applied documents changed, so every instance reloads its agent → document map. */
+  /** Told which agents' documents changed, so every instance updates its agent → document map. */
   documentMap?: Pick<DocumentMap, 'changed'>;
   /** Shared with the desired-state route, so both serve from one cache. */
   documents?: DocumentStore;
@@ -94,7 +94,7 @@ export async function startReconciler(deps: ReconcilerDeps): Promise<Reconciler>
   // is never answered 304 for its old document (document-map.ts).
   const announce = async (changedAgents: string[], reason: string) => {
     try {
-      await deps.documentMap?.changed();
+      await deps.documentMap?.changed(changedAgents);
       if (changedAgents.length) await deps.signalAgents?.(changedAgents, reason);
     } catch (error) {
       // The maps still reload within a minute and agents poll on their interval; the apply stands.

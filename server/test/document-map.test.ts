@@ -1,0 +1,71 @@
+// The agent → document map across two instances on one database: a change naming agents re-reads
+// those agents only, everywhere; anything else (too many agents, a message it cannot read, a bus
+// reconnect) reloads the whole map.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { openPolicySource } from '../src/git/source.ts';
+import { reconcileOnce } from '../src/reconcile/reconcile.ts';
+import { freshDatabase } from './support/database.ts';
+import { silentLog, templateRepo, until } from './reconcile-fixtures.ts';
+import { scopeDocument, startDesiredStateInstance } from './desired-fixtures.ts';
+
+async function setup(t: Parameters<typeof templateRepo>[0] & { after(fn: () => Promise<void>): void }) {
+  const db = await freshDatabase(t);
+  const repo = await templateRepo(t);
+  const source = await openPolicySource({ dataDir: repo.dir, policyRepo: repo.dir, policyBranch: 'main' }, silentLog);
+  t.after(() => source.close());
+  assert.equal((await reconcileOnce({ sql: db.sql, source, log: silentLog, trigger: 'test' })).status, 'applied');
+  const instances = [await startDesiredStateInstance(db, t), await startDesiredStateInstance(db, t)];
+  const [first, second] = [await instances[0].enrol('web-1', { organization: 'contoso', location: 'paris' }), await instances[0].enrol('web-2', { organization: 'contoso', location: 'paris' })];
+  await instances[0].map.changed();
+  const paris = (await scopeDocument(db.sql, 'contoso/paris'))!;
+  const nyc = (await scopeDocument(db.sql, 'fabrikam/nyc'))!;
+  for (const { map } of instances) await until('both agents in the map', async () => map.cached(first.id)?.document === paris && map.cached(second.id)?.document === paris);
+  // Paris now gets New York's document: both agents' documents changed in the database.
+  await db.sql`update scope_documents set document_sha256 = ${nyc} where scope = 'contoso/paris'`;
+  const documentsOf = (agentId: string) => instances.map(({ map }) => map.cached(agentId)?.document);
+  const settled = (agentId: string, document: string) => until(`${agentId} to have ${document} on both instances`, async () => documentsOf(agentId).every((d) => d === document));
+  return { db, instances, first, second, paris, nyc, documentsOf, settled };
+}
+
+test('a change naming agents updates those agents on every instance, and only them', async (t) => {
+  const { instances, first, second, paris, nyc, documentsOf, settled } = await setup(t);
+  await instances[1].map.changed([first.id]);
+  await settled(first.id, nyc);
+  assert.deepEqual(documentsOf(second.id), [paris, paris], 'an agent the change did not name is not re-read');
+
+  await instances[0].map.changed([]);
+  // While an update for a change runs, lookups fall through (cached is undefined): wait it out.
+  await until('the empty change to be applied', async () => documentsOf(second.id).every(Boolean));
+  assert.deepEqual(documentsOf(second.id), [paris, paris], 'a change naming nobody re-reads nobody');
+  await instances[0].map.changed();
+  await settled(second.id, nyc);
+});
+
+test('a change naming more agents than one update re-reads by id, or a message naming something else, reloads the whole map', async (t) => {
+  const { db, instances, first, second, nyc, settled } = await setup(t);
+  await instances[0].map.changed([first.id, ...Array.from({ length: 2_000 }, () => randomUUID())]);
+  await settled(second.id, nyc);
+
+  await db.sql`update scope_documents set document_sha256 = ${(await scopeDocument(db.sql, 'contoso/berlin'))!} where scope = 'contoso/paris'`;
+  const berlin = (await scopeDocument(db.sql, 'contoso/berlin'))!;
+  await db.sql`select pg_notify('pswm_documents', ${JSON.stringify({ origin: 'elsewhere', payload: { agentIds: ['not an id'] } })})`;
+  await settled(first.id, berlin);
+  await settled(second.id, berlin);
+});
+
+test('a revoked agent named by a change leaves the map; an unknown one is looked up', async (t) => {
+  const { db, instances, first, second, nyc, settled } = await setup(t);
+  await db.sql`update agents set status = 'revoked', revoked_at = now() where id = ${first.id}`;
+  await instances[0].map.changed([first.id, second.id]);
+  await settled(second.id, nyc);
+  for (const { map } of instances) assert.equal(map.knows(first.id), false);
+
+  const late = await instances[0].enrol('web-3', { organization: 'contoso', location: 'paris' });
+  for (const { map } of instances) {
+    assert.equal(map.knows(late.id), false);
+    assert.equal((await map.lookup(late.id))?.document, nyc);
+    assert.equal(map.cached(late.id)?.document, nyc, 'a lookup is remembered');
+  }
+});
