@@ -3,13 +3,17 @@
 // (an OTP code of its location), logs in by signed assertion, keeps one WebSocket, polls its desired
 // state with If-None-Match on its interval with jitter, sends a heartbeat a minute and a report every
 // few iterations, answers a `reconcile` message with a poll, and reconnects with the agent's own
-// full-jitter backoff. Latencies and deliveries are kept raw and handed to the coordinator on request.
+// full-jitter backoff. Like the agent, every call of one simulated agent shares one server backoff
+// (agent/src/api/server-backoff.ts): while the server fails, polls and heartbeats that fall due are
+// skipped, one probe at a time goes out after the jittered delay (never before a Retry-After), and a
+// reconnect waits for it. Latencies and deliveries are kept raw and handed to the coordinator on request.
 import { generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { Pool } from 'undici';
 import WebSocket from 'ws';
-import { backoffDelayMs } from '../agent/src/api/server-backoff.ts';
-import { RECONNECT_BASE_MS, RECONNECT_MAX_MS } from './fleet-protocol.ts';
+import { backoffDelayMs, createServerBackoff, type ServerBackoff } from '../agent/src/api/server-backoff.ts';
+import { parseRetryAfter } from '../agent/src/api/http.ts';
+import { RECONNECT_BASE_MS, RECONNECT_MAX_MS, SERVER_BACKOFF } from './fleet-protocol.ts';
 import type { FleetCommand, FleetEvent, SimStats } from './fleet-protocol.ts';
 
 interface SimAgent {
@@ -24,6 +28,8 @@ interface SimAgent {
   socket?: WebSocket;
   connected: boolean;
   reconnectAttempt: number;
+  /** Shared by every call to the server, as in the agent. */
+  backoff: ServerBackoff;
   iterations: number;
   timers: NodeJS.Timeout[];
   stopped: boolean;
@@ -61,7 +67,14 @@ function recordError(endpoint: string, what: string): void {
   stats.errors[key] = (stats.errors[key] ?? 0) + 1;
 }
 
-async function call(agent: SimAgent, endpoint: string, method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json?: any; etag?: string }> {
+/** An answer that means "the server is not there or not coping" (the agent's isTransient). */
+const transient = (status: number) => status >= 500 || status === 408 || status === 429;
+
+async function call(agent: Pick<SimAgent, 'origin'> & { backoff?: ServerBackoff }, endpoint: string, method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json?: any; etag?: string }> {
+  if (agent.backoff && !agent.backoff.tryAcquire()) {
+    stats.skipped = (stats.skipped ?? 0) + 1;
+    return { status: 0 };
+  }
   const started = performance.now();
   try {
     const response = await pool(agent.origin).request({
@@ -74,13 +87,18 @@ async function call(agent: SimAgent, endpoint: string, method: 'GET' | 'POST', p
     const label = response.statusCode === 304 ? `${endpoint} 304` : endpoint;
     recordLatency(label, performance.now() - started);
     if (response.statusCode >= 400) recordError(endpoint, String(response.statusCode));
+    if (transient(response.statusCode)) agent.backoff?.failed(parseRetryAfter(headerText(response.headers['retry-after']), Date.now()));
+    else agent.backoff?.succeeded();
     const etag = response.headers.etag;
     return { status: response.statusCode, json: text ? safeJson(text) : undefined, etag: typeof etag === 'string' ? etag : undefined };
   } catch (error) {
+    agent.backoff?.failed();
     recordError(endpoint, (error as NodeJS.ErrnoException).code ?? 'error');
     return { status: 0 };
   }
 }
+
+const headerText = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
 function safeJson(text: string): unknown {
   try {
@@ -201,13 +219,17 @@ function connect(agent: SimAgent): void {
   const socket = new WebSocket(url, { headers: { authorization: `Bearer ${agent.accessToken}` }, perMessageDeflate: false });
   agent.socket = socket;
   socket.on('open', () => {
+    agent.backoff.succeeded();
     agent.connected = true;
     agent.reconnectAttempt = 0;
     stats.connects.push({ at: Date.now(), ms: performance.now() - started });
   });
-  socket.on('unexpected-response', (_request, response) => {
+  socket.on('unexpected-response', (request, response) => {
     recordError('ws-upgrade', String(response.statusCode));
+    if (transient(response.statusCode ?? 0)) agent.backoff.failed(parseRetryAfter(headerText(response.headers['retry-after']), Date.now()));
+    else agent.backoff.succeeded();
     response.resume();
+    request.destroy();
   });
   socket.on('message', (data) => {
     const message = safeJson(String(data)) as { type?: string; reason?: string } | undefined;
@@ -216,18 +238,33 @@ function connect(agent: SimAgent): void {
       void poll(agent);
     }
   });
-  socket.on('error', (error) => recordError('ws', (error as NodeJS.ErrnoException).code ?? 'error'));
+  socket.on('error', (error) => {
+    if (!agent.connected) agent.backoff.failed();
+    recordError('ws', (error as NodeJS.ErrnoException).code ?? 'error');
+  });
   socket.on('close', (code) => {
     agent.connected = false;
     if (agent.stopped || code === 4401) return;
     const delay = backoffDelayMs(agent.reconnectAttempt++, RECONNECT_BASE_MS, RECONNECT_MAX_MS, Math.random);
-    const timer = setTimeout(async () => {
+    const timer = setTimeout(() => {
       agent.timers = agent.timers.filter((t) => t !== timer);
-      if (Date.now() > agent.tokenExpiresAt - 60_000) await logIn(agent);
-      connect(agent);
+      void reconnectWhenAllowed(agent);
     }, delay);
     agent.timers.push(timer);
   });
+}
+
+/** As the agent's wake socket: a reconnect is one more probe of a server that may be down, so it
+ * waits for the shared backoff and takes its turn (a token refresh, when due, is that turn). */
+async function reconnectWhenAllowed(agent: SimAgent): Promise<void> {
+  for (;;) {
+    await agent.backoff.whenOpen();
+    if (agent.stopped) return;
+    if (Date.now() > agent.tokenExpiresAt - 60_000) {
+      // refused for good (not a transient failure): the agent would stop here too
+      if (!(await logIn(agent)) && agent.backoff.failures() === 0) return;
+    } else if (agent.backoff.tryAcquire()) return connect(agent);
+  }
 }
 
 /** Runs `work` over `items` with at most `limit` in flight. */
@@ -242,7 +279,7 @@ async function handle(command: FleetCommand): Promise<void> {
   switch (command.type) {
     case 'enrol': {
       settings = command.settings;
-      agents = command.agents.map((a) => ({ ...a, tokenExpiresAt: 0, connected: false, reconnectAttempt: 0, iterations: 0, timers: [], stopped: false }));
+      agents = command.agents.map((a) => ({ ...a, tokenExpiresAt: 0, connected: false, reconnectAttempt: 0, backoff: createServerBackoff({ policy: SERVER_BACKOFF }), iterations: 0, timers: [], stopped: false }));
       let failed = 0;
       let done = 0;
       await inParallel(agents, command.concurrency, async (agent) => {

@@ -3,6 +3,10 @@
 /** The simulated agents' reconnect backoff: full jitter, 1 s doubling to 60 s, as the agent's own. */
 export const RECONNECT_BASE_MS = 1000;
 export const RECONNECT_MAX_MS = 60_000;
+/** The simulated agents' shared server backoff (agent/src/api/server-backoff.ts): the same 1 s to
+ * 60 s, as a fleet whose policy sets reporting.retry_base_seconds 1 and retry_max_seconds 60, so
+ * that 60 s is the reconnect window the herd is measured against. */
+export const SERVER_BACKOFF = { baseMs: RECONNECT_BASE_MS, maxMs: RECONNECT_MAX_MS };
 
 export interface SimSettings {
   pollSeconds: number;
@@ -33,6 +37,8 @@ export interface SimStats {
   baselineMessages: number[];
   /** WebSocket opens: when, and how long the upgrade took. */
   connects: { at: number; ms: number }[];
+  /** Calls not sent because the agent was backing off from a failing server (as the agent skips them). */
+  skipped?: number;
 }
 
 export type FleetEvent =
