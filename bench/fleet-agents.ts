@@ -31,6 +31,11 @@ interface SimAgent {
   /** Shared by every call to the server, as in the agent. */
   backoff: ServerBackoff;
   iterations: number;
+  /** Which iteration of each `reportEvery` carries this agent's report: drawn at random, so that the
+   * fleet's reports are spread evenly over time (with the same phase for all, every agent enrolled in
+   * the same minute reported in the same minute: none in the steady state, five times the average
+   * rate a few minutes later). */
+  reportPhase: number;
   timers: NodeJS.Timeout[];
   stopped: boolean;
 }
@@ -150,7 +155,8 @@ async function poll(agent: SimAgent): Promise<void> {
     agent.etag = result.etag;
   }
   agent.iterations++;
-  if (agent.iterations % settings.reportEvery === 1) await report(agent);
+  // The first iteration reports (with the facts), then one in every reportEvery.
+  if (agent.iterations === 1 || agent.iterations % settings.reportEvery === agent.reportPhase) await report(agent);
 }
 
 async function report(agent: SimAgent): Promise<void> {
@@ -279,7 +285,7 @@ async function handle(command: FleetCommand): Promise<void> {
   switch (command.type) {
     case 'enrol': {
       settings = command.settings;
-      agents = command.agents.map((a) => ({ ...a, tokenExpiresAt: 0, connected: false, reconnectAttempt: 0, backoff: createServerBackoff({ policy: SERVER_BACKOFF }), iterations: 0, timers: [], stopped: false }));
+      agents = command.agents.map((a) => ({ ...a, tokenExpiresAt: 0, connected: false, reconnectAttempt: 0, backoff: createServerBackoff({ policy: SERVER_BACKOFF }), iterations: 0, reportPhase: Math.floor(Math.random() * settings.reportEvery), timers: [], stopped: false }));
       let failed = 0;
       let done = 0;
       await inParallel(agents, command.concurrency, async (agent) => {

@@ -21,11 +21,15 @@ export async function storeReport(sql: postgres.Sql, agentId: string, report: Re
       on conflict (id) do nothing
       returning id`;
     if (!inserted) return duplicateOf(tx, report.id, agentId);
-    if (!report.dry_run) await recordApplied(tx, agentId, report);
-    if (scriptRuns.length) await tx`insert into script_runs ${tx(scriptRuns)}`;
-    if (chocoRuns.length) await tx`insert into choco_runs ${tx(chocoRuns)}`;
-    if (report.drift?.length) await storeDrift(tx, agentId, report);
-    if (report.facts) await storeFacts(tx, agentId, report);
+    // Independent statements, sent together: the connection runs them in this order (the lock order
+    // below), and a report costs one round trip for all of them instead of one each.
+    await Promise.all([
+      report.dry_run ? undefined : recordApplied(tx, agentId, report),
+      scriptRuns.length ? tx`insert into script_runs ${tx(scriptRuns)}` : undefined,
+      chocoRuns.length ? tx`insert into choco_runs ${tx(chocoRuns)}` : undefined,
+      report.drift?.length ? storeDrift(tx, agentId, report) : undefined,
+      report.facts ? storeFacts(tx, agentId, report) : undefined,
+    ]);
     if (report.choco_packages) await storeInventory(tx, agentId, report);
     return { stored: true, duplicate: false } as const;
   });
@@ -88,8 +92,8 @@ function chocoRunRows(agentId: string, report: Report, caps: OutputCaps) {
 // same order and wait for each other instead of deadlocking.
 async function storeDrift(tx: postgres.TransactionSql, agentId: string, report: Report): Promise<void> {
   const items = report.drift!.map((item) => ({ report_id: report.id, kind: item.kind, name: item.name, status: item.status, reason: item.reason ?? null }));
-  await tx`insert into report_drift ${tx(items)}`;
-  await tx`
+  // Both sent at once: the upsert reads the rows the insert before it wrote.
+  await Promise.all([tx`insert into report_drift ${tx(items)}`, tx`
     insert into agent_drift as latest (agent_id, kind, name, status, reason, revision, report_id, reported_at)
     select ${agentId}, kind, name, status, reason, ${report.revision ?? null}, report_id, ${report.finished_at}
     from report_drift where report_id = ${report.id}
@@ -97,7 +101,7 @@ async function storeDrift(tx: postgres.TransactionSql, agentId: string, report: 
     on conflict (agent_id, kind, name) do update
       set status = excluded.status, reason = excluded.reason, revision = excluded.revision,
           report_id = excluded.report_id, reported_at = excluded.reported_at
-      where latest.reported_at <= excluded.reported_at`;
+      where latest.reported_at <= excluded.reported_at`]);
 }
 
 async function storeFacts(tx: postgres.TransactionSql, agentId: string, report: Report): Promise<void> {
