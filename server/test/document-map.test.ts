@@ -7,7 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { openPolicySource } from '../src/git/source.ts';
 import { reconcileOnce } from '../src/reconcile/reconcile.ts';
 import { freshDatabase } from './support/database.ts';
-import { silentLog, templateRepo, until } from './reconcile-fixtures.ts';
+import { silentLog, tempDir, templateRepo, until } from './reconcile-fixtures.ts';
+import { readAgentDocuments, readEveryAgentDocumentInBatches } from '../src/apply/agent-documents.ts';
+import { openDatabase } from '../src/db/database.ts';
+import { migrate } from '../src/db/migrate.ts';
 import { scopeDocument, startDesiredStateInstance } from './desired-fixtures.ts';
 
 async function setup(t: Parameters<typeof templateRepo>[0] & { after(fn: () => Promise<void>): void }) {
@@ -68,4 +71,17 @@ test('a revoked agent named by a change leaves the map; an unknown one is looked
     assert.equal((await map.lookup(late.id))?.document, nyc);
     assert.equal(map.cached(late.id)?.document, nyc, 'a lookup is remembered');
   }
+});
+
+test('the safety net reads every agent in batches, the same map as one query; the cursor works on the embedded database too', async (t) => {
+  const { db } = await setup(t);
+  const batched = await readEveryAgentDocumentInBatches(db.sql, 1);
+  assert.deepEqual(batched, await readAgentDocuments(db.sql));
+  assert.equal(batched.documents.size, 2);
+
+  const dataDir = await tempDir(t, 'pswm-map-embedded-');
+  const embedded = await openDatabase({ dataDir, databaseUrl: undefined }, silentLog);
+  t.after(() => embedded.close());
+  await migrate(embedded.sql, silentLog);
+  assert.deepEqual(await readEveryAgentDocumentInBatches(embedded.sql, 1), { revision: null, documents: new Map() });
 });

@@ -21,7 +21,7 @@ import type postgres from 'postgres';
 import type { Bus } from '../hub/bus.ts';
 import type { Logger } from '../logger.ts';
 import { chunkAgentIds } from '../hub/publish-signal.ts';
-import { readAgentDocument, readAgentDocuments } from '../apply/agent-documents.ts';
+import { readAgentDocument, readAgentDocuments, readEveryAgentDocumentInBatches } from '../apply/agent-documents.ts';
 
 export interface AgentDocument {
   document: string;
@@ -90,7 +90,8 @@ export async function createDocumentMap(deps: { sql: postgres.Sql; bus: Pick<Bus
 
   const apply = async (update: Update) => {
     const ids = [...update.agentIds];
-    const loaded = await readAgentDocuments(sql, update.all ? 'all' : { agentIds: ids });
+    // A change's full reload is read at once (lookups wait for it); the safety net's in the background.
+    const loaded = update.all && !update.change ? await readEveryAgentDocumentInBatches(sql) : await readAgentDocuments(sql, update.all ? 'all' : { agentIds: ids });
     generation++;
     revision = loaded.revision;
     if (update.all) {
