@@ -157,3 +157,26 @@ test('two servers on one database: a reconcile applied by A makes B serve the ne
   const again = await getDesiredState(b.url, onB.accessToken, fromB.headers.get('etag')!);
   assert.equal(again.status, 304);
 });
+
+test('facts reported to two servers at once: every agent ends with the document its facts select, none left behind', { timeout: 180_000 }, async (t) => {
+  const { db, repo, server: a, admin, keyEnv } = await templateServer(t);
+  const b = await startServer(t, db, repo.dir, keyEnv);
+  const agents = await Promise.all(Array.from({ length: 24 }, (_, i) => enrolAgent(a.url, admin, `desk-${i}`, { organization: 'contoso', location: 'paris' })));
+  // Every agent reports Windows facts, half through each server, all at once: each server refreshes
+  // its agents' own scopes while the other writes its own.
+  await Promise.all(agents.map(async (agent, i) => {
+    const now = new Date().toISOString();
+    const response = await fetch(`${(i % 2 ? b : a).url}/api/v1/agent/reports`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${agent.accessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: randomUUID(), started_at: now, finished_at: now, dry_run: false, facts: { os: { family: 'windows', version: '10' } } }),
+    });
+    assert.equal(response.status, 201, await response.text());
+  }));
+  const ownScopes = () => db.sql<{ scope: string }[]>`select scope from scope_documents where scope like 'contoso/paris/desk-%'`.then((rows) => rows.length);
+  await until('every agent to have its own scope', async () => (await ownScopes()) === agents.length || undefined, 60_000);
+  for (const agent of agents) {
+    const desired = await getDesiredState(a.url, agent.accessToken);
+    assert.ok(desired.body.scripts.some((script: { name: string }) => script.name === 'disable-smbv1'), `${agent.name} gets the windows-only script`);
+  }
+});

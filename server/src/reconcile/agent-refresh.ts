@@ -31,6 +31,8 @@ export interface AgentRefreshOutcome {
   /** The applied revision the agents were compiled under (null: nothing applied yet). */
   revision: string | null;
   changedAgents: string[];
+  /** The applied documents kept changing under every attempt: nothing was written; ask again. */
+  unfinished?: boolean;
 }
 
 // Another instance writing between our read and our lock makes us start over; more than a few
@@ -65,8 +67,8 @@ export async function refreshAgentScopes(deps: AgentRefreshDeps, agentIds: strin
     rememberWrites(applied.stored, writes, written.version);
     return { revision, changedAgents: written.changed };
   }
-  deps.log.warn({ agents: agentIds === 'all' ? 'all' : agentIds.length }, 'agent scopes not refreshed: the applied documents kept changing; the next refresh or reconcile catches up');
-  return { revision: null, changedAgents: [] };
+  deps.log.warn({ agents: agentIds === 'all' ? 'all' : agentIds.length }, 'agent scopes not refreshed yet: the applied documents kept changing; trying again');
+  return { revision: null, changedAgents: [], unfinished: true };
 }
 
 /** What the agents' own scopes should be, against what the applied state holds. */
