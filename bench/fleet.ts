@@ -195,11 +195,16 @@ try {
   const signalStats = await collect(sims, (s) => s.signals.filter((x) => x.reason === 'bench fleet-wide').length >= connectedCount, SIGNAL_WAIT_MS);
   const fleetDelivery = signalStats.signals.filter((x) => x.reason === 'bench fleet-wide').map((x) => x.at - signalSentAt);
   progress(`fleet-wide signal: answered after ${signalAnsweredMs} ms, first delivery after ${Math.min(...fleetDelivery)} ms, last after ${Math.max(...fleetDelivery)} ms`);
-  // Every woken agent polls; at 30,000 those polls outlast a fixed pause, and a commit measured
-  // while they are served measures them. Wait for them (or the signal timeout), then settle.
+  // Every woken agent polls, and an agent reports after the iteration a signal starts: at 30,000
+  // that is 30,000 polls and thousands of reports, which outlast a fixed pause, and a commit measured
+  // while they are served measures them (4.8 s against ~250 ms once they were done). Wait for the
+  // polls, then until reports are back to their steady rate, then settle.
   const polls = (stats: SimStats) => (stats.latencies['desired-state 304']?.length ?? 0) + (stats.latencies['desired-state']?.length ?? 0);
   const polledAlready = polls(signalStats);
   await collect(sims, (s) => polledAlready + polls(s) >= fleetDelivery.length, SIGNAL_WAIT_MS);
+  const steadyReportsPerSecond = (steadyStats.latencies.report?.length ?? 0) / steadySeconds;
+  const reportsSettledAfterMs = await untilReportsSettle(steadyReportsPerSecond);
+  progress(`the signal's polls and reports done (reports at their steady rate ${(reportsSettledAfterMs / 1000).toFixed(0)} s after the polls); settling`);
   await sleep(SETTLE_MS);
   await takeStats(sims);
 
@@ -243,6 +248,20 @@ try {
   const section = lines.join('\n');
   process.stdout.write(`${section}\n`);
   if (values.write) await writeSection(section);
+
+  /** Waits (at most SIGNAL_WAIT_MS) for two seconds in a row with reports at no more than twice
+   * their steady rate; returns how long that took. */
+  async function untilReportsSettle(steadyPerSecond: number): Promise<number> {
+    const started = performance.now();
+    let quietSeconds = 0;
+    await takeStats(sims);
+    while (quietSeconds < 2 && performance.now() - started < SIGNAL_WAIT_MS) {
+      await sleep(1000);
+      const reports = (await takeStats(sims)).latencies.report?.length ?? 0;
+      quietSeconds = reports <= 2 * steadyPerSecond + 5 ? quietSeconds + 1 : 0;
+    }
+    return performance.now() - started;
+  }
 
   /** Commits a change to one location's settings and measures until its agents fetched it. */
   async function oneLocationCommit(): Promise<CommitSample> {
