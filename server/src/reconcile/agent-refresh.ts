@@ -6,17 +6,14 @@
 import type postgres from 'postgres';
 import type { Logger } from '../logger.ts';
 import type { PolicySource } from '../git/source.ts';
-import { loadPolicy } from '../../../schemas/src/validate/load-policy.ts';
-import { createCompiler } from '../../../schemas/src/compile/compiler.ts';
 import { referencedFactPaths } from '../../../schemas/src/compile/selectors.ts';
-import { readStoredInventory } from '../apply/stored-inventory.ts';
 import { changedAgents, readAgentDocuments } from '../apply/agent-documents.ts';
 import { isEmptyAgentScopeWrites, writeAgentScopes, type AgentScopeWrites } from '../apply/agent-scope-writes.ts';
 import type { StoredInventory } from '../apply/plan-writes.ts';
 import { agentScopeKey, agentScopes } from './agent-scopes.ts';
 import { policyScopes } from './compile-scopes.ts';
 import { readEnrolledAgents, type EnrolledAgent } from './enrolled-agents.ts';
-import { currentApplied, type AppliedMemory, type ReconcileMemory } from './memory.ts';
+import { adoptApplied, currentApplied, type AppliedMemory, type ReconcileMemory } from './memory.ts';
 import { RECONCILE_LOCK_KEY } from './reconcile.ts';
 import { bumpDocumentsVersion, readPolicyState } from './status.ts';
 
@@ -45,7 +42,7 @@ export async function refreshAgentScopes(deps: AgentRefreshDeps, agentIds: strin
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const state = await readPolicyState(sql);
     if (!state.appliedRevision) return { revision: null, changedAgents: [] };
-    const applied = await currentApplied(memory, sql, state) ?? await loadApplied(deps, state.appliedRevision);
+    const applied = await currentApplied(memory, sql, state) ?? await adoptApplied(memory, deps, state.appliedRevision);
     if (!applied) continue;
     const { revision, documentsVersion } = applied.stored;
     const agents = await readEnrolledAgents(sql, referencedFactPaths(applied.policy), agentIds === 'all' ? 'all' : { agentIds });
@@ -95,16 +92,4 @@ function rememberWrites(stored: StoredInventory, writes: AgentScopeWrites, docum
   for (const row of writes.documents) stored.documents.set(row.sha256, { settingsSha256: row.settingsSha256, resourcesSha256: row.resourcesSha256 });
   for (const row of writes.parts) stored.partShas.add(row.sha256);
   stored.documentsVersion = documentsVersion;
-}
-
-/** The applied revision as this instance's memory holds it, read from the source and the database;
- * undefined when a reconcile moved the applied revision meanwhile. */
-async function loadApplied(deps: AgentRefreshDeps, revision: string): Promise<AppliedMemory | undefined> {
-  const snapshot = await deps.source.read(revision);
-  const loaded = loadPolicy(snapshot.files, undefined, deps.memory.parseCache);
-  if (!loaded.ok) throw new Error(`the applied revision ${revision} does not load (${loaded.errors.length} error(s))`);
-  const stored = await readStoredInventory(deps.sql);
-  if (stored.revision !== revision) return undefined;
-  deps.memory.applied = { policy: loaded.policy, compiler: createCompiler(loaded.policy), stored };
-  return deps.memory.applied;
 }

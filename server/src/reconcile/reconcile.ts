@@ -8,7 +8,9 @@
 // lastAttemptedRevision is set when work starts; appliedRevision moves only inside the apply
 // transaction, so a rejected, failed or killed attempt leaves the last good revision in force.
 // The instance's memory (memory.ts) holds the applied state it wrote last; while the database's
-// applied revision is that one, the diff runs against memory and only affected scopes compile.
+// applied revision is that one, the diff runs against memory and only affected scopes compile. When
+// another instance applied it, the memory takes it in first (the revision from the source, the
+// stored inventory from the database), so only affected scopes compile either way.
 //
 // Every instance hears of a commit (each watches its repository, or polls): with `oneAtATime` a whole
 // run holds a lock across instances, so the others wait for the first and then stop at the "already
@@ -29,7 +31,7 @@ import { applyWrites } from '../apply/apply-writes.ts';
 import type { InsertMethod } from '../apply/insert-rows.ts';
 import { checkDeletionBudget, deletionGuard } from '../../../schemas/src/plan/deletion-budget.ts';
 import { desiredRows, planCompile, type DesiredResult } from './desired-rows.ts';
-import { createReconcileMemory, currentApplied, type ReconcileMemory } from './memory.ts';
+import { adoptApplied, createReconcileMemory, currentApplied, type ReconcileMemory } from './memory.ts';
 import { readEnrolledAgents, type EnrolledAgent } from './enrolled-agents.ts';
 import { changedAgents, readAgentDocuments } from '../apply/agent-documents.ts';
 import { referencedFactPaths } from '../../../schemas/src/compile/selectors.ts';
@@ -154,7 +156,7 @@ async function reconcileRun(deps: ReconcileDeps, startedAt: Date, stages: StageT
   let orphaned: OrphanedAgents[] = [];
   const factPaths = referencedFactPaths(policy);
   try {
-    const base = await currentApplied(memory, sql, state);
+    const base = await currentApplied(memory, sql, state) ?? await adoptedOrNone(state.appliedRevision);
     stored = base?.stored ?? await readStoredInventory(sql);
     stages.mark('stored');
     const compilePlan = planCompile(policy, stored, base);
@@ -216,6 +218,17 @@ async function reconcileRun(deps: ReconcileDeps, startedAt: Date, stages: StageT
     return outcome;
   } catch (error) {
     return finish(failure(revision, 'ApplyFailed', `cannot apply revision ${revision}`, error, log, commit));
+  }
+
+  /** The applied revision taken into memory (another instance applied it), or none: a full compile. */
+  async function adoptedOrNone(revision: string | null) {
+    if (!revision) return undefined;
+    try {
+      return await adoptApplied(memory, { sql, source }, revision);
+    } catch (error) {
+      log.warn({ err: error, revision }, 'cannot take the applied revision into memory; every scope is compiled');
+      return undefined;
+    }
   }
 
   // Inside the apply transaction the record commits (or rolls back) with the rows it describes.
