@@ -51,6 +51,8 @@ const BENCHMARKS = fileURLToPath(new URL('../docs/BENCHMARKS.md', import.meta.ur
 const SIGNAL_WAIT_MS = 30_000;
 /** One-location commits measured, one after another. */
 const COMMITS = 3;
+/** Fleet-wide signals measured (as many as the bare servers' broadcasts); the median p99 is kept. */
+const SIGNAL_ROUNDS = 3;
 
 interface CommitSample {
   affected: number;
@@ -134,13 +136,13 @@ try {
   const baselineRssPerSocket = (sum(await Promise.all(baselines.map(rssAfterGc))) - sum(baselineIdleRss)) / AGENTS;
   await takeStats(sims);
   const baselineBroadcasts: number[][] = [];
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < SIGNAL_ROUNDS; round++) {
     const sentAt = Date.now();
     await Promise.all(baselines.map((b) => fetch(`${b.url}/broadcast`, { method: 'POST' })));
     const received = await collect(sims, (s) => s.baselineMessages.length >= AGENTS, 20_000);
     baselineBroadcasts.push(received.baselineMessages.map((at) => at - sentAt));
   }
-  const baselineBroadcast = baselineBroadcasts.sort((a, b) => percentile(a, 0.99) - percentile(b, 0.99))[1];
+  const baselineBroadcast = baselineBroadcasts.sort((a, b) => percentile(a, 0.99) - percentile(b, 0.99))[Math.floor(SIGNAL_ROUNDS / 2)];
   await Promise.all(sims.map((sim) => sim.request({ type: 'baseline-close' }, 'closed')));
   await Promise.all(baselines.map((b) => b.stop()));
 
@@ -186,27 +188,12 @@ try {
   const cpuSplit = `servers ${ofOneCore(sum(serverCpuMs))}, simulators ${ofOneCore(cpuMsBetween(simCpuBefore, simCpuAfter))}, PostgreSQL ${ofOneCore(cpuMsBetween(postgresCpuBefore, postgresCpuAfter))}, whole machine ${ofOneCore(machineAfter - machineBefore)} of ${os.cpus().length * 100} %`;
   const loadDuring = os.loadavg()[0];
 
-  // 4. A fleet-wide signal (sent to instance 0: with two instances it crosses the bus).
-  progress('fleet-wide signal');
-  const signalSentAt = Date.now();
-  const signalResponse = await adminCall(0, 'POST', '/api/v1/signal', { all: true, reason: 'bench fleet-wide' });
-  const signalAnsweredMs = Date.now() - signalSentAt;
-  if (signalResponse.status !== 200) throw new Error(`signal: ${signalResponse.status} ${await signalResponse.text()}\n${serverErrors(servers[0])}`);
-  const signalStats = await collect(sims, (s) => s.signals.filter((x) => x.reason === 'bench fleet-wide').length >= connectedCount, SIGNAL_WAIT_MS);
-  const fleetDelivery = signalStats.signals.filter((x) => x.reason === 'bench fleet-wide').map((x) => x.at - signalSentAt);
-  progress(`fleet-wide signal: answered after ${signalAnsweredMs} ms, first delivery after ${Math.min(...fleetDelivery)} ms, last after ${Math.max(...fleetDelivery)} ms`);
-  // Every woken agent polls, and an agent reports after the iteration a signal starts: at 30,000
-  // that is 30,000 polls and thousands of reports, which outlast a fixed pause, and a commit measured
-  // while they are served measures them (4.8 s against ~250 ms once they were done). Wait for the
-  // polls, then until reports are back to their steady rate, then settle.
-  const polls = (stats: SimStats) => (stats.latencies['desired-state 304']?.length ?? 0) + (stats.latencies['desired-state']?.length ?? 0);
-  const polledAlready = polls(signalStats);
-  await collect(sims, (s) => polledAlready + polls(s) >= fleetDelivery.length, SIGNAL_WAIT_MS);
-  const steadyReportsPerSecond = (steadyStats.latencies.report?.length ?? 0) / steadySeconds;
-  const reportsSettledAfterMs = await untilReportsSettle(steadyReportsPerSecond);
-  progress(`the signal's polls and reports done (reports at their steady rate ${(reportsSettledAfterMs / 1000).toFixed(0)} s after the polls); settling`);
-  await sleep(SETTLE_MS);
-  await takeStats(sims);
+  // 4. Fleet-wide signals (sent to instance 0: with two instances it crosses the bus), three of them
+  //    as for the bare servers, the one with the median p99 kept: one sample swung by a third
+  //    between runs of the same code.
+  const signalRounds: number[][] = [];
+  for (let round = 0; round < SIGNAL_ROUNDS; round++) signalRounds.push(await fleetWideSignal(round));
+  const fleetDelivery = [...signalRounds].sort((a, b) => percentile(a, 0.99) - percentile(b, 0.99))[Math.floor(SIGNAL_ROUNDS / 2)];
 
   // 5. One-location commits, one after another (one sample is at the mercy of whatever PostgreSQL
   //    was doing that second): only that location's agents are woken; they fetch the new document.
@@ -231,7 +218,7 @@ try {
     '| measure | pswm | bare `ws` | ratio | goal |',
     '|---|---|---|---|---|',
     `| server RSS per connected agent (each read after a full GC) | ${(rssPerAgent / 1024).toFixed(1)} KB | ${(baselineRssPerSocket / 1024).toFixed(1)} KB | ${(rssPerAgent / baselineRssPerSocket).toFixed(2)} × | ≤ 1.2 × bare |`,
-    `| fleet-wide signal, p50 / p99 / max over all sockets | ${triple(fleetDelivery)} (${fleetDelivery.length} of ${connectedCount}) | ${triple(baselineBroadcast)} | ${(Math.max(...fleetDelivery) / Math.max(...baselineBroadcast)).toFixed(2)} × (max) | ≤ 1.3 × bare, p99 ≤ 500 ms |`,
+    `| fleet-wide signal, p50 / p99 / max over all sockets (of 3, the median p99) | ${triple(fleetDelivery)} (${fleetDelivery.length} of ${connectedCount}) | ${triple(baselineBroadcast)} | ${(Math.max(...fleetDelivery) / Math.max(...baselineBroadcast)).toFixed(2)} × (max) | ≤ 1.3 × bare, p99 ≤ 500 ms |`,
     `| poll p99 (304) | ${pollP99.toFixed(1)} ms | — | — | ≤ 50 ms |`,
     `| event-loop lag over the steady state, p99 / max | ${loopLag.map((l) => `${l.p99Ms.toFixed(0)} / ${l.maxMs.toFixed(0)} ms`).join('; ')} | — | — | ≤ 50 ms |`,
     `| one-location commit → last affected agent fetched, median of ${COMMITS} (each) | ${percentile(commitMs, 0.5)} ms (${commits.map((c) => `${c.lastFetchMs} ms: ${c.fetched} of ${c.affected} fetched, ${c.woken} woken, reconcile ${c.reconcileMs ?? '?'} ms`).join('; ')}) | — | — | ≤ 500 ms, only that location woken |`,
@@ -248,6 +235,31 @@ try {
   const section = lines.join('\n');
   process.stdout.write(`${section}\n`);
   if (values.write) await writeSection(section);
+
+  /** One fleet-wide signal: each agent's delivery time. Every woken agent polls, and an agent reports
+   * after the iteration a signal starts: at 30,000 that is 30,000 polls and thousands of reports, which
+   * outlast a fixed pause, and what comes next measured while they are served measures them (a commit
+   * took 4.8 s against ~250 ms once they were done). So this waits for the polls, then until reports
+   * are back to their steady rate, then settles. */
+  async function fleetWideSignal(round: number): Promise<number[]> {
+    const reason = `bench fleet-wide ${round + 1}`;
+    progress(`fleet-wide signal ${round + 1} of ${SIGNAL_ROUNDS}`);
+    const sentAt = Date.now();
+    const response = await adminCall(0, 'POST', '/api/v1/signal', { all: true, reason });
+    const answeredMs = Date.now() - sentAt;
+    if (response.status !== 200) throw new Error(`signal: ${response.status} ${await response.text()}\n${serverErrors(servers[0])}`);
+    const stats = await collect(sims, (s) => s.signals.filter((x) => x.reason === reason).length >= connectedCount, SIGNAL_WAIT_MS);
+    const delivery = stats.signals.filter((x) => x.reason === reason).map((x) => x.at - sentAt);
+    progress(`fleet-wide signal ${round + 1}: answered after ${answeredMs} ms, first delivery after ${Math.min(...delivery)} ms, p99 ${percentile(delivery, 0.99)} ms, last after ${Math.max(...delivery)} ms`);
+    const polls = (s: SimStats) => (s.latencies['desired-state 304']?.length ?? 0) + (s.latencies['desired-state']?.length ?? 0);
+    const polledAlready = polls(stats);
+    await collect(sims, (s) => polledAlready + polls(s) >= delivery.length, SIGNAL_WAIT_MS);
+    const settledAfterMs = await untilReportsSettle((steadyStats.latencies.report?.length ?? 0) / steadySeconds);
+    progress(`the signal's polls and reports done (reports at their steady rate ${(settledAfterMs / 1000).toFixed(0)} s after the polls); settling`);
+    await sleep(SETTLE_MS);
+    await takeStats(sims);
+    return delivery;
+  }
 
   /** Waits (at most SIGNAL_WAIT_MS) for two seconds in a row with reports at no more than twice
    * their steady rate; returns how long that took. */
