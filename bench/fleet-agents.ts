@@ -72,8 +72,12 @@ function recordError(endpoint: string, what: string): void {
   stats.errors[key] = (stats.errors[key] ?? 0) + 1;
 }
 
-/** An answer that means "the server is not there or not coping" (the agent's isTransient). */
-const transient = (status: number) => status >= 500 || status === 408 || status === 429;
+/** As the agent's recordOutcome: 5xx, 408 and 429 ("not there or not coping", its isTransient) back
+ * off, never before a Retry-After; any other answer ends the backoff. */
+function recordAnswer(backoff: ServerBackoff, status: number, retryAfter: string | string[] | undefined): void {
+  if (status >= 500 || status === 408 || status === 429) backoff.failed(parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, Date.now()));
+  else backoff.succeeded();
+}
 
 async function call(agent: Pick<SimAgent, 'origin'> & { backoff?: ServerBackoff }, endpoint: string, method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json?: any; etag?: string }> {
   if (agent.backoff && !agent.backoff.tryAcquire()) {
@@ -92,8 +96,7 @@ async function call(agent: Pick<SimAgent, 'origin'> & { backoff?: ServerBackoff 
     const label = response.statusCode === 304 ? `${endpoint} 304` : endpoint;
     recordLatency(label, performance.now() - started);
     if (response.statusCode >= 400) recordError(endpoint, String(response.statusCode));
-    if (transient(response.statusCode)) agent.backoff?.failed(parseRetryAfter(headerText(response.headers['retry-after']), Date.now()));
-    else agent.backoff?.succeeded();
+    if (agent.backoff) recordAnswer(agent.backoff, response.statusCode, response.headers['retry-after']);
     const etag = response.headers.etag;
     return { status: response.statusCode, json: text ? safeJson(text) : undefined, etag: typeof etag === 'string' ? etag : undefined };
   } catch (error) {
@@ -102,8 +105,6 @@ async function call(agent: Pick<SimAgent, 'origin'> & { backoff?: ServerBackoff 
     return { status: 0 };
   }
 }
-
-const headerText = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
 function safeJson(text: string): unknown {
   try {
@@ -232,8 +233,7 @@ function connect(agent: SimAgent): void {
   });
   socket.on('unexpected-response', (request, response) => {
     recordError('ws-upgrade', String(response.statusCode));
-    if (transient(response.statusCode ?? 0)) agent.backoff.failed(parseRetryAfter(headerText(response.headers['retry-after']), Date.now()));
-    else agent.backoff.succeeded();
+    recordAnswer(agent.backoff, response.statusCode ?? 0, response.headers['retry-after']);
     response.resume();
     request.destroy();
   });

@@ -21,14 +21,14 @@ export type AgentDocumentFilter = 'all' | { agentIds: string[] } | { scopes: str
 
 /** Every active agent's document, or those the filter names. */
 export async function readAgentDocuments(sql: Queryable, filter: AgentDocumentFilter = 'all'): Promise<AgentDocuments> {
-  const [state] = await sql<Array<{ applied_revision: string | null }>>`select applied_revision from policy_state`;
+  const revision = await readAppliedRevision(sql);
   const only = filter === 'all'
     ? sql``
     : 'agentIds' in filter
       ? sql`and a.id = any(${filter.agentIds}::uuid[])`
       : sql`and (a.organization || '/' || a.location = any(${filter.scopes}::text[]) or a.organization || '/' || a.location || '/' || a.name = any(${filter.scopes}::text[]))`;
   const rows = await sql<Array<{ id: string; document: string }>>`${agentDocumentSelect(sql)} ${only}`;
-  return { revision: state?.applied_revision ?? null, documents: new Map(rows.map((row) => [row.id, row.document])) };
+  return { revision, documents: new Map(rows.map((row) => [row.id, row.document])) };
 }
 
 /** Rows per batch when every agent is read in the background. */
@@ -39,13 +39,18 @@ const BACKGROUND_BATCH_ROWS = 2_000;
  * agents one result was a ~50-ms stall of the server that read it, every minute (the map's safety net).
  */
 export async function readEveryAgentDocumentInBatches(sql: postgres.Sql, batchRows = BACKGROUND_BATCH_ROWS): Promise<AgentDocuments> {
-  const [state] = await sql<Array<{ applied_revision: string | null }>>`select applied_revision from policy_state`;
+  const revision = await readAppliedRevision(sql);
   const documents = new Map<string, string>();
   await sql<Array<{ id: string; document: string }>>`${agentDocumentSelect(sql)}`.cursor(batchRows, async (rows) => {
     for (const row of rows) documents.set(row.id, row.document);
     await new Promise((resolve) => setImmediate(resolve));
   });
-  return { revision: state?.applied_revision ?? null, documents };
+  return { revision, documents };
+}
+
+async function readAppliedRevision(sql: Queryable): Promise<string | null> {
+  const [state] = await sql<Array<{ applied_revision: string | null }>>`select applied_revision from policy_state`;
+  return state?.applied_revision ?? null;
 }
 
 /** One agent's document and the applied revision, in one query; undefined when it has none. */

@@ -4,7 +4,7 @@
 // Exit 0 when the revision is applied (or already was), 1 when it is rejected or failed.
 import { formatError } from '../../../schemas/src/errors.ts';
 import { openPolicySource } from '../git/source.ts';
-import { reconcileOnce, type ReconcileOutcome } from '../reconcile/reconcile.ts';
+import { oneRunAtATime, reconcileOnce, type ReconcileOutcome } from '../reconcile/reconcile.ts';
 import { readRevisionStatus, type RevisionStatus } from '../reconcile/status.ts';
 import { ConfigError } from '../config/config.ts';
 import { EXIT_FAILURE, EXIT_OK } from './command.ts';
@@ -35,7 +35,7 @@ async function reconcileLocally(ctx: CommandContext): Promise<ReconcileOutcome> 
   return withDatabase(ctx, async (db) => {
     const source = await openPolicySource(ctx.config(), log);
     try {
-      return await reconcileOnce({ sql: db.sql, source, log, trigger: 'cli', oneAtATime: !db.embedded });
+      return await reconcileOnce({ sql: db.sql, source, log, trigger: 'cli', oneAtATime: oneRunAtATime(db) });
     } finally {
       await source.close();
     }

@@ -3,6 +3,7 @@
 // be woken.
 import type { Queryable } from '../db/database.ts';
 import { audit } from '../audit.ts';
+import { UUID } from '../auth/tokens.ts';
 
 export interface SignalTarget {
   agents?: string[];
@@ -12,7 +13,6 @@ export interface SignalTarget {
   all?: boolean;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function isEmptyTarget(target: SignalTarget): boolean {
   return !target.all && !target.agents?.length && !target.locations?.length && !target.organizations?.length;

@@ -20,6 +20,7 @@
 import type postgres from 'postgres';
 import type { Bus } from '../hub/bus.ts';
 import type { Logger } from '../logger.ts';
+import { UUID } from '../auth/tokens.ts';
 import { chunkAgentIds } from '../hub/publish-signal.ts';
 import { readAgentDocument, readAgentDocuments, readEveryAgentDocumentInBatches } from '../apply/agent-documents.ts';
 
@@ -43,7 +44,6 @@ export interface DocumentMap {
 const RELOAD_EVERY_MS = 60_000;
 /** Above this many agents one full reload is cheaper than re-reading each by id. */
 const PARTIAL_MAX = 2_000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** What the next update reads: every agent, or these; `change`: it follows a change of documents. */
 interface Update {

@@ -18,6 +18,7 @@
 // for the apply lock (at 30,000 agents that was ~230 ms of CPU taken from the winner).
 import type postgres from 'postgres';
 import type { Logger } from '../logger.ts';
+import type { Database } from '../db/database.ts';
 import type { PolicySnapshot, PolicySource } from '../git/source.ts';
 import { audit } from '../audit.ts';
 import { reportFileLimit } from '../file-limit.ts';
@@ -46,6 +47,15 @@ export const RECONCILE_LOCK_KEY = 0x7073776d; // "pswm"
 /** Key of the lock a whole run holds with `oneAtATime` ("pswr"). */
 export const RECONCILE_RUN_LOCK_KEY = 0x70737772;
 
+export type RunExclusively = <T>(work: () => Promise<T>) => Promise<T>;
+
+/** Reconcile runs and agents' scope refreshes one at a time across the instances on `db`. The lock
+ * holds a pool connection of its own for the run, so in embedded mode (one process, one connection)
+ * the work just runs: the instance's scheduler already takes one at a time. */
+export function oneRunAtATime(db: Pick<Database, 'sql' | 'embedded'>): RunExclusively {
+  return db.embedded ? (work) => work() : (work) => whileLocked(db.sql, RECONCILE_RUN_LOCK_KEY, work);
+}
+
 export interface ReconcileDeps {
   sql: postgres.Sql;
   source: PolicySource;
@@ -58,9 +68,8 @@ export interface ReconcileDeps {
   memory?: ReconcileMemory;
   /** How new rows are bulk-inserted: 'copy' (fastest; not over PGlite's socket) or 'json' (default). */
   insertMethod?: InsertMethod;
-  /** Whole runs one at a time across instances (stage 'wait'). Holds a second pool connection for
-   * the run, so not with the embedded database's single connection. */
-  oneAtATime?: boolean;
+  /** Runs the whole run one at a time across instances (oneRunAtATime; stage 'wait'). */
+  oneAtATime?: RunExclusively;
 }
 
 export interface ReconcileOutcome {
@@ -96,7 +105,7 @@ export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileOutco
   const startedAt = (deps.now ?? (() => new Date()))();
   const stages = createStageTimer();
   if (!deps.oneAtATime) return reconcileRun(deps, startedAt, stages);
-  return whileLocked(deps.sql, RECONCILE_RUN_LOCK_KEY, () => {
+  return deps.oneAtATime(() => {
     stages.mark('wait');
     return reconcileRun(deps, startedAt, stages);
   });

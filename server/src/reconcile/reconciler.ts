@@ -13,8 +13,7 @@ import { gitWebhookRoutes } from '../api/git-webhook.ts';
 import { reconciliationRoutes } from '../api/reconciliations.ts';
 import { revisionRoutes } from '../api/revision.ts';
 import { policyRoutes } from '../api/policy.ts';
-import { reconcileOnce, RECONCILE_RUN_LOCK_KEY, type ReconcileOutcome } from './reconcile.ts';
-import { whileLocked } from '../db/run-lock.ts';
+import { oneRunAtATime, reconcileOnce, type ReconcileOutcome } from './reconcile.ts';
 import { createReconcileMemory } from './memory.ts';
 import { reconcileMetrics } from './reconcile-metrics.ts';
 import { refreshAgentScopes } from './agent-refresh.ts';
@@ -70,13 +69,13 @@ export async function startReconciler(deps: ReconcilerDeps): Promise<Reconciler>
   // Refreshes of agents' own scopes hold the run lock too: two instances refreshing at once (an
   // enrolment wave lands on both) each found the other's write under their apply lock and started
   // over, and after a few rounds gave up (2,745 of 30,000 agents left with a stale document).
-  const oneAtATime = <T>(work: () => Promise<T>) => (db.embedded ? work() : whileLocked(db.sql, RECONCILE_RUN_LOCK_KEY, work));
+  const oneAtATime = oneRunAtATime(db);
   // Agents waiting for their own scopes to be re-decided; drained after every run.
   const pendingAgents = { all: false, ids: new Set<string>() };
   const scheduler = createReconcileScheduler(async (reason) => {
     if (reason.split(', ').some((one) => one !== AGENTS_ONLY)) {
       lastOutcome = undefined;
-      lastOutcome = await reconcileOnce({ sql: db.sql, source, log, trigger: reason, memory, insertMethod: db.embedded ? 'json' : 'copy', oneAtATime: !db.embedded });
+      lastOutcome = await reconcileOnce({ sql: db.sql, source, log, trigger: reason, memory, insertMethod: db.embedded ? 'json' : 'copy', oneAtATime });
       recordMetrics(lastOutcome);
       if (lastOutcome.status === 'applied') await announce(lastOutcome.changedAgents, `policy revision ${lastOutcome.revision}`);
     }
