@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { buildApp, BODY_LIMIT_BYTES } from '../src/api/app.ts';
+import { PER_HANDLE_METRICS } from '../src/api/metrics.ts';
 import { createToken, revokeToken } from '../src/auth/tokens.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { createLogger } from '../src/logger.ts';
@@ -115,4 +116,8 @@ test('/metrics exposes request latency by route pattern in Prometheus text', asy
   assert.match(metrics.headers.get('content-type') ?? '', /^text\/plain/);
   assert.match(metrics.text, /pswm_http_request_duration_seconds_count\{method="GET",route="\/health",status_code="200"\} 1/);
   assert.match(metrics.text, /route="\/api\/v1\/tokens\/:id",status_code="404"/);
+  assert.match(metrics.text, /^# TYPE pswm_nodejs_eventloop_lag_p99_seconds /m);
+  for (const name of PER_HANDLE_METRICS) {
+    assert.doesNotMatch(metrics.text, new RegExp(`^# TYPE ${name} `, 'm'), `${name} lists every socket handle on each scrape`);
+  }
 });

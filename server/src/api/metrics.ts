@@ -14,6 +14,7 @@ declare module 'fastify' {
 async function metricsPlugin(app: FastifyInstance): Promise<void> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'pswm_' });
+  for (const name of PER_HANDLE_METRICS) registry.removeSingleMetric(name);
   replaceOpenFdsGauge(registry);
   const latency = new Histogram({
     name: 'pswm_http_request_duration_seconds',
@@ -37,6 +38,13 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
 }
 
 export const metrics = fp(metricsPlugin, { name: 'pswm-metrics' });
+
+/**
+ * Default metrics that list every libuv handle or resource on each scrape (two lists of 15,000 at
+ * 15,000 agent sockets, each walked twice): a scrape blocked the event loop ~100 ms in the fleet
+ * bench's CPU profile. The hub's `pswm_websocket_connections` counts the handles that grow with the fleet.
+ */
+export const PER_HANDLE_METRICS = ['pswm_nodejs_active_handles', 'pswm_nodejs_active_handles_total', 'pswm_nodejs_active_resources', 'pswm_nodejs_active_resources_total'];
 
 // prom-client counts open files with a synchronous readdir of /proc/self/fd: with one descriptor per
 // agent socket, a scrape at 15,000 agents blocked the event loop for tens of milliseconds. Same
