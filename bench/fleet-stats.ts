@@ -1,6 +1,7 @@
 // Numbers for the fleet benchmark: percentiles, merging the simulators' raw samples, and a process's
 // memory and CPU read from /proc (Linux).
 import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { SimStats } from './fleet-protocol.ts';
 
 // USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK).
@@ -88,4 +89,27 @@ export function cpuMsBetween(before: Map<number, number>, after: Map<number, num
   let total = 0;
   for (const [pid, ms] of after) total += before.has(pid) ? ms - before.get(pid)! : 0;
   return total;
+}
+
+/** An event-loop stall a server recorded (bench/loop-stalls.ts): its end, its length, and how much of it the main thread ran. */
+export interface Stall {
+  at: number;
+  wallMs: number;
+  cpuMs: number;
+}
+
+/** The stalls recorded in `dir` (every process of one instance) that ended within [from, to]. */
+export async function stallsIn(dir: string, from: number, to: number): Promise<Stall[]> {
+  const files = (await readdir(dir)).filter((name) => name.endsWith('.jsonl'));
+  const texts = await Promise.all(files.map((name) => readFile(path.join(dir, name), 'utf8')));
+  return texts.flatMap((text) => text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Stall))
+    .filter((stall) => stall.at >= from && stall.at <= to);
+}
+
+/** "worst 104 ms (19 on CPU); most on CPU 31 ms (of 45); 6 over 50 ms": the worst stall, the server's own longest, and how often. */
+export function describeStalls(stalls: Stall[], overMs: number): string {
+  if (!stalls.length) return 'none ≥ 20 ms';
+  const worst = stalls.reduce((a, b) => (b.wallMs > a.wallMs ? b : a));
+  const busiest = stalls.reduce((a, b) => (b.cpuMs > a.cpuMs ? b : a));
+  return `worst ${worst.wallMs} ms (${worst.cpuMs} on CPU); most on CPU ${busiest.cpuMs} ms (of ${busiest.wallMs}); ${stalls.filter((s) => s.wallMs > overMs).length} over ${overMs} ms`;
 }

@@ -16,7 +16,7 @@ import { sharedSecretKey, startServerProcess } from '../server/test/support/serv
 import type { ServerProcess } from '../server/test/support/server-process.ts';
 import { appliedRevision, repoOf, until } from '../server/test/reconcile-fixtures.ts';
 import { generatePolicyRepo, mutatePolicyRepo } from './generate-policy.ts';
-import { cpuMsBetween, cpuMsOf, cpuMsOfAll, machineBusyMs, percentile, pidsNamed, rssBytesOf, sum, summarize } from './fleet-stats.ts';
+import { cpuMsBetween, cpuMsOf, cpuMsOfAll, describeStalls, machineBusyMs, percentile, pidsNamed, rssBytesOf, stallsIn, sum, summarize } from './fleet-stats.ts';
 import { collect, freePort, startSim, takeStats } from './fleet-sim.ts';
 import { createCleanups } from './cleanups.ts';
 import { collectGarbageIn, inspectPortFlag } from './inspector-gc.ts';
@@ -47,6 +47,7 @@ const PER_LOCATION = Number(values['agents-per-location']);
 const LOCATIONS = Math.max(1, Math.ceil(AGENTS / PER_LOCATION));
 const SETTINGS = { pollSeconds: Number(values['poll-seconds']), heartbeatSeconds: Number(values['heartbeat-seconds']), reportEvery: Number(values['report-every']) };
 const BASELINE = fileURLToPath(new URL('./fleet-baseline.ts', import.meta.url));
+const LOOP_STALLS = fileURLToPath(new URL('./loop-stalls.ts', import.meta.url));
 const BENCHMARKS = fileURLToPath(new URL('../docs/BENCHMARKS.md', import.meta.url));
 const SIGNAL_WAIT_MS = 30_000;
 /** One-location commits measured, one after another. */
@@ -89,19 +90,25 @@ try {
   const ports: number[] = [];
   const inspectPorts: number[] = [];
   const dataDirs: string[] = [];
+  const stallDirs: string[] = [];
   for (let i = 0; i < INSTANCES; i++) {
     ports.push(await freePort());
     inspectPorts.push(await freePort());
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'pswm-bench-fleet-'));
-    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-    dataDirs.push(dataDir);
+    for (const [dirs, prefix] of [[dataDirs, 'pswm-bench-fleet-'], [stallDirs, 'pswm-bench-stalls-']] as const) {
+      const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+      cleanups.push(() => rm(dir, { recursive: true, force: true }));
+      dirs.push(dir);
+    }
   }
   // Every instance on one database signs with the same secret key.
   const keyEnv = await sharedSecretKey(dataDirs[0]);
   const startInstance = (i: number) => startServerProcess({
     dataDir: dataDirs[i],
     args: ['--policy-repo', repo.dir, '--poll-interval', '3600', '--port', String(ports[i])],
-    env: { DATABASE_URL: db.url, ...BENCH_SERVER_ENV, ...keyEnv, NODE_OPTIONS: `${inspectPortFlag(inspectPorts[i])} ${values['server-node-options']}`.trim() },
+    env: {
+      DATABASE_URL: db.url, ...BENCH_SERVER_ENV, ...keyEnv, PSWM_BENCH_STALLS_DIR: stallDirs[i],
+      NODE_OPTIONS: `${inspectPortFlag(inspectPorts[i])} --import=${LOOP_STALLS} ${values['server-node-options']}`.trim(),
+    },
   });
   for (let i = 0; i < INSTANCES; i++) servers.push(await startInstance(i));
   cleanups.push(() => Promise.all(servers.map((s) => s.stop())));
@@ -141,6 +148,7 @@ try {
     await Promise.all(baselines.map((b) => fetch(`${b.url}/broadcast`, { method: 'POST' })));
     const received = await collect(sims, (s) => s.baselineMessages.length >= AGENTS, 20_000);
     baselineBroadcasts.push(received.baselineMessages.map((at) => at - sentAt));
+    progress(`bare broadcast ${round + 1}: p99 ${percentile(baselineBroadcasts[round], 0.99)} ms, last after ${Math.max(...baselineBroadcasts[round])} ms`);
   }
   const baselineBroadcast = baselineBroadcasts.sort((a, b) => percentile(a, 0.99) - percentile(b, 0.99))[Math.floor(SIGNAL_ROUNDS / 2)];
   await Promise.all(sims.map((sim) => sim.request({ type: 'baseline-close' }, 'closed')));
@@ -170,8 +178,13 @@ try {
 
   // 3. Steady state: polls, heartbeats and reports on their intervals.
   progress(`steady state for ${SECONDS} s`);
+  // Handing over what the simulators recorded so far (30,000 enrolments and connects) is a burst on
+  // every core that stalled both servers ~100 ms; the window opens once it is over.
+  await takeStats(sims);
+  await sleep(SETTLE_MS);
   await takeStats(sims);
   await Promise.all(servers.map((s) => scrapeLoopLag(s.url)));
+  const windowOpened = Date.now();
   const cpuBefore = await Promise.all(servers.map((s) => cpuMsOf(s.pid)));
   // Where the machine's CPU goes: the simulators and PostgreSQL share it with the server(s).
   const postgresPids = await pidsNamed('postgres');
@@ -181,6 +194,8 @@ try {
   const steadyStats = await takeStats(sims);
   const steadySeconds = (performance.now() - steadyStarted) / 1000;
   const loopLag = await Promise.all(servers.map((s) => scrapeLoopLag(s.url)));
+  const stalls = await Promise.all(stallDirs.map((dir) => stallsIn(dir, windowOpened, Date.now())));
+  stalls.forEach((list, i) => progress(`instance ${i} stalls over 50 ms: ${list.filter((s) => s.wallMs > 50).map((s) => `${s.wallMs} ms (${s.cpuMs} on CPU) at +${((s.at - windowOpened) / 1000).toFixed(1)} s`).join(', ') || 'none'}`));
   const serverCpuMs = await Promise.all(servers.map((s, i) => cpuMsOf(s.pid).then((ms) => ms - cpuBefore[i])));
   const cpuPercent = serverCpuMs.map((ms) => (ms / (steadySeconds * 1000)) * 100);
   const [simCpuAfter, postgresCpuAfter, machineAfter] = await Promise.all([cpuMsOfAll(sims.map((s) => s.pid)), cpuMsOfAll(postgresPids), machineBusyMs()]);
@@ -221,6 +236,7 @@ try {
     `| fleet-wide signal, p50 / p99 / max over all sockets (of 3, the median p99) | ${triple(fleetDelivery)} (${fleetDelivery.length} of ${connectedCount}) | ${triple(baselineBroadcast)} | ${(Math.max(...fleetDelivery) / Math.max(...baselineBroadcast)).toFixed(2)} × (max) | ≤ 1.3 × bare, p99 ≤ 500 ms |`,
     `| poll p99 (304) | ${pollP99.toFixed(1)} ms | — | — | ≤ 50 ms |`,
     `| event-loop lag over the steady state, p99 / max | ${loopLag.map((l) => `${l.p99Ms.toFixed(0)} / ${l.maxMs.toFixed(0)} ms`).join('; ')} | — | — | ≤ 50 ms |`,
+    `| event-loop stalls ≥ 20 ms over the steady state, and how much of each the server's main thread ran (bench/loop-stalls.ts) | ${stalls.map((list) => describeStalls(list, 50)).join('; ')} | — | — | ≤ 50 ms |`,
     `| one-location commit → last affected agent fetched, median of ${COMMITS} (each) | ${percentile(commitMs, 0.5)} ms (${commits.map((c) => `${c.lastFetchMs} ms: ${c.fetched} of ${c.affected} fetched, ${c.woken} woken, reconcile ${c.reconcileMs ?? '?'} ms`).join('; ')}) | — | — | ≤ 500 ms, only that location woken |`,
     `| server CPU over the steady state | ${cpuPercent.map((c) => `${c.toFixed(0)} %`).join('; ')} of one core | — | — | |`,
     `| machine CPU over the steady state (100 % = one core) | ${cpuSplit} | — | — | |`,

@@ -8,7 +8,8 @@ import { openPolicySource } from '../src/git/source.ts';
 import { reconcileOnce } from '../src/reconcile/reconcile.ts';
 import { freshDatabase } from './support/database.ts';
 import { silentLog, tempDir, templateRepo, until } from './reconcile-fixtures.ts';
-import { readAgentDocuments, readEveryAgentDocumentInBatches } from '../src/apply/agent-documents.ts';
+import { readAgentDocuments, visitEveryAgentDocument } from '../src/apply/agent-documents.ts';
+import { createDocumentMap } from '../src/reconcile/document-map.ts';
 import { openDatabase } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { scopeDocument, startDesiredStateInstance } from './desired-fixtures.ts';
@@ -75,7 +76,12 @@ test('a revoked agent named by a change leaves the map; an unknown one is looked
 
 test('the safety net reads every agent in batches, the same map as one query; the cursor works on the embedded database too', async (t) => {
   const { db } = await setup(t);
-  const batched = await readEveryAgentDocumentInBatches(db.sql, 1);
+  const inBatches = async (sql: typeof db.sql) => {
+    const documents = new Map<string, string>();
+    const state = await visitEveryAgentDocument(sql, (agentId, document) => documents.set(agentId, document), 1);
+    return { ...state, documents };
+  };
+  const batched = await inBatches(db.sql);
   assert.deepEqual(batched, await readAgentDocuments(db.sql));
   assert.equal(batched.documents.size, 2);
 
@@ -83,5 +89,26 @@ test('the safety net reads every agent in batches, the same map as one query; th
   const embedded = await openDatabase({ dataDir, databaseUrl: undefined }, silentLog);
   t.after(() => embedded.close());
   await migrate(embedded.sql, silentLog);
-  assert.deepEqual(await readEveryAgentDocumentInBatches(embedded.sql, 1), { revision: null, documents: new Map() });
+  assert.deepEqual(await inBatches(embedded.sql), { revision: null, documentsVersion: 0, documents: new Map() });
+});
+
+test('with every notification lost, the safety net re-reads the fleet only after a write moved documents_version, and drops revoked agents', async (t) => {
+  const { db, first, second, paris, nyc } = await setup(t);
+  // setup() changed Paris's document behind the maps' backs; this map starts from it.
+  const deaf = { publish: async () => {}, subscribe: () => () => {} };
+  const map = await createDocumentMap({ sql: db.sql, bus: deaf, log: silentLog, safetyNetMs: 20 });
+  t.after(() => map.close());
+  assert.equal(map.cached(first.id)?.document, nyc);
+
+  // A write that does not bump documents_version is invisible to the safety net: proof that it did
+  // not re-read the fleet (no writer of documents does this; every one bumps the version).
+  await db.sql`update scope_documents set document_sha256 = ${paris} where scope = 'contoso/paris'`;
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(map.cached(first.id)?.document, nyc, 'documents_version did not move: nothing re-read');
+
+  // As a reconcile does: the write and the bump together, and the notification lost.
+  await db.sql`update agents set status = 'revoked', revoked_at = now() where id = ${first.id}`;
+  await db.sql`update policy_state set documents_version = documents_version + 1`;
+  await until('the safety net to re-read', async () => map.cached(second.id)?.document === paris);
+  assert.equal(map.knows(first.id), false, 'a revoked agent leaves the map with the full reload');
 });

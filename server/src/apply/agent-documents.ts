@@ -7,9 +7,15 @@ import type postgres from 'postgres';
 
 type Queryable = postgres.Sql | postgres.TransactionSql;
 
-export interface AgentDocuments {
+/** What the applied documents are at: every write to them bumps documentsVersion. */
+export interface DocumentsState {
   /** The applied policy revision (null before the first apply). */
   revision: string | null;
+  /** policy_state.documents_version: moves with every write to the applied documents. */
+  documentsVersion: number;
+}
+
+export interface AgentDocuments extends DocumentsState {
   /** agent id → document id, for active agents that have a document. */
   documents: Map<string, string>;
 }
@@ -21,36 +27,37 @@ export type AgentDocumentFilter = 'all' | { agentIds: string[] } | { scopes: str
 
 /** Every active agent's document, or those the filter names. */
 export async function readAgentDocuments(sql: Queryable, filter: AgentDocumentFilter = 'all'): Promise<AgentDocuments> {
-  const revision = await readAppliedRevision(sql);
+  const state = await readDocumentsState(sql);
   const only = filter === 'all'
     ? sql``
     : 'agentIds' in filter
       ? sql`and a.id = any(${filter.agentIds}::uuid[])`
       : sql`and (a.organization || '/' || a.location = any(${filter.scopes}::text[]) or a.organization || '/' || a.location || '/' || a.name = any(${filter.scopes}::text[]))`;
   const rows = await sql<Array<{ id: string; document: string }>>`${agentDocumentSelect(sql)} ${only}`;
-  return { revision, documents: new Map(rows.map((row) => [row.id, row.document])) };
+  return { ...state, documents: new Map(rows.map((row) => [row.id, row.document])) };
 }
 
 /** Rows per batch when every agent is read in the background. */
 const BACKGROUND_BATCH_ROWS = 2_000;
 
 /**
- * Every active agent's document, read in batches with the event loop free between them: at 30,000
- * agents one result was a ~50-ms stall of the server that read it, every minute (the map's safety net).
+ * Every active agent's document, handed to `visit` in batches with the event loop free between them:
+ * at 30,000 agents one result was a ~50-ms stall of the server that read it (the document map's
+ * safety net). The state is read before the rows, so a write committed meanwhile makes the returned
+ * version older than the rows, never newer: whoever keeps it re-reads rather than misses a change.
  */
-export async function readEveryAgentDocumentInBatches(sql: postgres.Sql, batchRows = BACKGROUND_BATCH_ROWS): Promise<AgentDocuments> {
-  const revision = await readAppliedRevision(sql);
-  const documents = new Map<string, string>();
+export async function visitEveryAgentDocument(sql: postgres.Sql, visit: (agentId: string, document: string) => void, batchRows = BACKGROUND_BATCH_ROWS): Promise<DocumentsState> {
+  const state = await readDocumentsState(sql);
   await sql<Array<{ id: string; document: string }>>`${agentDocumentSelect(sql)}`.cursor(batchRows, async (rows) => {
-    for (const row of rows) documents.set(row.id, row.document);
+    for (const row of rows) visit(row.id, row.document);
     await new Promise((resolve) => setImmediate(resolve));
   });
-  return { revision, documents };
+  return state;
 }
 
-async function readAppliedRevision(sql: Queryable): Promise<string | null> {
-  const [state] = await sql<Array<{ applied_revision: string | null }>>`select applied_revision from policy_state`;
-  return state?.applied_revision ?? null;
+export async function readDocumentsState(sql: Queryable): Promise<DocumentsState> {
+  const [state] = await sql<Array<{ applied_revision: string | null; documents_version: string }>>`select applied_revision, documents_version from policy_state`;
+  return { revision: state?.applied_revision ?? null, documentsVersion: Number(state?.documents_version ?? 0) };
 }
 
 /** One agent's document and the applied revision, in one query; undefined when it has none. */

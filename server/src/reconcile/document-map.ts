@@ -17,12 +17,20 @@
 // through) until a full reload succeeds. The minute's safety-net reload knows of no change, so polls
 // keep using the copy while it runs (at 15,000 agents a fall-through there sent every poll of that
 // moment to the database).
+//
+// The safety net reads one row first: every write to the applied documents bumps documents_version,
+// so when it has not moved since the last full reload there is nothing a lost notification could have
+// carried, and the fleet is not re-read (at 30,000 agents, two instances re-reading every agent each
+// minute were the steady state's worst moments: both servers and PostgreSQL busy at once, 30–45 ms
+// scavenges). A full reload updates the entries in place: an unchanged document keeps its string, so
+// the rows it read die young instead of 30,000 new strings surviving into the old generation. Each
+// instance draws its own period, so two instances started together do not reload together.
 import type postgres from 'postgres';
 import type { Bus } from '../hub/bus.ts';
 import type { Logger } from '../logger.ts';
 import { UUID } from '../auth/tokens.ts';
 import { chunkAgentIds } from '../hub/publish-signal.ts';
-import { readAgentDocument, readAgentDocuments, readEveryAgentDocumentInBatches } from '../apply/agent-documents.ts';
+import { readAgentDocument, readAgentDocuments, readDocumentsState, visitEveryAgentDocument } from '../apply/agent-documents.ts';
 
 export interface AgentDocument {
   document: string;
@@ -41,7 +49,9 @@ export interface DocumentMap {
   close(): void;
 }
 
-const RELOAD_EVERY_MS = 60_000;
+/** The safety net's period: 45–75 s, drawn once per instance. */
+const RELOAD_EVERY_MS = 45_000;
+const RELOAD_SPREAD_MS = 30_000;
 /** Above this many agents one full reload is cheaper than re-reading each by id. */
 const PARTIAL_MAX = 2_000;
 
@@ -52,9 +62,31 @@ interface Update {
   change: boolean;
 }
 
-export async function createDocumentMap(deps: { sql: postgres.Sql; bus: Pick<Bus, 'publish' | 'subscribe'>; log: Pick<Logger, 'warn'> }): Promise<DocumentMap> {
+/** One agent's entry; `pass`: the last full reload that saw it (the others are swept after one). */
+interface Entry {
+  document: string;
+  pass: number;
+}
+
+export async function createDocumentMap(deps: {
+  sql: postgres.Sql; bus: Pick<Bus, 'publish' | 'subscribe'>; log: Pick<Logger, 'warn'>;
+  /** The safety net's period; by default drawn between 45 and 75 s. */
+  safetyNetMs?: number;
+}): Promise<DocumentMap> {
   const { sql, bus, log } = deps;
-  let { documents, revision } = await readAgentDocuments(sql);
+  const entries = new Map<string, Entry>();
+  let pass = 0;
+  const keep = (agentId: string, document: string) => {
+    const entry = entries.get(agentId);
+    if (!entry) entries.set(agentId, { document, pass });
+    else {
+      if (entry.document !== document) entry.document = document;
+      entry.pass = pass;
+    }
+  };
+  const initial = await readAgentDocuments(sql);
+  for (const [agentId, document] of initial.documents) keep(agentId, document);
+  let { revision, documentsVersion: fullyReadAt } = initial;
   let queued: Update | undefined;
   let running: Update | undefined;
   let untrusted = false;
@@ -89,38 +121,57 @@ export async function createDocumentMap(deps: { sql: postgres.Sql; bus: Pick<Bus
   };
 
   const apply = async (update: Update) => {
+    if (update.all) return reloadAll(update.change);
     const ids = [...update.agentIds];
-    // A change's full reload is read at once (lookups wait for it); the safety net's in the background.
-    const loaded = update.all && !update.change ? await readEveryAgentDocumentInBatches(sql) : await readAgentDocuments(sql, update.all ? 'all' : { agentIds: ids });
+    const loaded = await readAgentDocuments(sql, { agentIds: ids });
     generation++;
     revision = loaded.revision;
-    if (update.all) {
-      documents = loaded.documents;
-      return;
-    }
     // An agent missing from the answer was revoked or has no document any more.
     for (const id of ids) {
       const document = loaded.documents.get(id);
-      if (document === undefined) documents.delete(id);
-      else documents.set(id, document);
+      if (document === undefined) entries.delete(id);
+      else keep(id, document);
     }
+  };
+
+  const reloadAll = async (change: boolean) => {
+    if (!change && !untrusted) {
+      const now = await readDocumentsState(sql);
+      if (now.documentsVersion === fullyReadAt && now.revision === revision) return;
+    }
+    pass++;
+    // A change's full reload is read at once (lookups wait for it); the safety net's in the background.
+    let state;
+    if (change) {
+      const loaded = await readAgentDocuments(sql);
+      for (const [agentId, document] of loaded.documents) keep(agentId, document);
+      state = loaded;
+    } else {
+      state = await visitEveryAgentDocument(sql, keep);
+    }
+    // Not seen by this pass: revoked, or no document any more.
+    for (const [agentId, entry] of entries) if (entry.pass !== pass) entries.delete(agentId);
+    generation++;
+    revision = state.revision;
+    fullyReadAt = state.documentsVersion;
   };
 
   const unsubscribe = bus.subscribe('pswm_documents', (message) => request(namedAgents(message) ?? 'all', true), () => request('all', true));
   // The safety net never piles up behind a slow database.
-  const timer = setInterval(() => running || queued || request('all', false), RELOAD_EVERY_MS).unref();
+  const period = deps.safetyNetMs ?? RELOAD_EVERY_MS + Math.floor(Math.random() * RELOAD_SPREAD_MS);
+  const timer = setInterval(() => running || queued || request('all', false), period).unref();
 
   return {
     cached(agentId) {
       if (stale()) return undefined;
-      const document = documents.get(agentId);
-      return document === undefined ? undefined : { document, revision };
+      const entry = entries.get(agentId);
+      return entry === undefined ? undefined : { document: entry.document, revision };
     },
-    knows: (agentId) => documents.has(agentId),
+    knows: (agentId) => entries.has(agentId),
     async lookup(agentId) {
       const startedIn = generation;
       const found = await readAgentDocument(sql, agentId);
-      if (found && !stale() && generation === startedIn) documents.set(agentId, found.document);
+      if (found && !stale() && generation === startedIn) keep(agentId, found.document);
       return found;
     },
     async changed(agentIds) {
