@@ -28,13 +28,25 @@ export type AgentDocumentFilter = 'all' | { agentIds: string[] } | { scopes: str
 /** Every active agent's document, or those the filter names. */
 export async function readAgentDocuments(sql: Queryable, filter: AgentDocumentFilter = 'all'): Promise<AgentDocuments> {
   const state = await readDocumentsState(sql);
+  const rows = await sql<Array<{ id: string; document: string }>>`${agentDocumentsQuery(sql, filter)}`;
+  return { ...state, documents: new Map(rows.map((row) => [row.id, row.document])) };
+}
+
+/** The select behind readAgentDocuments (exported for the test that checks its plan). */
+export function agentDocumentsQuery(sql: Queryable, filter: AgentDocumentFilter) {
   const only = filter === 'all'
     ? sql``
     : 'agentIds' in filter
       ? sql`and a.id = any(${filter.agentIds}::uuid[])`
-      : sql`and (a.organization || '/' || a.location = any(${filter.scopes}::text[]) or a.organization || '/' || a.location || '/' || a.name = any(${filter.scopes}::text[]))`;
-  const rows = await sql<Array<{ id: string; document: string }>>`${agentDocumentSelect(sql)} ${only}`;
-  return { ...state, documents: new Map(rows.map((row) => [row.id, row.document])) };
+      : sql`and (a.organization || '/' || a.location = any(${filter.scopes}::text[])
+             or (a.name = any(${ownScopeNames(filter.scopes)}::text[]) and a.organization || '/' || a.location || '/' || a.name = any(${filter.scopes}::text[])))`;
+  return sql`${agentDocumentSelect(sql)} ${only}`;
+}
+
+/** The agent names in agents' own scopes ("org/location/name"): names are unique, so each arm of the
+ * filter is an index lookup (agents_scope_path, the name's) instead of a pass over every agent. */
+function ownScopeNames(scopes: string[]): string[] {
+  return scopes.map((scope) => scope.split('/')).filter((parts) => parts.length === 3).map((parts) => parts[2]);
 }
 
 /** Rows per batch when every agent is read in the background. */

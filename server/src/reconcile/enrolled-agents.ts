@@ -20,11 +20,6 @@ export type AgentSelection = 'all' | { agentIds: string[] } | { locations: strin
 /** Active agents (every one, or the selected ones), with the facts under `factPaths`. */
 export async function readEnrolledAgents(sql: Queryable, factPaths: string[], selection: AgentSelection = 'all'): Promise<EnrolledAgent[]> {
   const keys = factKeysFor(factPaths);
-  const only = selection === 'all'
-    ? sql``
-    : 'agentIds' in selection
-      ? sql`and a.id = any(${selection.agentIds}::uuid[])`
-      : sql`and (a.organization || '/' || a.location = any(${selection.locations}::text[]) or a.name = any(${selection.names}::text[]))`;
   const facts = keys.length
     ? sql`
       coalesce((select jsonb_agg(jsonb_build_array(e.key, e.value)) from jsonb_each(a.facts) e where e.key = any(${keys}::text[])), '[]') as enrolled,
@@ -34,7 +29,7 @@ export async function readEnrolledAgents(sql: Queryable, factPaths: string[], se
   const trusted = keys.some(isTrustedFactKey) ? sql`, a.enrolled_at, ${enrollmentMethodSql(sql)} as enrollment_method` : sql``;
   const rows = await sql<Array<{ id: string; name: string; organization: string; location: string; enrolled: FactEntry[]; reported: FactEntry[]; enrolled_at?: Date | null; enrollment_method?: string | null }>>`
     select a.id, a.name, a.organization, a.location, ${facts} ${trusted}
-    from agents a where a.status = 'active' ${only}
+    from agents a where a.status = 'active' ${selectionFilter(sql, selection)}
     order by a.id`;
   return rows.map((row) => {
     const server: FactEntry[] = row.enrollment_method !== undefined ? [[TRUSTED_FACT_KEY, trustedFacts({ ...row, enrollment_method: row.enrollment_method ?? null, enrolled_at: row.enrolled_at ?? null })]] : [];
@@ -44,6 +39,14 @@ export async function readEnrolledAgents(sql: Queryable, factPaths: string[], se
       identity: { name: row.name, organization: row.organization, location: row.location, facts: nestFacts(withoutTrustedFacts(row.enrolled), withoutTrustedFacts(row.reported), server) },
     };
   });
+}
+
+/** The selection as a condition on `agents a` (exported for the test that checks its plan): each arm
+ * is an index lookup (agents_scope_path, id, name), never a pass over every agent. */
+export function selectionFilter(sql: Queryable, selection: AgentSelection) {
+  if (selection === 'all') return sql``;
+  if ('agentIds' in selection) return sql`and a.id = any(${selection.agentIds}::uuid[])`;
+  return sql`and (a.organization || '/' || a.location = any(${selection.locations}::text[]) or a.name = any(${selection.names}::text[]))`;
 }
 
 type FactEntry = [string, unknown];
