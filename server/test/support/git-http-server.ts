@@ -205,6 +205,13 @@ export async function gitWorkspace(cloneUrl: string, opts: { branch?: string; ca
 
 /** Writes or deletes files in a working tree and commits all changes with the test author. */
 export async function commitFiles(dir: string, files: Record<string, string | null>, message: string): Promise<string> {
+  await stageFiles(dir, files);
+  await runGit(['commit', '--quiet', '--allow-empty', '-m', message], dir);
+  return runGit(['rev-parse', 'HEAD'], dir);
+}
+
+/** Writes (or, for null, deletes) the files and stages every change: a commit is then one `git commit`. */
+export async function stageFiles(dir: string, files: Record<string, string | null>): Promise<void> {
   for (const [file, content] of Object.entries(files)) {
     const target = path.join(dir, file);
     if (content === null) {
@@ -215,6 +222,4 @@ export async function commitFiles(dir: string, files: Record<string, string | nu
     }
   }
   await runGit(['add', '--all'], dir);
-  await runGit(['commit', '--quiet', '--allow-empty', '-m', message], dir);
-  return runGit(['rev-parse', 'HEAD'], dir);
 }
