@@ -121,6 +121,7 @@ try {
 
   // One OTP code per location, as an admin rolling out a site would make.
   const plan = Array.from({ length: AGENTS }, (_, i) => ({ name: `sim-${String(i).padStart(6, '0')}`, location: locations[i % locations.length], origin: servers[i % INSTANCES].url }));
+  const agentIndex = new Map(plan.map((a, i) => [a.name, i]));
   const codes = new Map<string, string>();
   for (const location of locations) {
     const uses = plan.filter((a) => a.location === location).length;
@@ -267,8 +268,14 @@ try {
     const answeredMs = Date.now() - sentAt;
     if (response.status !== 200) throw new Error(`signal: ${response.status} ${await response.text()}\n${serverErrors(servers[0])}`);
     const stats = await collect(sims, (s) => s.signals.filter((x) => x.reason === reason).length >= connectedCount, SIGNAL_WAIT_MS);
-    const delivery = stats.signals.filter((x) => x.reason === reason).map((x) => x.at - sentAt);
-    progress(`fleet-wide signal ${round + 1}: answered after ${answeredMs} ms, first delivery after ${Math.min(...delivery)} ms, p99 ${percentile(delivery, 0.99)} ms, last after ${Math.max(...delivery)} ms`);
+    const signals = stats.signals.filter((x) => x.reason === reason);
+    const delivery = signals.map((x) => x.at - sentAt);
+    // Per instance: the one asked (0) delivers after its own NOTIFY's answer, the others when it reaches them.
+    const perInstance = INSTANCES > 1 ? `; by instance (first / last): ${servers.map((_, i) => {
+      const mine = signals.filter((x) => plan[agentIndex.get(x.agent)!].origin === servers[i].url).map((x) => x.at - sentAt);
+      return mine.length ? `${Math.min(...mine)} / ${Math.max(...mine)} ms` : 'none';
+    }).join(', ')}` : '';
+    progress(`fleet-wide signal ${round + 1}: answered after ${answeredMs} ms, first delivery after ${Math.min(...delivery)} ms, p99 ${percentile(delivery, 0.99)} ms, last after ${Math.max(...delivery)} ms${perInstance}`);
     const polls = (s: SimStats) => (s.latencies['desired-state 304']?.length ?? 0) + (s.latencies['desired-state']?.length ?? 0);
     const polledAlready = polls(stats);
     await collect(sims, (s) => polledAlready + polls(s) >= delivery.length, SIGNAL_WAIT_MS);
