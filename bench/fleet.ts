@@ -275,7 +275,9 @@ try {
       const mine = signals.filter((x) => plan[agentIndex.get(x.agent)!].origin === servers[i].url).map((x) => x.at - sentAt);
       return mine.length ? `${Math.min(...mine)} / ${Math.max(...mine)} ms` : 'none';
     }).join(', ')}` : '';
-    progress(`fleet-wide signal ${round + 1}: answered after ${answeredMs} ms, first delivery after ${Math.min(...delivery)} ms, p99 ${percentile(delivery, 0.99)} ms, last after ${Math.max(...delivery)} ms${perInstance}`);
+    const route = servers[0].logs().split('\n').filter((line) => line.includes('"msg":"agents signalled"')).map((line) => JSON.parse(line) as { authorizedMs: number; publishedMs: number }).at(-1);
+    const onServer = route ? `; on instance 0, token checked after ${route.authorizedMs} ms and published after ${route.publishedMs} ms` : '';
+    progress(`fleet-wide signal ${round + 1}: answered after ${answeredMs} ms, first delivery after ${Math.min(...delivery)} ms, p99 ${percentile(delivery, 0.99)} ms, last after ${Math.max(...delivery)} ms${perInstance}${onServer}`);
     const polls = (s: SimStats) => (s.latencies['desired-state 304']?.length ?? 0) + (s.latencies['desired-state']?.length ?? 0);
     const polledAlready = polls(stats);
     await collect(sims, (s) => polledAlready + polls(s) >= delivery.length, SIGNAL_WAIT_MS);

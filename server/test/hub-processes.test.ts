@@ -74,6 +74,10 @@ test('two servers on one database: signals requested on A and a revocation on A 
 
   const all = await api(b, admin)('POST', '/api/v1/signal', { all: true });
   assert.deepEqual(all.body, { signalled: 2 });
+  // The request's log line says when the token was checked and when the signal left, ms after it arrived.
+  const logged = b.logs().split('\n').filter((line) => line.includes('"msg":"agents signalled"')).map((line) => JSON.parse(line));
+  assert.equal(logged.at(-1).signalled, 2);
+  assert.ok(logged.at(-1).authorizedMs >= 0 && logged.at(-1).publishedMs >= logged.at(-1).authorizedMs, JSON.stringify(logged.at(-1)));
   assert.deepEqual(await otherOnA.message(2), { type: 'reconcile', reason: 'requested by token:hub-test' });
   assert.deepEqual(await onB.message(4), { type: 'reconcile', reason: 'requested by token:hub-test' });
 

@@ -40,11 +40,19 @@ export async function signalRoutes(
   app.post<{ Body: SignalBody }>(
     '/signal',
     { preHandler: app.requireRole('admin'), schema: { body: signalBody } },
-    async (request) => {
+    async (request, reply) => {
       const { reason, ...target } = request.body;
       if (isEmptyTarget(target)) throw apiError('BAD_REQUEST', 'Name whom to signal: agents, locations ("organization/location"), organizations, or all: true.');
       const actor = actorOf(request.principal);
-      const signalled = await signalTargets(opts.sql, opts.signalAgents, { target, reason: reason ?? `requested by ${actor}`, actor });
+      // When the request was let in (its token checked) and when the signal left: a slow fleet-wide
+      // signal is then placed on one side or the other of the bus.
+      const timing = { authorizedMs: Math.round(reply.elapsedTime), publishedMs: Number.NaN };
+      const wake = async (agentIds: string[] | 'all', why: string) => {
+        await opts.signalAgents(agentIds, why);
+        timing.publishedMs = Math.round(reply.elapsedTime);
+      };
+      const signalled = await signalTargets(opts.sql, wake, { target, reason: reason ?? `requested by ${actor}`, actor });
+      request.log.info({ signalled, ...timing }, 'agents signalled');
       return { signalled };
     },
   );
