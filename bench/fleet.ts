@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { createToken } from '../server/src/auth/tokens.ts';
 import { freshDatabase } from '../server/test/support/database.ts';
-import { sharedSecretKey, startServerProcess } from '../server/test/support/server-process.ts';
+import { loggedEntries, sharedSecretKey, startServerProcess } from '../server/test/support/server-process.ts';
 import { runGit, stageFiles } from '../server/test/support/git-http-server.ts';
 import type { ServerProcess } from '../server/test/support/server-process.ts';
 import { appliedRevision, repoOf, until } from '../server/test/reconcile-fixtures.ts';
@@ -275,7 +275,7 @@ try {
       const mine = signals.filter((x) => plan[agentIndex.get(x.agent)!].origin === servers[i].url).map((x) => x.at - sentAt);
       return mine.length ? `${Math.min(...mine)} / ${Math.max(...mine)} ms` : 'none';
     }).join(', ')}` : '';
-    const route = servers[0].logs().split('\n').filter((line) => line.includes('"msg":"agents signalled"')).map((line) => JSON.parse(line) as { authorizedMs: number; publishedMs: number }).at(-1);
+    const route = loggedEntries<{ authorizedMs: number; publishedMs: number }>(servers[0], 'agents signalled').at(-1);
     const onServer = route ? `; on instance 0, token checked after ${route.authorizedMs} ms and published after ${route.publishedMs} ms` : '';
     progress(`fleet-wide signal ${round + 1}: answered after ${answeredMs} ms, first delivery after ${Math.min(...delivery)} ms, p99 ${percentile(delivery, 0.99)} ms, last after ${Math.max(...delivery)} ms${perInstance}${onServer}`);
     const polls = (s: SimStats) => (s.latencies['desired-state 304']?.length ?? 0) + (s.latencies['desired-state']?.length ?? 0);
@@ -421,9 +421,7 @@ interface ReconcileLine {
 
 /** The reconciles each instance logged since `at` (its "reconcile <status>" lines), in order. */
 function reconcilesSince(servers: ServerProcess[], at: number): ReconcileLine[] {
-  return servers.flatMap((server, instance) => server.logs().split('\n')
-    .filter((line) => line.includes('"msg":"reconcile '))
-    .map((line) => JSON.parse(line) as ReconcileLine & { time: number })
+  return servers.flatMap((server, instance) => loggedEntries<ReconcileLine & { time: number }>(server, 'reconcile ')
     .filter((line) => line.time >= at)
     .map((line) => ({ ...line, instance })));
 }

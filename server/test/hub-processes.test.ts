@@ -8,7 +8,7 @@ import { createToken } from '../src/auth/tokens.ts';
 import { connectAgentSocket } from './support/agent-socket.ts';
 import { enrollmentClient, generateAgentIdentity } from './support/agent-identity.ts';
 import { freshDatabase } from './support/database.ts';
-import { runServerCommand, sharedSecretKey, startServerProcess } from './support/server-process.ts';
+import { loggedEntries, runServerCommand, sharedSecretKey, startServerProcess } from './support/server-process.ts';
 import type { ServerProcess } from './support/server-process.ts';
 import { appliedRevision, initialAdminToken, templateRepo, tempDir, until } from './reconcile-fixtures.ts';
 
@@ -75,9 +75,10 @@ test('two servers on one database: signals requested on A and a revocation on A 
   const all = await api(b, admin)('POST', '/api/v1/signal', { all: true });
   assert.deepEqual(all.body, { signalled: 2 });
   // The request's log line says when the token was checked and when the signal left, ms after it arrived.
-  const logged = b.logs().split('\n').filter((line) => line.includes('"msg":"agents signalled"')).map((line) => JSON.parse(line));
-  assert.equal(logged.at(-1).signalled, 2);
-  assert.ok(logged.at(-1).authorizedMs >= 0 && logged.at(-1).publishedMs >= logged.at(-1).authorizedMs, JSON.stringify(logged.at(-1)));
+  const logged = loggedEntries<{ signalled: number; authorizedMs: number; publishedMs: number }>(b, 'agents signalled');
+  const last = logged.at(-1)!;
+  assert.equal(last.signalled, 2);
+  assert.ok(last.authorizedMs >= 0 && last.publishedMs >= last.authorizedMs, JSON.stringify(last));
   assert.deepEqual(await otherOnA.message(2), { type: 'reconcile', reason: 'requested by token:hub-test' });
   assert.deepEqual(await onB.message(4), { type: 'reconcile', reason: 'requested by token:hub-test' });
 

@@ -30,7 +30,7 @@ import type { Bus } from '../hub/bus.ts';
 import type { Logger } from '../logger.ts';
 import { UUID } from '../auth/tokens.ts';
 import { chunkAgentIds } from '../hub/publish-signal.ts';
-import { readAgentDocument, readAgentDocuments, readDocumentsState, visitEveryAgentDocument } from '../apply/agent-documents.ts';
+import { readAgentDocument, readAgentDocuments, readDocumentsState, visitEveryAgentDocument, type AgentDocuments } from '../apply/agent-documents.ts';
 
 export interface AgentDocument {
   document: string;
@@ -84,9 +84,11 @@ export async function createDocumentMap(deps: {
       entry.pass = pass;
     }
   };
-  const initial = await readAgentDocuments(sql);
-  for (const [agentId, document] of initial.documents) keep(agentId, document);
-  let { revision, documentsVersion: fullyReadAt } = initial;
+  const keepAll = (loaded: AgentDocuments) => {
+    for (const [agentId, document] of loaded.documents) keep(agentId, document);
+    return loaded;
+  };
+  let { revision, documentsVersion: fullyReadAt } = keepAll(await readAgentDocuments(sql));
   let queued: Update | undefined;
   let running: Update | undefined;
   let untrusted = false;
@@ -141,14 +143,7 @@ export async function createDocumentMap(deps: {
     }
     pass++;
     // A change's full reload is read at once (lookups wait for it); the safety net's in the background.
-    let state;
-    if (change) {
-      const loaded = await readAgentDocuments(sql);
-      for (const [agentId, document] of loaded.documents) keep(agentId, document);
-      state = loaded;
-    } else {
-      state = await visitEveryAgentDocument(sql, keep);
-    }
+    const state = change ? keepAll(await readAgentDocuments(sql)) : await visitEveryAgentDocument(sql, keep);
     // Not seen by this pass: revoked, or no document any more.
     for (const [agentId, entry] of entries) if (entry.pass !== pass) entries.delete(agentId);
     generation++;

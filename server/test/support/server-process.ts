@@ -86,6 +86,11 @@ export async function startServerProcess(opts: { args?: string[]; env?: Record<s
   };
 }
 
+/** The server's JSON log lines whose message starts with `message`, parsed, oldest first. */
+export function loggedEntries<T>(server: Pick<ServerProcess, 'logs'>, message: string): T[] {
+  return server.logs().split('\n').filter((line) => line.includes(`"msg":"${message}`)).map((line) => JSON.parse(line) as T);
+}
+
 /** Runs one `pswm-server <args>` to completion (migrate, token, ...), with DATABASE_URL only if given. */
 export async function runServerCommand(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const { DATABASE_URL: _unused, ...inherited } = process.env;
