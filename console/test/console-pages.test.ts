@@ -101,7 +101,15 @@ test('a rejected commit appears without a reload, with its file:line:col error',
     await writeFile(file, yaml.replace('interval_seconds: 600', 'interval_seconds: often'));
     const git = (...args: string[]) => execFileSync('git', ['-C', repo(), ...args], { env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' } });
     git('commit', '-qam', 'lab: check in often');
-    await page.waitForFunction((id) => Number(document.querySelector('tr[data-reconciliation]')?.getAttribute('data-reconciliation')) > id, newest, { timeout: 60_000 });
+    try {
+      await page.waitForFunction((id) => Number(document.querySelector('tr[data-reconciliation]')?.getAttribute('data-reconciliation')) > id, newest, { timeout: 60_000 });
+    } catch (error) {
+      // Says which step lost the commit: the server's reconcile (watch or poll), the event stream, or the page's refresh.
+      const rows = await fleet.sql`select id, revision, trigger, status, started_at, finished_at from reconciliations order by id desc limit 3`;
+      const state = await page.evaluate(() => ({ ...document.body.dataset, now: Date.now() }));
+      const logs = fleet.server.logs().split('\n').filter((line) => /revision|reconcil|watch|console events/.test(line)).slice(-20);
+      throw new Error(`no newer reconciliation than ${newest} on the page: ${JSON.stringify({ rows, state, logs }, null, 1)}`, { cause: error });
+    }
     const row = page.locator('tr[data-reconciliation]').first();
     assert.match(await row.textContent() ?? '', /rejected/);
     assert.match(await row.locator('[data-errors]').textContent() ?? '', new RegExp(`${LAB_FILE.replaceAll('.', '\\.')}:${lineOf(yaml, 'interval_seconds:')}:\\d+`));

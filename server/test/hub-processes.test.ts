@@ -74,9 +74,10 @@ test('two servers on one database: signals requested on A and a revocation on A 
 
   const all = await api(b, admin)('POST', '/api/v1/signal', { all: true });
   assert.deepEqual(all.body, { signalled: 2 });
-  // The request's log line says when the token was checked and when the signal left, ms after it arrived.
-  const logged = loggedEntries<{ signalled: number; authorizedMs: number; publishedMs: number }>(b, 'agents signalled');
-  const last = logged.at(-1)!;
+  // The request's log line says when the token was checked and when the signal left, ms after it
+  // arrived. It reaches the child's stdout pipe independently of the response, so it is waited for.
+  const last = await until('the signal route\'s log line', async () =>
+    loggedEntries<{ signalled: number; authorizedMs: number; publishedMs: number }>(b, 'agents signalled').at(-1), 10_000);
   assert.equal(last.signalled, 2);
   assert.ok(last.authorizedMs >= 0 && last.publishedMs >= last.authorizedMs, JSON.stringify(last));
   assert.deepEqual(await otherOnA.message(2), { type: 'reconcile', reason: 'requested by token:hub-test' });
