@@ -73,7 +73,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     await app.register(hub.plugin, { prefix: API_PREFIX });
     const consoles = createConsoleService({ sql: db.sql, hub, bus, log, options: consoleOptionsFrom(config), retentionDays: config.consoleRetentionDays, transcriptReaders: config.consoleTranscriptReaders });
     await app.register(consoles.routes, { prefix: API_PREFIX });
-    await app.register(signalRoutes, { prefix: API_PREFIX, sql: db.sql, signalAgents: hub.signalAgents });
+    await app.register(signalRoutes, { prefix: API_PREFIX, sql: db.control, signalAgents: hub.signalAgents });
     await app.register(auditRoutes, { prefix: API_PREFIX, sql: db.sql });
     await app.register(reconciler.routes, { prefix: API_PREFIX });
     await app.register(desiredStateRoutes, {

@@ -67,7 +67,8 @@ export async function buildApp(deps: { db: Database; config: ServerConfig; log: 
   await app.register(inputRules);
   await app.register(credentialRateLimit, { perMinute: config.rateLimit });
   await app.register(metrics);
-  await app.register(auth, { sql: db.sql });
+  // Operators' token checks on the control client: an admin's request is not queued behind agents'.
+  await app.register(auth, { sql: db.control });
   await app.register(health, { sql: db.sql });
   await app.register(tokenRoutes, { prefix: API_PREFIX, sql: db.sql });
   return app;

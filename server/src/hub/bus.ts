@@ -51,7 +51,9 @@ interface Envelope {
   payload: object;
 }
 
-export async function createBus(db: Pick<Database, 'sql' | 'embedded'>, log: Logger): Promise<Bus> {
+/** Listens on `db.sql` (postgres.js gives LISTEN a connection of its own) and sends on `db.control`
+ * when there is one, so a message never waits in the pool's queue. */
+export async function createBus(db: Pick<Database, 'sql' | 'embedded'> & Partial<Pick<Database, 'control'>>, log: Logger): Promise<Bus> {
   const origin = randomUUID();
   const subscribers = new Map<BusChannel, Set<Subscriber>>(BUS_CHANNELS.map((channel) => [channel, new Set()]));
   let closed = false;
@@ -75,7 +77,7 @@ export async function createBus(db: Pick<Database, 'sql' | 'embedded'>, log: Log
     }
   };
 
-  const transport = db.embedded ? IN_PROCESS : await notifyTransport(db.sql, origin, deliver, resync, log);
+  const transport = db.embedded ? IN_PROCESS : await notifyTransport(db.sql, db.control ?? db.sql, origin, deliver, resync, log);
 
   return {
     async publish(channel, payload) {
@@ -111,6 +113,7 @@ const IN_PROCESS: Transport = { send: async () => {}, close: async () => {} };
 
 async function notifyTransport(
   sql: postgres.Sql,
+  sender: postgres.Sql,
   origin: string,
   deliver: (channel: BusChannel, payload: object) => void,
   resync: (channel: BusChannel) => void,
@@ -142,7 +145,7 @@ async function notifyTransport(
   }));
   return {
     async send(channel, text) {
-      await sql.notify(channel, text);
+      await sender.notify(channel, text);
     },
     async close() {
       await Promise.all(listening.map((listen) => listen.unlisten()));

@@ -36,7 +36,7 @@ export async function startAgentApiInstance(
   extend?: (app: FastifyInstance) => Promise<void>,
 ): Promise<AgentApiInstance> {
   const log = createLogger({ logLevel: 'silent' });
-  const db = { sql: database.sql, embedded: false, close: async () => {} };
+  const db = { sql: database.sql, control: database.sql, embedded: false, close: async () => {} };
   const app = await buildApp({ db, config: loadConfig(argv, {}), log });
   const bus = await createBus(db, log);
   const keys = options.keys ?? deriveServerKeys(randomBytes(32));
