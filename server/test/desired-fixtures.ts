@@ -17,7 +17,7 @@ import { createDocumentMap, type DocumentMap } from '../src/reconcile/document-m
 import { enrolAgent } from './support/agent-identity.ts';
 
 export { enrolAgent };
-import type { TestDatabase } from './support/database.ts';
+import { oneClientDatabase, type TestDatabase } from './support/database.ts';
 import { silentLog } from './reconcile-fixtures.ts';
 
 export interface Answer {
@@ -39,7 +39,7 @@ export interface DesiredStateInstance {
 export async function startDesiredStateInstance(db: TestDatabase, t: { after(fn: () => Promise<void>): void }): Promise<DesiredStateInstance> {
   let queries = 0;
   const sql = postgres(db.url, { max: 4, onnotice: () => {}, debug: () => void queries++ });
-  const app = await buildApp({ db: { sql, control: sql, embedded: false, close: async () => {} }, config: loadConfig([], {}), log: silentLog });
+  const app = await buildApp({ db: oneClientDatabase(sql), config: loadConfig([], {}), log: silentLog });
   const bus = await createBus({ sql, embedded: false }, silentLog);
   const keys = deriveServerKeys(randomBytes(32));
   const authority = await createAgentAuthority(sql, bus, keys.accessToken);

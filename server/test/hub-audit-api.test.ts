@@ -6,11 +6,11 @@ import { auditRoutes } from '../src/api/audit.ts';
 import { createToken } from '../src/auth/tokens.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { createLogger } from '../src/logger.ts';
-import { freshDatabase } from './support/database.ts';
+import { freshDatabase, oneClientDatabase } from './support/database.ts';
 
 async function setup(t: import('node:test').TestContext) {
   const { sql } = await freshDatabase(t);
-  const app = await buildApp({ db: { sql, control: sql, embedded: false, close: async () => {} }, config: loadConfig([], {}), log: createLogger({ logLevel: 'silent' }) });
+  const app = await buildApp({ db: oneClientDatabase(sql), config: loadConfig([], {}), log: createLogger({ logLevel: 'silent' }) });
   await app.register(auditRoutes, { prefix: API_PREFIX, sql });
   await app.listen({ host: '127.0.0.1', port: 0 });
   t.after(() => app.close());

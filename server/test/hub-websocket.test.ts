@@ -15,7 +15,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { connectAgentSocket } from './support/agent-socket.ts';
-import { freshDatabase } from './support/database.ts';
+import { freshDatabase, oneClientDatabase } from './support/database.ts';
 
 const log = createLogger({ logLevel: 'silent' });
 const TIMEOUT = { timeout: 60_000 };
@@ -28,7 +28,7 @@ async function setup(t: import('node:test').TestContext, options: Partial<HubOpt
   const revoked = new Set<string>();
   const claims = withClaims ? createSocketClaims(sql) : undefined;
   const hub = createHub({ bus, authority: { verify: (token) => tokens.get(token), isRevoked: (agentId) => revoked.has(agentId) }, log, options, claims });
-  const app = await buildApp({ db: { sql, control: sql, embedded: false, close: async () => {} }, config: loadConfig([], {}), log });
+  const app = await buildApp({ db: oneClientDatabase(sql), config: loadConfig([], {}), log });
   // Weak references to each upgrade's objects: what an accepted socket still keeps alive.
   const upgrades: WeakRef<object>[] = [];
   app.addHook('onRequest', async (request, reply) => {

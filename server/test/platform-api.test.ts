@@ -6,11 +6,11 @@ import { PER_HANDLE_METRICS } from '../src/api/metrics.ts';
 import { createToken, revokeToken } from '../src/auth/tokens.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { createLogger } from '../src/logger.ts';
-import { freshDatabase } from './support/database.ts';
+import { freshDatabase, oneClientDatabase } from './support/database.ts';
 
 async function setup(t: import('node:test').TestContext) {
   const { sql } = await freshDatabase(t);
-  const app = await buildApp({ db: { sql, control: sql, embedded: false, close: async () => {} }, config: loadConfig([], {}), log: createLogger({ logLevel: 'silent' }) });
+  const app = await buildApp({ db: oneClientDatabase(sql), config: loadConfig([], {}), log: createLogger({ logLevel: 'silent' }) });
   await app.listen({ host: '127.0.0.1', port: 0 });
   t.after(() => app.close());
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

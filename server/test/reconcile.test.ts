@@ -149,7 +149,7 @@ test('instances reconciling the same commit at once: one compiles and applies, t
     t.after(() => source.close());
     return source;
   }));
-  const outcomes = await Promise.all(instances.map((source) => reconcileOnce({ sql: db.sql, source, log: silentLog, trigger: 'test', oneAtATime: oneRunAtATime({ sql: db.sql, embedded: false }) })));
+  const outcomes = await Promise.all(instances.map((source) => reconcileOnce({ sql: db.sql, source, log: silentLog, trigger: 'test', oneAtATime: oneRunAtATime({ reconciler: db.sql, embedded: false }) })));
   assert.deepEqual(outcomes.map((o) => o.status).sort(), ['applied', 'no-op', 'no-op']);
   for (const waited of outcomes.filter((o) => o.status === 'no-op')) {
     assert.equal(waited.message, `revision ${waited.revision} is already applied`);

@@ -52,8 +52,8 @@ export type RunExclusively = <T>(work: () => Promise<T>) => Promise<T>;
 /** Reconcile runs and agents' scope refreshes one at a time across the instances on `db`. The lock
  * holds a pool connection of its own for the run, so in embedded mode (one process, one connection)
  * the work just runs: the instance's scheduler already takes one at a time. */
-export function oneRunAtATime(db: Pick<Database, 'sql' | 'embedded'>): RunExclusively {
-  return db.embedded ? (work) => work() : (work) => whileLocked(db.sql, RECONCILE_RUN_LOCK_KEY, work);
+export function oneRunAtATime(db: Pick<Database, 'reconciler' | 'embedded'>): RunExclusively {
+  return db.embedded ? (work) => work() : (work) => whileLocked(db.reconciler, RECONCILE_RUN_LOCK_KEY, work);
 }
 
 export interface ReconcileDeps {

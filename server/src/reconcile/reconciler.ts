@@ -75,7 +75,7 @@ export async function startReconciler(deps: ReconcilerDeps): Promise<Reconciler>
   const scheduler = createReconcileScheduler(async (reason) => {
     if (reason.split(', ').some((one) => one !== AGENTS_ONLY)) {
       lastOutcome = undefined;
-      lastOutcome = await reconcileOnce({ sql: db.sql, source, log, trigger: reason, memory, insertMethod: db.embedded ? 'json' : 'copy', oneAtATime });
+      lastOutcome = await reconcileOnce({ sql: db.reconciler, source, log, trigger: reason, memory, insertMethod: db.embedded ? 'json' : 'copy', oneAtATime });
       recordMetrics(lastOutcome);
       if (lastOutcome.status === 'applied') await announce(lastOutcome.changedAgents, `policy revision ${lastOutcome.revision}`);
     }
@@ -83,7 +83,7 @@ export async function startReconciler(deps: ReconcilerDeps): Promise<Reconciler>
       const agentIds = pendingAgents.all ? 'all' : [...pendingAgents.ids];
       pendingAgents.all = false;
       pendingAgents.ids.clear();
-      const refreshed = await oneAtATime(() => refreshAgentScopes({ sql: db.sql, source, memory, log }, agentIds));
+      const refreshed = await oneAtATime(() => refreshAgentScopes({ sql: db.reconciler, source, memory, log }, agentIds));
       if (refreshed.unfinished) {
         // Never dropped: these agents would keep a stale document until some full reconcile.
         setTimeout(() => refreshAgents(agentIds), UNFINISHED_REFRESH_RETRY_MS).unref();

@@ -15,7 +15,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import { createBus } from '../../src/hub/bus.ts';
 import type { Bus } from '../../src/hub/bus.ts';
 import { createLogger } from '../../src/logger.ts';
-import type { TestDatabase } from './database.ts';
+import { oneClientDatabase, type TestDatabase } from './database.ts';
 
 export interface AgentApiInstance {
   url: string;
@@ -36,7 +36,7 @@ export async function startAgentApiInstance(
   extend?: (app: FastifyInstance) => Promise<void>,
 ): Promise<AgentApiInstance> {
   const log = createLogger({ logLevel: 'silent' });
-  const db = { sql: database.sql, control: database.sql, embedded: false, close: async () => {} };
+  const db = oneClientDatabase(database.sql);
   const app = await buildApp({ db, config: loadConfig(argv, {}), log });
   const bus = await createBus(db, log);
   const keys = options.keys ?? deriveServerKeys(randomBytes(32));

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { createLogger } from '../../src/logger.ts';
 import { migrate } from '../../src/db/migrate.ts';
+import type { Database } from '../../src/db/database.ts';
 
 export const POSTGRES_ADMIN_URL = process.env.PSWM_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -73,4 +74,9 @@ export async function templateDatabase(): Promise<{ name: string; drop(): Promis
       await admin.end({ timeout: 5 });
     },
   };
+}
+
+/** A Database whose clients (pool, control, reconciler) are all this one, closed by its owner. */
+export function oneClientDatabase(sql: postgres.Sql): Database {
+  return { sql, control: sql, reconciler: sql, embedded: false, close: async () => {} };
 }
