@@ -41,11 +41,17 @@ function controlledIterations() {
   };
 }
 
-test('the next iteration is scheduled interval plus jitter after one ends', async () => {
+/** A scheduler on manual timers and controlled iterations, with its first iteration running. */
+function started() {
   const clock = manualTimers();
   const its = controlledIterations();
   const scheduler = createScheduler({ runIteration: its.runIteration, nextDelayMs: () => 5000, timers: clock.timers });
   scheduler.start();
+  return { clock, its, scheduler };
+}
+
+test('the next iteration is scheduled interval plus jitter after one ends', async () => {
+  const { clock, its, scheduler } = started();
   assert.deepEqual(its.started, ['start:start']);
   assert.deepEqual(clock.delays(), [], 'no timer while an iteration runs');
   await its.finishCurrent();
@@ -54,22 +60,32 @@ test('the next iteration is scheduled interval plus jitter after one ends', asyn
   assert.deepEqual(its.started, ['start:start', 'timer:interval']);
 });
 
-test('a wake between iterations starts one at once and replaces the pending timer', async () => {
-  const clock = manualTimers();
-  const its = controlledIterations();
-  const scheduler = createScheduler({ runIteration: its.runIteration, nextDelayMs: () => 5000, timers: clock.timers });
-  scheduler.start();
+test('a wake between iterations starts one at once and keeps the pending timer: the fleet stays spread', async () => {
+  const { clock, its, scheduler } = started();
   await its.finishCurrent();
+  assert.deepEqual(clock.delays(), [5000]);
   scheduler.wake('policy changed');
   assert.deepEqual(its.started, ['start:start', 'wake:policy changed']);
+  await its.finishCurrent();
+  assert.deepEqual(clock.delays(), [5000], 'the same timer, not a second one drawn after the wake');
+  clock.fire();
+  assert.deepEqual(its.started, ['start:start', 'wake:policy changed', 'timer:interval']);
+});
+
+test('a timer that falls due during an iteration is taken by it; the next is drawn from its end', async () => {
+  const { clock, its, scheduler } = started();
+  await its.finishCurrent();
+  scheduler.wake('policy changed');
+  clock.fire();
+  assert.deepEqual(its.started, ['start:start', 'wake:policy changed'], 'never two at once');
   assert.deepEqual(clock.delays(), []);
+  await its.finishCurrent();
+  assert.deepEqual(clock.delays(), [5000]);
+  assert.equal(its.started.length, 2);
 });
 
 test('wakes during an iteration schedule exactly one more, never two at once', async () => {
-  const clock = manualTimers();
-  const its = controlledIterations();
-  const scheduler = createScheduler({ runIteration: its.runIteration, nextDelayMs: () => 5000, timers: clock.timers });
-  scheduler.start();
+  const { clock, its, scheduler } = started();
   scheduler.wake('a');
   scheduler.wake('b');
   scheduler.wake('c');
@@ -90,10 +106,7 @@ test('a failing iteration still schedules the next one', async () => {
 });
 
 test('after stop no timer is left and wakes are ignored', async () => {
-  const clock = manualTimers();
-  const its = controlledIterations();
-  const scheduler = createScheduler({ runIteration: its.runIteration, nextDelayMs: () => 5000, timers: clock.timers });
-  scheduler.start();
+  const { clock, its, scheduler } = started();
   const stopped = scheduler.stop();
   scheduler.wake('late');
   await its.finishCurrent();

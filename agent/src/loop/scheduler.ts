@@ -1,7 +1,10 @@
-// When iterations run: one at a time; the next one interval + jitter after the previous ended;
-// a wake (WebSocket `reconcile`) starts one at once, and a wake that arrives during an iteration
-// schedules exactly one more right after it (however many wakes arrived). Timers are injected so
-// the behaviour is tested without waiting.
+// When iterations run: one at a time; the next timed one interval + jitter after the previous timed
+// one ended. A wake (WebSocket `reconcile`) starts one at once and leaves the timer where it was: a
+// fleet-wide signal that restarted every agent's timer made the whole fleet's next iterations fall
+// within one jitter window (30,000 reports in 2 minutes every 30 minutes) instead of spread over the
+// interval. A wake that arrives during an iteration schedules exactly one more right after it
+// (however many wakes arrived); a timer that falls due during an iteration is taken by it, and the
+// next one is drawn from its end. Timers are injected so the behaviour is tested without waiting.
 export interface Timers {
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
@@ -53,7 +56,7 @@ export function createScheduler(opts: {
     timer = undefined;
   };
   const run = (trigger: IterationTrigger, reason: string) => {
-    clearTimer();
+    if (trigger !== 'wake') clearTimer();
     running = (async () => {
       try {
         await opts.runIteration(trigger, reason);
@@ -73,8 +76,10 @@ export function createScheduler(opts: {
       run('wake', reason);
       return;
     }
+    if (timer !== undefined) return;
     timer = opts.timers.setTimeout(() => {
       timer = undefined;
+      if (running) return; // taken by the running iteration; afterIteration draws the next
       run('timer', 'interval');
     }, opts.nextDelayMs());
   };
