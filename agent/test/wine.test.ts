@@ -194,10 +194,14 @@ test('enrolled against a real server, agent --once converges the cmd script and 
   assert.match(unreadable.stdout + unreadable.stderr, /agent\.key is protected with DPAPI and cannot be decrypted on this machine .*pswm gencert --force --reenroll/);
 });
 
-test('pswm-native.exe jobrun: when the process that started the run ends (a stopped or crashed agent), the run ends with everything it started', { skip, timeout: 90_000 }, async () => {
+test('pswm-native.exe jobrun: when the process that started the run ends (a stopped or crashed agent), the run ends with everything it started', { skip, timeout: 90_000 }, async (t) => {
   const helper = winePath(path.join(path.dirname(exe), 'pswm-native.exe'));
   const needle = '-n 53 127.0.0.1';
-  const starter = wine.run('cmd.exe', ['/d', '/c', `${helper} jobrun 0 ping ${needle}`], { timeoutMs: 60_000 });
+  // The helper's stderr goes to a file cmd.exe opens for it: the `wine` process started here can end
+  // before the Windows processes do (it did once under load, exit 0 after 573 ms), and with it the
+  // pipe its output would have come through.
+  const stderrFile = path.join(await makeTempDir(t, 'pswm-wine-jobrun-'), 'helper-stderr.txt');
+  const starter = wine.run('cmd.exe', ['/d', '/c', `${helper} jobrun 0 ping ${needle} 2>${winePath(stderrFile)}`], { timeoutMs: 60_000 });
   // ping itself, not the command lines that name it (cmd.exe's, the helper's)
   const isRunning = async () => (await processesWith(needle)).some((p) => /^(\S*\\)?ping(\.exe)? /i.test(p.cmdline));
   assert.equal(await waitFor(isRunning, 30_000), true, 'the job started ping');
@@ -207,7 +211,8 @@ test('pswm-native.exe jobrun: when the process that started the run ends (a stop
   process.kill(cmd.pid, 'SIGKILL');
   assert.equal(await waitFor(async () => (await processesWith(needle)).length === 0, 15_000), true, `nothing of the run is left: ${JSON.stringify(await processesWith(needle))}`);
   const ended = await starter;
-  assert.match(ended.stdout + ended.stderr, /pswm-native: the process that started this run ended; ending the run/, JSON.stringify({ running, killed: cmd, ended }));
+  const said = await readFile(stderrFile, 'utf8').catch(() => '');
+  assert.match(said, /pswm-native: the process that started this run ended; ending the run/, JSON.stringify({ running, killed: cmd, ended }));
 });
 
 const ENVIRONMENT_KEY = 'HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager\\Environment';
