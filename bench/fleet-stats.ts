@@ -77,11 +77,13 @@ export async function cpuMsOfAll(pids: number[]): Promise<Map<number, number>> {
   return new Map(read.filter((entry) => entry !== undefined));
 }
 
-/** Busy CPU time of the whole machine (all cores), from /proc/stat: everything but idle and iowait. */
-export async function machineBusyMs(): Promise<number> {
+/** CPU time of the whole machine (all cores), from /proc/stat: busy (everything but idle, iowait and
+ * steal), and stolen: time this virtual machine was ready to run while the hypervisor gave its cores
+ * to another guest. A run with much steal measured a slower machine than it says. */
+export async function machineCpuMs(): Promise<{ busy: number; steal: number }> {
   const first = (await readFile('/proc/stat', 'utf8')).split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
   const [user, nice, system, , , irq, softirq, steal] = first;
-  return ((user + nice + system + irq + softirq + steal) * 1000) / CLOCK_TICKS;
+  return { busy: ((user + nice + system + irq + softirq) * 1000) / CLOCK_TICKS, steal: (steal * 1000) / CLOCK_TICKS };
 }
 
 /** CPU time spent between two reads of `cpuMsOfAll`, over the processes present in both. */

@@ -17,7 +17,7 @@ import { runGit, stageFiles } from '../server/test/support/git-http-server.ts';
 import type { ServerProcess } from '../server/test/support/server-process.ts';
 import { appliedRevision, repoOf, until } from '../server/test/reconcile-fixtures.ts';
 import { generatePolicyRepo, mutatePolicyRepo } from './generate-policy.ts';
-import { cpuMsBetween, cpuMsOf, cpuMsOfAll, describeStalls, machineBusyMs, percentile, pidsNamed, rssBytesOf, stallsIn, sum, summarize } from './fleet-stats.ts';
+import { cpuMsBetween, cpuMsOf, cpuMsOfAll, describeStalls, machineCpuMs, percentile, pidsNamed, rssBytesOf, stallsIn, sum, summarize } from './fleet-stats.ts';
 import { collect, freePort, startSim, takeStats } from './fleet-sim.ts';
 import { createCleanups } from './cleanups.ts';
 import { collectGarbageIn, inspectPortFlag } from './inspector-gc.ts';
@@ -49,6 +49,8 @@ const LOCATIONS = Math.max(1, Math.ceil(AGENTS / PER_LOCATION));
 const SETTINGS = { pollSeconds: Number(values['poll-seconds']), heartbeatSeconds: Number(values['heartbeat-seconds']), reportEvery: Number(values['report-every']) };
 const BASELINE = fileURLToPath(new URL('./fleet-baseline.ts', import.meta.url));
 const LOOP_STALLS = fileURLToPath(new URL('./loop-stalls.ts', import.meta.url));
+/** Above this share of the machine's CPU time taken by the hypervisor the run says it is not comparable. */
+const STEAL_WARNING = 0.05;
 const BENCHMARKS = fileURLToPath(new URL('../docs/BENCHMARKS.md', import.meta.url));
 const SIGNAL_WAIT_MS = 30_000;
 /** One-location commits measured, one after another. */
@@ -80,6 +82,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 try {
   const loadBefore = os.loadavg()[0];
+  const machineAtStart = await machineCpuMs();
   const db = await freshDatabase();
   cleanups.push(() => db.drop());
   const files = generatePolicyRepo({ organizations: Math.max(1, Math.ceil(LOCATIONS / 20)), locations: LOCATIONS, overrides: 0, scripts: 40, deployments: 10 });
@@ -190,7 +193,7 @@ try {
   const cpuBefore = await Promise.all(servers.map((s) => cpuMsOf(s.pid)));
   // Where the machine's CPU goes: the simulators and PostgreSQL share it with the server(s).
   const postgresPids = await pidsNamed('postgres');
-  const [simCpuBefore, postgresCpuBefore, machineBefore] = await Promise.all([cpuMsOfAll(sims.map((s) => s.pid)), cpuMsOfAll(postgresPids), machineBusyMs()]);
+  const [simCpuBefore, postgresCpuBefore, machineBefore] = await Promise.all([cpuMsOfAll(sims.map((s) => s.pid)), cpuMsOfAll(postgresPids), machineCpuMs()]);
   const steadyStarted = performance.now();
   await sleep(SECONDS * 1000);
   const windowClosed = Date.now();
@@ -201,9 +204,11 @@ try {
   stalls.forEach((list, i) => progress(`instance ${i} stalls over 50 ms: ${list.filter((s) => s.wallMs > 50).map((s) => `${s.wallMs} ms (${s.cpuMs} on CPU) at +${((s.at - windowOpened) / 1000).toFixed(1)} s`).join(', ') || 'none'}`));
   const serverCpuMs = await Promise.all(servers.map((s, i) => cpuMsOf(s.pid).then((ms) => ms - cpuBefore[i])));
   const cpuPercent = serverCpuMs.map((ms) => (ms / (steadySeconds * 1000)) * 100);
-  const [simCpuAfter, postgresCpuAfter, machineAfter] = await Promise.all([cpuMsOfAll(sims.map((s) => s.pid)), cpuMsOfAll(postgresPids), machineBusyMs()]);
+  const [simCpuAfter, postgresCpuAfter, machineAfter] = await Promise.all([cpuMsOfAll(sims.map((s) => s.pid)), cpuMsOfAll(postgresPids), machineCpuMs()]);
   const ofOneCore = (ms: number) => `${((ms / (steadySeconds * 1000)) * 100).toFixed(0)} %`;
-  const cpuSplit = `servers ${ofOneCore(sum(serverCpuMs))}, simulators ${ofOneCore(cpuMsBetween(simCpuBefore, simCpuAfter))}, PostgreSQL ${ofOneCore(cpuMsBetween(postgresCpuBefore, postgresCpuAfter))}, whole machine ${ofOneCore(machineAfter - machineBefore)} of ${os.cpus().length * 100} %`;
+  const cpuSplit = `servers ${ofOneCore(sum(serverCpuMs))}, simulators ${ofOneCore(cpuMsBetween(simCpuBefore, simCpuAfter))}, PostgreSQL ${ofOneCore(cpuMsBetween(postgresCpuBefore, postgresCpuAfter))}, whole machine ${ofOneCore(machineAfter.busy - machineBefore.busy)} of ${os.cpus().length * 100} %, and ${ofOneCore(machineAfter.steal - machineBefore.steal)} taken by the hypervisor (steal)`;
+  const stealShare = (machineAfter.steal - machineBefore.steal) / (steadySeconds * 1000 * os.cpus().length);
+  if (stealShare > STEAL_WARNING) progress(`WARNING: the hypervisor took ${(stealShare * 100).toFixed(0)} % of the machine's CPU time during the steady state (steal): this run measured a slower machine than it says`);
   const loadDuring = os.loadavg()[0];
 
   // 4. Fleet-wide signals (sent to instance 0: with two instances it crosses the bus), three of them
@@ -224,12 +229,15 @@ try {
   const pollP99 = percentile(steadyStats.latencies['desired-state 304'] ?? [], 0.99);
   let herd: string[] = [];
   if (values.restart) herd = await thunderingHerd();
+  const machineAtEnd = await machineCpuMs();
+  const stolenMs = machineAtEnd.steal - machineAtStart.steal;
+  const stealOverRun = `${((stolenMs / (machineAtEnd.busy - machineAtStart.busy + stolenMs || 1)) * 100).toFixed(0)} %`;
 
   const lines = [
     `## Fleet (${AGENTS.toLocaleString('en-US')} agents, ${INSTANCES} instance${INSTANCES > 1 ? 's' : ''})`,
     '',
     `Command: \`npm run bench:fleet -- ${process.argv.slice(2).join(' ')}\` (${PROCESSES} simulator processes, ${locations.length} locations of ~${PER_LOCATION} agents, polls every ${SETTINGS.pollSeconds} s and heartbeats every ${SETTINGS.heartbeatSeconds} s with ±10 % jitter, a report every ${SETTINGS.reportEvery} iterations).`,
-    `Machine: ${os.cpus()[0]?.model.trim()}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, PostgreSQL on 127.0.0.1; load average ${loadBefore.toFixed(2)} before, ${loadDuring.toFixed(2)} during the steady state. Simulators, server(s) and PostgreSQL share the machine.`,
+    `Machine: ${os.cpus()[0]?.model.trim()}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, PostgreSQL on 127.0.0.1; load average ${loadBefore.toFixed(2)} before, ${loadDuring.toFixed(2)} during the steady state; steal over the whole run ${stealOverRun} of the CPU time this machine wanted (the hypervisor running other guests). Simulators, server(s) and PostgreSQL share the machine.`,
     '',
     `Enrolment: ${enrolledCount.toLocaleString('en-US')} of ${AGENTS.toLocaleString('en-US')} agents in ${enrolSeconds.toFixed(0)} s (OTP, own Ed25519 key each); ${connectedCount.toLocaleString('en-US')} sockets connected.`,
     '',
