@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -59,25 +59,34 @@ test('a server whose descriptors run out under a flood of connections logs EMFIL
   const repo = await templateRepo(t);
   const dataDir = await mkdtemp(path.join(tmpdir(), 'pswm-file-limit-'));
   t.after(() => rm(dataDir, { recursive: true, force: true }));
-  const server = await startServerProcess({ dataDir, openFileLimit: 320, args: ['--policy-repo', repo.dir, '--poll-interval', '3600'], env: { DATABASE_URL: db.url } });
+  const limit = 320;
+  const server = await startServerProcess({ dataDir, openFileLimit: limit, args: ['--policy-repo', repo.dir, '--poll-interval', '3600'], env: { DATABASE_URL: db.url } });
   t.after(() => server.stop());
   const { hostname, port } = new URL(server.url);
   // The listen queue a fleet's reconnect burst needs (ss shows a listening socket's backlog as Send-Q).
   const somaxconn = Number(await readFile('/proc/sys/net/core/somaxconn', 'utf8'));
   const { stdout: listening } = await run('ss', ['-Hltn', `sport = :${port}`]);
   assert.equal(Number(listening.trim().split(/\s+/)[2]), Math.min(LISTEN_BACKLOG, somaxconn), listening);
-  // Plain TCP connections that send nothing: each holds one of the server's descriptors.
+  // Plain TCP connections that send nothing: each holds one of the server's descriptors. Opened
+  // until the server holds its limit (read from /proc, not assumed: a loaded machine accepts late),
+  // then kept open while the server's probe (every 10 s) finds it out of descriptors.
   const flood: Socket[] = [];
   t.after(() => flood.forEach((socket) => socket.destroy()));
-  for (let i = 0; i < 400; i++) {
-    const socket = connect(Number(port), hostname);
-    socket.on('error', () => {});
-    flood.push(socket);
+  const openFiles = async () => (await readdir(`/proc/${server.pid}/fd`)).length;
+  const connected = { count: 0 };
+  while (flood.length < 4 * limit && await openFiles() < limit - 1) {
+    for (let i = 0; i < 50; i++) {
+      const socket = connect(Number(port), hostname, () => connected.count++);
+      socket.on('error', () => {});
+      flood.push(socket);
+    }
+    await sleep(200);
   }
   const deadline = Date.now() + 40_000;
   while (!/out of file descriptors \(EMFILE\)/.test(server.logs()) && Date.now() < deadline) await sleep(250);
   const alarms = server.logs().split('\n').filter((line) => line.includes('out of file descriptors (EMFILE)'));
-  assert.equal(alarms.length, 1, server.logs().slice(-3000));
+  const state = `${flood.length} opened, ${connected.count} connected; the server holds ${await openFiles()} of ${limit} descriptors`;
+  assert.equal(alarms.length, 1, `${state}\n${server.logs().slice(-3000)}`);
   assert.ok(alarms[0].includes(FILE_LIMIT_HINT));
   assert.equal(JSON.parse(alarms[0]).level, 50);
   for (const socket of flood.splice(0)) socket.destroy();
