@@ -88,8 +88,11 @@ export function createFleetEvents(opts: FleetEventsOptions): FleetEvents {
     send('overview', { states, total, pendingApproval, oldRevision });
   };
 
+  // The cursor is read once even with no console open: first read by the first poll with a client,
+  // it took in a reconciliation that landed between that console's page render and that poll, and
+  // the page never heard of it.
   const poll = async () => {
-    if (!clients.size) return;
+    if (!clients.size && cursor) return;
     const [now] = await sql<Array<{ reconciliation: number; queue: number }>>`
       select coalesce((select max(id) from reconciliations), 0)::int as reconciliation,
              (select count(*) from enrollment_requests where status = 'pending')::int as queue`;
