@@ -13,7 +13,7 @@ import { Pool } from 'undici';
 import WebSocket from 'ws';
 import { backoffDelayMs, createServerBackoff, type ServerBackoff } from '../agent/src/api/server-backoff.ts';
 import { parseRetryAfter } from '../agent/src/api/http.ts';
-import { RECONNECT_BASE_MS, RECONNECT_MAX_MS, SERVER_BACKOFF } from './fleet-protocol.ts';
+import { HANDSHAKE_TIMEOUT_MS, RECONNECT_BASE_MS, RECONNECT_MAX_MS, SERVER_BACKOFF } from './fleet-protocol.ts';
 import type { FleetCommand, FleetEvent, SimStats } from './fleet-protocol.ts';
 
 interface SimAgent {
@@ -223,7 +223,9 @@ function connect(agent: SimAgent): void {
   if (agent.stopped) return;
   const url = `${agent.origin.replace(/^http/, 'ws')}/api/v1/agent/ws`;
   const started = performance.now();
-  const socket = new WebSocket(url, { headers: { authorization: `Bearer ${agent.accessToken}` }, perMessageDeflate: false });
+  // As the agent's wake socket: an upgrade the server never answers (a backlog during a herd) ends
+  // after 30 s and is retried. Without it two of 30,000 simulated agents waited forever (run Q).
+  const socket = new WebSocket(url, { headers: { authorization: `Bearer ${agent.accessToken}` }, perMessageDeflate: false, handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
   agent.socket = socket;
   socket.on('open', () => {
     agent.backoff.succeeded();

@@ -3,6 +3,8 @@
 /** The simulated agents' reconnect backoff: full jitter, 1 s doubling to 60 s, as the agent's own. */
 export const RECONNECT_BASE_MS = 1000;
 export const RECONNECT_MAX_MS = 60_000;
+/** An upgrade not answered within this long is given up and retried, as the agent's wake socket does. */
+export const HANDSHAKE_TIMEOUT_MS = 30_000;
 /** The simulated agents' shared server backoff (agent/src/api/server-backoff.ts): the same 1 s to
  * 60 s, as a fleet whose policy sets reporting.retry_base_seconds 1 and retry_max_seconds 60, so
  * that 60 s is the reconnect window the herd is measured against. */
