@@ -62,4 +62,3 @@ test('with every pool connection busy, an admin request is authorized, a bus mes
   assert.deepEqual(order.slice().sort(), ['a pool connection free', 'applied', 'authorized', 'published']);
   assert.equal(order.at(-1), 'a pool connection free', `the control client waited for the pool: ${order.join(' → ')}`);
 });
-

@@ -40,7 +40,7 @@ export async function startDesiredStateInstance(db: TestDatabase, t: { after(fn:
   let queries = 0;
   const sql = postgres(db.url, { max: 4, onnotice: () => {}, debug: () => void queries++ });
   const app = await buildApp({ db: oneClientDatabase(sql), config: loadConfig([], {}), log: silentLog });
-  const bus = await createBus({ sql, embedded: false }, silentLog);
+  const bus = await createBus(oneClientDatabase(sql), silentLog);
   const keys = deriveServerKeys(randomBytes(32));
   const authority = await createAgentAuthority(sql, bus, keys.accessToken);
   // last_seen_at is flushed only on close: its batch UPDATE must not count as a poll's query.

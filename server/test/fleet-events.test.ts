@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createBus } from '../src/hub/bus.ts';
 import { createFleetEvents } from '../src/web-console/fleet-events.ts';
-import { freshDatabase } from './support/database.ts';
+import { freshDatabase, oneClientDatabase } from './support/database.ts';
 import { silentLog, until } from './reconcile-fixtures.ts';
 
 /** A response the stream writes to, as a browser's EventSource would read it. */
@@ -20,7 +20,7 @@ function eventStream() {
 
 test('the first console after a start hears of a reconciliation recorded before the stream\'s first poll with a client', { timeout: 30_000 }, async (t) => {
   const { sql } = await freshDatabase(t);
-  const bus = await createBus({ sql, embedded: true }, silentLog);
+  const bus = await createBus({ ...oneClientDatabase(sql), embedded: true }, silentLog);
   t.after(() => bus.close());
   const POLL_MS = 50;
   const events = createFleetEvents({ sql, bus, log: silentLog, thresholds: { offlineAfterSeconds: 3600 }, pollIntervalMs: POLL_MS });

@@ -4,8 +4,10 @@ import postgres from 'postgres';
 import { createBus, MAX_PAYLOAD_BYTES } from '../src/hub/bus.ts';
 import type { Bus, BusPayloads } from '../src/hub/bus.ts';
 import { createLogger } from '../src/logger.ts';
-import { freshDatabase } from './support/database.ts';
+import { freshDatabase, oneClientDatabase } from './support/database.ts';
 
+/** An embedded bus's database: it must not be used (LISTEN does not work through pglite-socket). */
+const NO_DATABASE = { sql: undefined as unknown as postgres.Sql, control: undefined as unknown as postgres.Sql, embedded: true };
 const log = createLogger({ logLevel: 'silent' });
 
 /** Records every signal a bus delivers, and resolves waits for a given reason. */
@@ -28,8 +30,8 @@ test('a message published on one instance reaches every instance once, the publi
   const sqlA = postgres(url, { max: 2, onnotice: () => {} });
   const sqlB = postgres(url, { max: 2, onnotice: () => {} });
   t.after(() => Promise.all([sqlA.end(), sqlB.end()]));
-  const busA = await createBus({ sql: sqlA, embedded: false }, log);
-  const busB = await createBus({ sql: sqlB, embedded: false }, log);
+  const busA = await createBus(oneClientDatabase(sqlA), log);
+  const busB = await createBus(oneClientDatabase(sqlB), log);
   t.after(() => Promise.all([busA.close(), busB.close()]));
   const onA = recordSignals(busA);
   const onB = recordSignals(busB);
@@ -48,7 +50,7 @@ test('a message published on one instance reaches every instance once, the publi
 
 test('channels are separate and an unsubscribed function hears nothing more', { timeout: 30_000 }, async (t) => {
   const { sql } = await freshDatabase(t);
-  const bus = await createBus({ sql, embedded: false }, log);
+  const bus = await createBus(oneClientDatabase(sql), log);
   t.after(() => bus.close());
   const revoked: string[] = [];
   const unsubscribe = bus.subscribe('pswm_agent_revoked', (payload) => revoked.push(payload.agentId));
@@ -64,7 +66,7 @@ test('channels are separate and an unsubscribed function hears nothing more', { 
 
 test('embedded mode delivers in process without touching the database', async () => {
   // No sql at all: an embedded bus must not use the database (LISTEN does not work through pglite-socket).
-  const bus = await createBus({ sql: undefined as unknown as postgres.Sql, embedded: true }, log);
+  const bus = await createBus(NO_DATABASE, log);
   const signals = recordSignals(bus);
   const revoked: string[] = [];
   bus.subscribe('pswm_agent_revoked', (payload) => revoked.push(payload.agentId));
@@ -78,7 +80,7 @@ test('embedded mode delivers in process without touching the database', async ()
 
 test('a payload PostgreSQL would refuse is rejected before it is sent, and delivered nowhere', { timeout: 30_000 }, async (t) => {
   const { sql } = await freshDatabase(t);
-  const bus = await createBus({ sql, embedded: false }, log);
+  const bus = await createBus(oneClientDatabase(sql), log);
   t.after(() => bus.close());
   const signals = recordSignals(bus);
   const agentIds = Array.from({ length: Math.ceil(MAX_PAYLOAD_BYTES / 10) }, (_, i) => `agent-${i}`);
@@ -87,7 +89,7 @@ test('a payload PostgreSQL would refuse is rejected before it is sent, and deliv
 });
 
 test('a subscriber that throws does not keep the message from the others', async () => {
-  const bus = await createBus({ sql: undefined as unknown as postgres.Sql, embedded: true }, log);
+  const bus = await createBus(NO_DATABASE, log);
   bus.subscribe('pswm_signal', () => {
     throw new Error('broken subscriber');
   });
@@ -101,7 +103,7 @@ test('after its connection is cut the bus listens again, tells subscribers to re
   const { url, sql } = await freshDatabase(t);
   const busSql = postgres(url, { max: 1, onnotice: () => {} });
   t.after(() => busSql.end());
-  const bus = await createBus({ sql: busSql, embedded: false }, log);
+  const bus = await createBus(oneClientDatabase(busSql), log);
   t.after(() => bus.close());
   let resynced!: () => void;
   const resync = new Promise<void>((resolve) => (resynced = resolve));

@@ -23,7 +23,7 @@ const TIMEOUT = { timeout: 60_000 };
 /** A server with the hub on a real database and bus; agent tokens come from a stand-in authority. */
 async function setup(t: import('node:test').TestContext, options: Partial<HubOptions> = {}, { withClaims = false } = {}) {
   const { sql } = await freshDatabase(t);
-  const bus = await createBus({ sql, embedded: false }, log);
+  const bus = await createBus(oneClientDatabase(sql), log);
   const tokens = new Map<string, AgentPrincipal>();
   const revoked = new Set<string>();
   const claims = withClaims ? createSocketClaims(sql) : undefined;

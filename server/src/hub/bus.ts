@@ -51,9 +51,9 @@ interface Envelope {
   payload: object;
 }
 
-/** Listens on `db.sql` (postgres.js gives LISTEN a connection of its own) and sends on `db.control`
- * when there is one, so a message never waits in the pool's queue. */
-export async function createBus(db: Pick<Database, 'sql' | 'embedded'> & Partial<Pick<Database, 'control'>>, log: Logger): Promise<Bus> {
+/** Listens on `db.sql` (postgres.js gives LISTEN a connection of its own) and sends on `db.control`,
+ * so a message never waits in the pool's queue. */
+export async function createBus(db: Pick<Database, 'sql' | 'control' | 'embedded'>, log: Logger): Promise<Bus> {
   const origin = randomUUID();
   const subscribers = new Map<BusChannel, Set<Subscriber>>(BUS_CHANNELS.map((channel) => [channel, new Set()]));
   let closed = false;
@@ -77,7 +77,7 @@ export async function createBus(db: Pick<Database, 'sql' | 'embedded'> & Partial
     }
   };
 
-  const transport = db.embedded ? IN_PROCESS : await notifyTransport(db.sql, db.control ?? db.sql, origin, deliver, resync, log);
+  const transport = db.embedded ? IN_PROCESS : await notifyTransport(db.sql, db.control, origin, deliver, resync, log);
 
   return {
     async publish(channel, payload) {

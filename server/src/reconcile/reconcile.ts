@@ -50,7 +50,7 @@ export const RECONCILE_RUN_LOCK_KEY = 0x70737772;
 export type RunExclusively = <T>(work: () => Promise<T>) => Promise<T>;
 
 /** Reconcile runs and agents' scope refreshes one at a time across the instances on `db`. The lock
- * holds a pool connection of its own for the run, so in embedded mode (one process, one connection)
+ * holds a connection of the reconciler's client for the run, so in embedded mode (one process, one connection)
  * the work just runs: the instance's scheduler already takes one at a time. */
 export function oneRunAtATime(db: Pick<Database, 'reconciler' | 'embedded'>): RunExclusively {
   return db.embedded ? (work) => work() : (work) => whileLocked(db.reconciler, RECONCILE_RUN_LOCK_KEY, work);
