@@ -13,6 +13,7 @@ import { Pool } from 'undici';
 import WebSocket from 'ws';
 import { backoffDelayMs, createServerBackoff, type ServerBackoff } from '../agent/src/api/server-backoff.ts';
 import { parseRetryAfter } from '../agent/src/api/http.ts';
+import { nextDueAt } from '../agent/src/loop/scheduler.ts';
 import { HANDSHAKE_TIMEOUT_MS, RECONNECT_BASE_MS, RECONNECT_MAX_MS, SERVER_BACKOFF } from './fleet-protocol.ts';
 import type { FleetCommand, FleetEvent, SimStats } from './fleet-protocol.ts';
 
@@ -205,18 +206,21 @@ function jittered(seconds: number): number {
   return seconds * 1000 * (0.9 + 0.2 * Math.random());
 }
 
-/** A timer chain that survives the agent's whole life: first run spread over one interval. */
+/** A timer chain that survives the agent's whole life: first run spread over one interval, each next
+ * one due an interval (with jitter) after the previous was due, as in the agent (nextDueAt). */
 function every(agent: SimAgent, seconds: number, run: () => Promise<void>): void {
-  const next = (delayMs: number) => {
+  let dueAt = performance.now() + Math.random() * seconds * 1000;
+  const arm = () => {
     const timer = setTimeout(async () => {
       agent.timers = agent.timers.filter((t) => t !== timer);
       if (agent.stopped) return;
       await run();
-      next(jittered(seconds));
-    }, delayMs);
+      dueAt = nextDueAt(dueAt, performance.now(), () => jittered(seconds));
+      arm();
+    }, dueAt - performance.now());
     agent.timers.push(timer);
   };
-  next(Math.random() * seconds * 1000);
+  arm();
 }
 
 function connect(agent: SimAgent): void {

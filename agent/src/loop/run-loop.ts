@@ -9,7 +9,7 @@ import { formatDryRun } from './dry-run-output.ts';
 import { AgentRevokedError, runIteration } from './iteration.ts';
 import type { Logger } from '../logs/logger.ts';
 import { recordCriticalEvent, REVOKED_MESSAGE } from '../service/event-log.ts';
-import { createScheduler, iterationDelayMs, realTimers, type Timers } from './scheduler.ts';
+import { createScheduler, iterationDelayMs, monotonicNow, nextDueAt, realTimers, type Timers } from './scheduler.ts';
 import { createSender } from './sender.ts';
 import { createScheduleWake } from '../converge/scripts/schedule-wake.ts';
 import { openWakeSocket } from './wake-socket.ts';
@@ -31,6 +31,7 @@ export async function startLoop(setup: AgentSetup, opts: {
 }): Promise<RunningLoop> {
   const { log } = opts;
   const timers = opts.timers ?? realTimers;
+  const now = monotonicNow;
   const random = opts.random ?? Math.random;
   let settings: DesiredState['settings'] = await initialSettings(setup.paths);
   let end: LoopEnd | undefined;
@@ -50,6 +51,7 @@ export async function startLoop(setup: AgentSetup, opts: {
 
   const scheduler = createScheduler({
     timers,
+    now,
     nextDelayMs: () => iterationDelayMs(settings.agent, random),
     async runIteration(trigger, reason) {
       log.info('iteration started', { trigger, reason, dry_run: opts.dryRun });
@@ -80,6 +82,7 @@ export async function startLoop(setup: AgentSetup, opts: {
 
   const scheduleWake = createScheduleWake({ timers, now: () => new Date(), wake: (reason) => scheduler.wake(reason) });
   let heartbeatTimer: unknown;
+  let heartbeatDueAt = now();
   const heartbeat = async () => {
     try {
       await postHeartbeat(setup.session, new Date(), await collectMetrics());
@@ -87,7 +90,10 @@ export async function startLoop(setup: AgentSetup, opts: {
       if (isRevoked(error)) return void finish('revoked');
       log.debug('heartbeat not sent', { error: (error as Error).message });
     }
-    if (!end) heartbeatTimer = timers.setTimeout(() => void heartbeat(), settings.agent.heartbeat_seconds * 1000);
+    if (end) return;
+    const at = now();
+    heartbeatDueAt = nextDueAt(heartbeatDueAt, at, () => settings.agent.heartbeat_seconds * 1000);
+    heartbeatTimer = timers.setTimeout(() => void heartbeat(), heartbeatDueAt - at);
   };
 
   const remote = createRemoteChannel(

@@ -1,24 +1,29 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createScheduler, iterationDelayMs, type Timers } from './scheduler.ts';
+import { createScheduler, iterationDelayMs, nextDueAt, type Timers } from './scheduler.ts';
 
-/** Timers driven by the test: nothing fires until fire() is called. */
+/** Timers and a clock driven by the test: nothing fires until fire() is called, and time moves only
+ * by advance() (fire() moves it to the timer's due time). */
 function manualTimers() {
-  const pending = new Map<number, { callback: () => void; ms: number }>();
+  const pending = new Map<number, { callback: () => void; ms: number; dueAt: number }>();
   let next = 0;
+  let clock = 0;
   const timers: Timers = {
     setTimeout(callback, ms) {
-      pending.set(++next, { callback, ms });
+      pending.set(++next, { callback, ms, dueAt: clock + ms });
       return next;
     },
     clearTimeout: (handle) => void pending.delete(handle as number),
   };
   return {
     timers,
+    now: () => clock,
+    advance: (ms: number) => void (clock += ms),
     delays: () => [...pending.values()].map((t) => t.ms),
     fire() {
       const [[id, entry]] = pending;
       pending.delete(id);
+      clock = Math.max(clock, entry.dueAt);
       entry.callback();
     },
   };
@@ -45,19 +50,39 @@ function controlledIterations() {
 function started() {
   const clock = manualTimers();
   const its = controlledIterations();
-  const scheduler = createScheduler({ runIteration: its.runIteration, nextDelayMs: () => 5000, timers: clock.timers });
+  const scheduler = createScheduler({ runIteration: its.runIteration, nextDelayMs: () => 5000, timers: clock.timers, now: clock.now });
   scheduler.start();
   return { clock, its, scheduler };
 }
 
-test('the next iteration is scheduled interval plus jitter after one ends', async () => {
-  const { clock, its, scheduler } = started();
+test('the next iteration is due interval plus jitter after the previous one was due, however long it ran', async () => {
+  const { clock, its } = started();
   assert.deepEqual(its.started, ['start:start']);
   assert.deepEqual(clock.delays(), [], 'no timer while an iteration runs');
+  clock.advance(3000); // a server that answered late
   await its.finishCurrent();
-  assert.deepEqual(clock.delays(), [5000]);
+  assert.deepEqual(clock.delays(), [2000], 'due 5000 ms after the start, not after the end');
   clock.fire();
   assert.deepEqual(its.started, ['start:start', 'timer:interval']);
+  clock.advance(1000);
+  await its.finishCurrent();
+  assert.deepEqual(clock.delays(), [4000], 'the phase is kept from one timed iteration to the next');
+});
+
+test('due times that passed while an iteration ran on are skipped, not made up in a burst', async () => {
+  const { clock, its } = started();
+  clock.advance(17_000); // three due times (5000, 10000, 15000) passed
+  await its.finishCurrent();
+  assert.deepEqual(clock.delays(), [3000], 'the next due time on the same grid: 20000');
+  assert.equal(its.started.length, 1);
+});
+
+test('the next due time keeps the phase and refuses a spacing that would never advance', () => {
+  assert.equal(nextDueAt(10_000, 13_000, () => 5000), 15_000);
+  assert.equal(nextDueAt(10_000, 27_000, () => 5000), 30_000);
+  const jitters = [5200, 4900];
+  assert.equal(nextDueAt(0, 6000, () => jitters.shift()!), 10_100, 'each skipped step draws its own jitter');
+  assert.throws(() => nextDueAt(0, 1, () => 0), /must be positive, not 0 ms/);
 });
 
 test('a wake between iterations starts one at once and keeps the pending timer: the fleet stays spread', async () => {
@@ -72,15 +97,16 @@ test('a wake between iterations starts one at once and keeps the pending timer: 
   assert.deepEqual(its.started, ['start:start', 'wake:policy changed', 'timer:interval']);
 });
 
-test('a timer that falls due during an iteration is taken by it; the next is drawn from its end', async () => {
+test('a timer that falls due during an iteration is taken by it; the next keeps its due time', async () => {
   const { clock, its, scheduler } = started();
   await its.finishCurrent();
   scheduler.wake('policy changed');
-  clock.fire();
+  clock.fire(); // due at 5000
   assert.deepEqual(its.started, ['start:start', 'wake:policy changed'], 'never two at once');
   assert.deepEqual(clock.delays(), []);
+  clock.advance(1500);
   await its.finishCurrent();
-  assert.deepEqual(clock.delays(), [5000]);
+  assert.deepEqual(clock.delays(), [3500], 'due at 10000: 5000 after the one the wake took');
   assert.equal(its.started.length, 2);
 });
 
@@ -99,7 +125,7 @@ test('wakes during an iteration schedule exactly one more, never two at once', a
 
 test('a failing iteration still schedules the next one', async () => {
   const clock = manualTimers();
-  const scheduler = createScheduler({ runIteration: async () => { throw new Error('boom'); }, nextDelayMs: () => 7000, timers: clock.timers });
+  const scheduler = createScheduler({ runIteration: async () => { throw new Error('boom'); }, nextDelayMs: () => 7000, timers: clock.timers, now: clock.now });
   scheduler.start();
   await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(clock.delays(), [7000]);
