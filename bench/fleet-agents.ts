@@ -39,6 +39,8 @@ interface SimAgent {
   reportPhase: number;
   timers: NodeJS.Timeout[];
   stopped: boolean;
+  /** Where the socket's (re)connect is, for the bench to say why an agent did not come back. */
+  reconnect: string;
 }
 
 const pools = new Map<string, Pool>();
@@ -229,9 +231,11 @@ function connect(agent: SimAgent): void {
   const started = performance.now();
   // As the agent's wake socket: an upgrade the server never answers (a backlog during a herd) ends
   // after 30 s and is retried. Without it two of 30,000 simulated agents waited forever (run Q).
+  agent.reconnect = 'upgrading';
   const socket = new WebSocket(url, { headers: { authorization: `Bearer ${agent.accessToken}` }, perMessageDeflate: false, handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
   agent.socket = socket;
   socket.on('open', () => {
+    agent.reconnect = 'open';
     agent.backoff.succeeded();
     agent.connected = true;
     agent.reconnectAttempt = 0;
@@ -256,8 +260,10 @@ function connect(agent: SimAgent): void {
   });
   socket.on('close', (code) => {
     agent.connected = false;
+    agent.reconnect = `closed (${code})`;
     if (agent.stopped || code === 4401) return;
     const delay = backoffDelayMs(agent.reconnectAttempt++, RECONNECT_BASE_MS, RECONNECT_MAX_MS, Math.random);
+    agent.reconnect = `closed (${code}), reconnect in ${delay} ms from ${new Date().toISOString()}`;
     const timer = setTimeout(() => {
       agent.timers = agent.timers.filter((t) => t !== timer);
       void reconnectWhenAllowed(agent);
@@ -270,11 +276,16 @@ function connect(agent: SimAgent): void {
  * waits for the shared backoff and takes its turn (a token refresh, when due, is that turn). */
 async function reconnectWhenAllowed(agent: SimAgent): Promise<void> {
   for (;;) {
+    agent.reconnect = `waiting for the backoff since ${new Date().toISOString()} (failures ${agent.backoff.failures()}, wait ${agent.backoff.waitMs()} ms)`;
     await agent.backoff.whenOpen();
     if (agent.stopped) return;
     if (Date.now() > agent.tokenExpiresAt - 60_000) {
+      agent.reconnect = 'logging in';
       // refused for good (not a transient failure): the agent would stop here too
-      if (!(await logIn(agent)) && agent.backoff.failures() === 0) return;
+      if (!(await logIn(agent)) && agent.backoff.failures() === 0) {
+        agent.reconnect = 'gave up: log-in refused';
+        return;
+      }
     } else if (agent.backoff.tryAcquire()) return connect(agent);
   }
 }
@@ -291,7 +302,7 @@ async function handle(command: FleetCommand): Promise<void> {
   switch (command.type) {
     case 'enrol': {
       settings = command.settings;
-      agents = command.agents.map((a) => ({ ...a, tokenExpiresAt: 0, connected: false, reconnectAttempt: 0, backoff: createServerBackoff({ policy: SERVER_BACKOFF }), iterations: 0, reportPhase: Math.floor(Math.random() * settings.reportEvery), timers: [], stopped: false }));
+      agents = command.agents.map((a) => ({ ...a, tokenExpiresAt: 0, connected: false, reconnectAttempt: 0, backoff: createServerBackoff({ policy: SERVER_BACKOFF }), iterations: 0, reportPhase: Math.floor(Math.random() * settings.reportEvery), timers: [], stopped: false, reconnect: 'not yet' }));
       let failed = 0;
       let done = 0;
       await inParallel(agents, command.concurrency, async (agent) => {
@@ -317,9 +328,12 @@ async function handle(command: FleetCommand): Promise<void> {
       send({ type: 'connected', count: live.filter((a) => a.connected).length });
       return;
     }
-    case 'count-connected':
-      send({ type: 'connected', count: agents.filter((a) => a.connected).length });
+    case 'count-connected': {
+      const live = agents.filter((a) => a.accessToken);
+      const stuck = live.filter((a) => !a.connected).slice(0, 5).map((a) => `${a.name}: ${a.reconnect}`);
+      send({ type: 'connected', count: live.filter((a) => a.connected).length, stuck });
       return;
+    }
     case 'baseline-connect': {
       const sockets = Array.from({ length: command.count }, () => command.url);
       const origin = command.url.replace(/^ws/, 'http');

@@ -47,7 +47,7 @@ export type FleetEvent =
   | { type: 'ready' }
   | { type: 'progress'; done: number; failed: number }
   | { type: 'enrolled'; count: number; failed: number }
-  | { type: 'connected'; count: number }
+  | { type: 'connected'; count: number; /** A few agents that are not, and where each one's reconnect is. */ stuck?: string[] }
   | { type: 'closed' }
   | { type: 'stats'; stats: SimStats }
   | { type: 'stopped' }

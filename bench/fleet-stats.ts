@@ -86,6 +86,17 @@ export async function machineCpuMs(): Promise<{ busy: number; steal: number }> {
   return { busy: ((user + nice + system + irq + softirq) * 1000) / CLOCK_TICKS, steal: (steal * 1000) / CLOCK_TICKS };
 }
 
+/** Connections the kernel dropped because a listening socket's accept queue was full (machine-wide,
+ * since boot: TcpExt ListenOverflows in /proc/net/netstat). Each dropped SYN makes a client wait for
+ * its retry (1, 3, 7, 15, 31 s later). */
+export async function listenOverflows(): Promise<number> {
+  const lines = (await readFile('/proc/net/netstat', 'utf8')).split('\n');
+  const header = lines.findIndex((line) => line.startsWith('TcpExt:'));
+  const names = lines[header].split(/\s+/);
+  const values = lines[header + 1].split(/\s+/);
+  return Number(values[names.indexOf('ListenOverflows')]);
+}
+
 /** CPU time spent between two reads of `cpuMsOfAll`, over the processes present in both. */
 export function cpuMsBetween(before: Map<number, number>, after: Map<number, number>): number {
   let total = 0;

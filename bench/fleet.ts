@@ -17,7 +17,7 @@ import { runGit, stageFiles } from '../server/test/support/git-http-server.ts';
 import type { ServerProcess } from '../server/test/support/server-process.ts';
 import { appliedRevision, repoOf, until } from '../server/test/reconcile-fixtures.ts';
 import { generatePolicyRepo, mutatePolicyRepo } from './generate-policy.ts';
-import { cpuMsBetween, cpuMsOf, cpuMsOfAll, describeStalls, machineCpuMs, percentile, pidsNamed, rssBytesOf, stallsIn, sum, summarize } from './fleet-stats.ts';
+import { cpuMsBetween, cpuMsOf, cpuMsOfAll, describeStalls, listenOverflows, machineCpuMs, percentile, pidsNamed, rssBytesOf, stallsIn, sum, summarize } from './fleet-stats.ts';
 import { collect, freePort, startSim, takeStats } from './fleet-sim.ts';
 import { createCleanups } from './cleanups.ts';
 import { collectGarbageIn, inspectPortFlag } from './inspector-gc.ts';
@@ -65,6 +65,8 @@ interface CommitSample {
   woken: number;
   reconcileMs?: number;
   reconciles: ReconcileLine[];
+  /** Where the time went, from the commit: first and last wake-up received, first and last fetch. */
+  timeline: string;
 }
 /** Quiet time between phases, so one phase's stragglers are not counted in the next. */
 const SETTLE_MS = 5000;
@@ -252,7 +254,7 @@ try {
     `| server CPU over the steady state | ${cpuPercent.map((c) => `${c.toFixed(0)} %`).join('; ')} of one core | — | — | |`,
     `| machine CPU over the steady state (100 % = one core) | ${cpuSplit} | — | — | |`,
     '',
-    ...commits.map((c, i) => `Reconciles after one-location commit ${i + 1}: ${c.reconciles.map(describeReconcile).join('; ') || 'none logged'}.`).flatMap((line) => [line, '']).slice(0, -1),
+    ...commits.map((c, i) => `Reconciles after one-location commit ${i + 1} (${c.timeline}): ${c.reconciles.map(describeReconcile).join('; ') || 'none logged'}.`).flatMap((line) => [line, '']).slice(0, -1),
     '',
     'Requests over the steady state:',
     '',
@@ -327,13 +329,16 @@ try {
     await sleep(2000);
     const late = await takeStats(sims);
     const fetched = [...commitStats.documentChanges, ...late.documentChanges].map((d) => d.at - commitAt);
+    const wokenAt = [...commitStats.signals, ...late.signals].map((s) => s.at - commitAt);
     const reconciles = reconcilesSince(servers, commitAt);
+    const span = (label: string, values: number[]) => `${label} ${values.length ? `${Math.min(...values)}–${Math.max(...values)} ms` : 'never'}`;
     const sample = {
       affected, fetched: fetched.length, lastFetchMs: fetched.length ? Math.max(...fetched) : Number.NaN,
       woken: new Set([...commitStats.signals, ...late.signals].map((s) => s.agent)).size,
       reconcileMs: reconciles.find((r) => r.status === 'applied')?.durationMs, reconciles,
+      timeline: `${span('woken', wokenAt)}, ${span('fetched', fetched)} after the commit`,
     };
-    progress(`one-location commit: last of ${sample.fetched} fetches after ${sample.lastFetchMs} ms (reconcile ${sample.reconcileMs ?? '?'} ms)`);
+    progress(`one-location commit: last of ${sample.fetched} fetches after ${sample.lastFetchMs} ms (reconcile ${sample.reconcileMs ?? '?'} ms; ${sample.timeline}; ${reconciles.map((r) => `instance ${r.instance} ${r.status} at +${r.endedMs} ms`).join(', ')})`);
     return sample;
   }
 
@@ -360,10 +365,16 @@ try {
     const windows: string[] = [];
     const errorsByKind: Record<string, number> = {};
     let lastAbnormalWindow = 0;
+    let stuck: string[] = [];
+    // Per window, to tell a server short of CPU from one that is not accepting connections.
+    let cpuAtWindowStart = await Promise.all(servers.map((s) => cpuMsOf(s.pid)));
+    let overflowsAtWindowStart = await listenOverflows();
+    let windowStartedAt = Date.now();
     for (let second = 1; second <= HERD_MAX_SECONDS; second++) {
       await sleep(Math.max(0, restartedAt + second * 1000 - performance.now()));
       const counts = await Promise.all(sims.map((sim) => sim.request({ type: 'count-connected' }, 'connected')));
       const back = counts.reduce((n, e) => n + (e.type === 'connected' ? e.count : 0), 0);
+      stuck = counts.flatMap((e) => (e.type === 'connected' ? e.stuck ?? [] : []));
       if (back >= connectedCount && allBackMs === undefined) allBackMs = performance.now() - restartedAt;
       if (second % 10 !== 0) continue;
       const window = await takeStats(sims);
@@ -373,7 +384,18 @@ try {
       const p99 = percentile(window.latencies['desired-state 304'] ?? [], 0.99);
       if (!(p99 <= normalP99)) lastAbnormalWindow = second;
       const errorText = errors.length ? errors.map(([kind, n]) => `${kind}: ${n}`).join(', ') : '0';
-      windows.push(`| ${second - 10}–${second} s | ${back.toLocaleString('en-US')} | ${window.connects.length.toLocaleString('en-US')} | ${p99.toFixed(1)} ms (${window.latencies['desired-state 304']?.length ?? 0}) | ${percentile(window.latencies.heartbeat ?? [], 0.99).toFixed(1)} ms | ${errorText} |`);
+      const [cpuNow, overflowsNow] = await Promise.all([Promise.all(servers.map((s) => cpuMsOf(s.pid))), listenOverflows()]);
+      const serversCpu = cpuNow.map((ms, i) => `${((ms - cpuAtWindowStart[i]) / 100).toFixed(0)} %`).join(' + ');
+      const windowEndedAt = Date.now();
+      const worstStalls = (await Promise.all(stallDirs.map((dir) => stallsIn(dir, windowStartedAt, windowEndedAt))))
+        .map((list) => (list.length ? list.reduce((a, b) => (b.wallMs > a.wallMs ? b : a)) : undefined))
+        .map((stall) => (stall ? `${stall.wallMs} (${stall.cpuMs})` : '—')).join(' + ');
+      windowStartedAt = windowEndedAt;
+      const upgrades = window.connects.map((c) => c.ms);
+      const upgradeText = upgrades.length ? `${percentile(upgrades, 0.5).toFixed(0)} / ${percentile(upgrades, 0.99).toFixed(0)} ms` : '—';
+      windows.push(`| ${second - 10}–${second} s | ${back.toLocaleString('en-US')} | ${window.connects.length.toLocaleString('en-US')} | ${upgradeText} | ${(overflowsNow - overflowsAtWindowStart).toLocaleString('en-US')} | ${serversCpu} | ${worstStalls} | ${p99.toFixed(1)} ms (${window.latencies['desired-state 304']?.length ?? 0}) | ${percentile(window.latencies.heartbeat ?? [], 0.99).toFixed(1)} ms | ${errorText} |`);
+      cpuAtWindowStart = cpuNow;
+      overflowsAtWindowStart = overflowsNow;
       if (second >= 60 && allBackMs !== undefined && lastAbnormalWindow < second) break;
     }
     const totalErrors = Object.values(errorsByKind).reduce((a, b) => a + b, 0);
@@ -381,12 +403,12 @@ try {
     return [
       `Restart (thundering herd): every instance stopped and started again (down ${((restartedAt - stoppedAt) / 1000).toFixed(1)} s, counted from the stop to listening again); the agents reconnect with their own full-jitter backoff (1 s doubling to ${RECONNECT_WINDOW_MS / 1000} s, their reconnect window), and as the agent does, every call of one agent waits for the one backoff it shares with the others: no poll or heartbeat goes out while a probe is failing.`,
       '',
-      `- Every socket back: ${allBackMs === undefined ? `**no**, not within ${HERD_MAX_SECONDS} s` : `${(allBackMs / 1000).toFixed(0)} s after the restart`} (goal: within the ${RECONNECT_WINDOW_MS / 1000}-s reconnect window: ${backWithin ? 'met' : 'missed'}).`,
+      `- Every socket back: ${allBackMs === undefined ? `**no**, not within ${HERD_MAX_SECONDS} s; of those not back: ${stuck.join('; ')}` : `${(allBackMs / 1000).toFixed(0)} s after the restart`} (goal: within the ${RECONNECT_WINDOW_MS / 1000}-s reconnect window: ${backWithin ? 'met' : 'missed'}).`,
       `- Errors once the server listened again: ${totalErrors.toLocaleString('en-US')} (${(totalErrors / connectedCount).toFixed(2)} per agent)${totalErrors ? `: ${Object.entries(errorsByKind).map(([kind, n]) => `${kind} ${n}`).join(', ')}` : ''}; while it was down: ${whileDown.toLocaleString('en-US')} refused attempts; ${skipped.toLocaleString('en-US')} calls skipped by the agents' backoff over the whole restart.`,
       `- Poll p99 back to normal (≤ ${normalP99.toFixed(1)} ms: 1.2 × this run's steady-state ${pollP99.toFixed(1)} ms, or the ${POLL_P99_GOAL_MS} ms goal if higher) ${lastAbnormalWindow === 0 ? 'in every window' : `from the ${lastAbnormalWindow}-s mark on`} (goal: within 60 s: ${lastAbnormalWindow < 60 ? 'met' : 'missed'}).`,
       '',
-      '| after restart | sockets connected at the end | reconnects | poll p99 (304) (samples) | heartbeat p99 | errors |',
-      '|---|---|---|---|---|---|',
+      '| after restart | sockets connected at the end | reconnects | upgrade p50 / p99 | connections the kernel dropped (accept queue full) | servers\' CPU (% of one core, each) | worst stall ms (on CPU), each | poll p99 (304) (samples) | heartbeat p99 | errors |',
+      '|---|---|---|---|---|---|---|---|---|---|',
       ...windows,
     ];
   }
@@ -425,18 +447,20 @@ interface ReconcileLine {
   stagesMs: Record<string, number>;
   compiledScopes: number;
   decidedAgents: number;
+  /** When it was logged (its end), in ms after `at`. */
+  endedMs: number;
 }
 
 /** The reconciles each instance logged since `at` (its "reconcile <status>" lines), in order. */
 function reconcilesSince(servers: ServerProcess[], at: number): ReconcileLine[] {
   return servers.flatMap((server, instance) => loggedEntries<ReconcileLine & { time: number }>(server, 'reconcile ')
     .filter((line) => line.time >= at)
-    .map((line) => ({ ...line, instance })));
+    .map((line) => ({ ...line, instance, endedMs: line.time - at })));
 }
 
 function describeReconcile(r: ReconcileLine): string {
   const stages = Object.entries(r.stagesMs ?? {}).filter(([, ms]) => ms >= 5).map(([stage, ms]) => `${stage} ${Math.round(ms)}`).join(', ');
-  return `instance ${r.instance}: ${r.status} (${r.trigger}) in ${r.durationMs} ms, ${r.compiledScopes} scopes compiled, ${r.decidedAgents} agents decided${stages ? `; stages ≥ 5 ms: ${stages}` : ''}`;
+  return `instance ${r.instance}: ${r.status} (${r.trigger}) in ${r.durationMs} ms, ended +${r.endedMs} ms, ${r.compiledScopes} scopes compiled, ${r.decidedAgents} agents decided${stages ? `; stages ≥ 5 ms: ${stages}` : ''}`;
 }
 
 /** The error lines of a server's log (pino level 50 and up), for a failure's message. */
