@@ -97,6 +97,20 @@ export async function listenOverflows(): Promise<number> {
   return Number(values[names.indexOf('ListenOverflows')]);
 }
 
+/** How many connections wait in each listening port's accept queue now (Recv-Q of `ss -ltn`): the
+ * kernel has completed them, the server has not yet taken them. */
+export async function acceptQueues(ports: number[]): Promise<number[]> {
+  const { execFile } = await import('node:child_process');
+  const text = await new Promise<string>((resolve, reject) => execFile('ss', ['-ltnH'], (error, stdout) => (error ? reject(error) : resolve(stdout))));
+  const queued = new Map<number, number>();
+  for (const line of text.split('\n')) {
+    const [, recvQ, , local] = line.trim().split(/\s+/);
+    const port = Number(local?.slice(local.lastIndexOf(':') + 1));
+    if (port) queued.set(port, Number(recvQ));
+  }
+  return ports.map((port) => queued.get(port) ?? Number.NaN);
+}
+
 /** CPU time spent between two reads of `cpuMsOfAll`, over the processes present in both. */
 export function cpuMsBetween(before: Map<number, number>, after: Map<number, number>): number {
   let total = 0;

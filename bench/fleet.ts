@@ -17,7 +17,7 @@ import { runGit, stageFiles } from '../server/test/support/git-http-server.ts';
 import type { ServerProcess } from '../server/test/support/server-process.ts';
 import { appliedRevision, repoOf, until } from '../server/test/reconcile-fixtures.ts';
 import { generatePolicyRepo, mutatePolicyRepo } from './generate-policy.ts';
-import { cpuMsBetween, cpuMsOf, cpuMsOfAll, describeStalls, listenOverflows, machineCpuMs, percentile, pidsNamed, rssBytesOf, stallsIn, sum, summarize } from './fleet-stats.ts';
+import { acceptQueues, cpuMsBetween, cpuMsOf, cpuMsOfAll, describeStalls, listenOverflows, machineCpuMs, percentile, pidsNamed, rssBytesOf, stallsIn, sum, summarize } from './fleet-stats.ts';
 import { collect, freePort, startSim, takeStats } from './fleet-sim.ts';
 import { createCleanups } from './cleanups.ts';
 import { collectGarbageIn, inspectPortFlag } from './inspector-gc.ts';
@@ -366,13 +366,24 @@ try {
     const errorsByKind: Record<string, number> = {};
     let lastAbnormalWindow = 0;
     let stuck: string[] = [];
+    /** The longest accept queue seen (sampled each second) in the window, per instance. */
+    let acceptQueueMax = servers.map(() => 0);
     // Per window, to tell a server short of CPU from one that is not accepting connections.
-    let cpuAtWindowStart = await Promise.all(servers.map((s) => cpuMsOf(s.pid)));
+    // Who has the CPU: a server starved by the rest of the machine accepts connections too slowly.
+    const cpuSnapshot = async () => {
+      const [serverMs, simMs, postgresMs, machine] = await Promise.all([
+        Promise.all(servers.map((s) => cpuMsOf(s.pid))), cpuMsOfAll(sims.map((s) => s.pid)), pidsNamed('postgres').then(cpuMsOfAll), machineCpuMs(),
+      ]);
+      const bench = process.cpuUsage();
+      return { serverMs, simMs, postgresMs, machine, benchMs: (bench.user + bench.system) / 1000 };
+    };
+    let cpuAtWindowStart = await cpuSnapshot();
     let overflowsAtWindowStart = await listenOverflows();
     let windowStartedAt = Date.now();
     for (let second = 1; second <= HERD_MAX_SECONDS; second++) {
       await sleep(Math.max(0, restartedAt + second * 1000 - performance.now()));
-      const counts = await Promise.all(sims.map((sim) => sim.request({ type: 'count-connected' }, 'connected')));
+      const [counts, queues] = await Promise.all([Promise.all(sims.map((sim) => sim.request({ type: 'count-connected' }, 'connected'))), acceptQueues(servers.map((s) => Number(new URL(s.url).port)))]);
+      queues.forEach((queued, i) => (acceptQueueMax[i] = Math.max(acceptQueueMax[i], queued)));
       const back = counts.reduce((n, e) => n + (e.type === 'connected' ? e.count : 0), 0);
       stuck = counts.flatMap((e) => (e.type === 'connected' ? e.stuck ?? [] : []));
       if (back >= connectedCount && allBackMs === undefined) allBackMs = performance.now() - restartedAt;
@@ -384,8 +395,15 @@ try {
       const p99 = percentile(window.latencies['desired-state 304'] ?? [], 0.99);
       if (!(p99 <= normalP99)) lastAbnormalWindow = second;
       const errorText = errors.length ? errors.map(([kind, n]) => `${kind}: ${n}`).join(', ') : '0';
-      const [cpuNow, overflowsNow] = await Promise.all([Promise.all(servers.map((s) => cpuMsOf(s.pid))), listenOverflows()]);
-      const serversCpu = cpuNow.map((ms, i) => `${((ms - cpuAtWindowStart[i]) / 100).toFixed(0)} %`).join(' + ');
+      const [cpuNow, overflowsNow] = await Promise.all([cpuSnapshot(), listenOverflows()]);
+      const percentOfWindow = (ms: number) => `${(ms / 100).toFixed(0)} %`;
+      const serversCpu = [
+        cpuNow.serverMs.map((ms, i) => percentOfWindow(ms - cpuAtWindowStart.serverMs[i])).join(' + '),
+        percentOfWindow(cpuMsBetween(cpuAtWindowStart.simMs, cpuNow.simMs)),
+        percentOfWindow(cpuMsBetween(cpuAtWindowStart.postgresMs, cpuNow.postgresMs)),
+        percentOfWindow(cpuNow.benchMs - cpuAtWindowStart.benchMs),
+        `${percentOfWindow(cpuNow.machine.busy - cpuAtWindowStart.machine.busy)} (steal ${percentOfWindow(cpuNow.machine.steal - cpuAtWindowStart.machine.steal)})`,
+      ].join('; ');
       const windowEndedAt = Date.now();
       const worstStalls = (await Promise.all(stallDirs.map((dir) => stallsIn(dir, windowStartedAt, windowEndedAt))))
         .map((list) => (list.length ? list.reduce((a, b) => (b.wallMs > a.wallMs ? b : a)) : undefined))
@@ -393,9 +411,10 @@ try {
       windowStartedAt = windowEndedAt;
       const upgrades = window.connects.map((c) => c.ms);
       const upgradeText = upgrades.length ? `${percentile(upgrades, 0.5).toFixed(0)} / ${percentile(upgrades, 0.99).toFixed(0)} ms` : '—';
-      windows.push(`| ${second - 10}–${second} s | ${back.toLocaleString('en-US')} | ${window.connects.length.toLocaleString('en-US')} | ${upgradeText} | ${(overflowsNow - overflowsAtWindowStart).toLocaleString('en-US')} | ${serversCpu} | ${worstStalls} | ${p99.toFixed(1)} ms (${window.latencies['desired-state 304']?.length ?? 0}) | ${percentile(window.latencies.heartbeat ?? [], 0.99).toFixed(1)} ms | ${errorText} |`);
+      windows.push(`| ${second - 10}–${second} s | ${back.toLocaleString('en-US')} | ${window.connects.length.toLocaleString('en-US')} | ${upgradeText} | ${acceptQueueMax.join(' + ')}; ${(overflowsNow - overflowsAtWindowStart).toLocaleString('en-US')} | ${serversCpu} | ${worstStalls} | ${p99.toFixed(1)} ms (${window.latencies['desired-state 304']?.length ?? 0}) | ${percentile(window.latencies.heartbeat ?? [], 0.99).toFixed(1)} ms | ${errorText} |`);
       cpuAtWindowStart = cpuNow;
       overflowsAtWindowStart = overflowsNow;
+      acceptQueueMax = servers.map(() => 0);
       if (second >= 60 && allBackMs !== undefined && lastAbnormalWindow < second) break;
     }
     const totalErrors = Object.values(errorsByKind).reduce((a, b) => a + b, 0);
@@ -407,7 +426,7 @@ try {
       `- Errors once the server listened again: ${totalErrors.toLocaleString('en-US')} (${(totalErrors / connectedCount).toFixed(2)} per agent)${totalErrors ? `: ${Object.entries(errorsByKind).map(([kind, n]) => `${kind} ${n}`).join(', ')}` : ''}; while it was down: ${whileDown.toLocaleString('en-US')} refused attempts; ${skipped.toLocaleString('en-US')} calls skipped by the agents' backoff over the whole restart.`,
       `- Poll p99 back to normal (≤ ${normalP99.toFixed(1)} ms: 1.2 × this run's steady-state ${pollP99.toFixed(1)} ms, or the ${POLL_P99_GOAL_MS} ms goal if higher) ${lastAbnormalWindow === 0 ? 'in every window' : `from the ${lastAbnormalWindow}-s mark on`} (goal: within 60 s: ${lastAbnormalWindow < 60 ? 'met' : 'missed'}).`,
       '',
-      '| after restart | sockets connected at the end | reconnects | upgrade p50 / p99 | connections the kernel dropped (accept queue full) | servers\' CPU (% of one core, each) | worst stall ms (on CPU), each | poll p99 (304) (samples) | heartbeat p99 | errors |',
+      '| after restart | sockets connected at the end | reconnects | upgrade p50 / p99 | accept queue, longest (each, of 4096); connections the kernel dropped with it full | CPU, % of one core: servers (each); simulators; PostgreSQL; bench; machine | worst stall ms (on CPU), each | poll p99 (304) (samples) | heartbeat p99 | errors |',
       '|---|---|---|---|---|---|---|---|---|---|',
       ...windows,
     ];
