@@ -47,6 +47,32 @@ test('a change naming agents updates those agents on every instance, and only th
   await settled(second.id, nyc);
 });
 
+test('while an update for a change waits, only the agents it names fall through to the database; the others are answered from memory', async (t) => {
+  const { db, instances, first, second, paris, nyc, settled } = await setup(t);
+  // The update's read waits behind this lock, as it waits behind a busy pool at fleet scale.
+  let release!: () => void;
+  let locked!: () => void;
+  const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+  const holder = db.sql.begin(async (tx) => {
+    await tx`lock table agents in access exclusive mode`;
+    locked();
+    await new Promise<void>((resolve) => (release = resolve));
+  });
+  t.after(async () => {
+    release?.();
+    await holder;
+  });
+  await lockTaken;
+  await instances[0].map.changed([first.id]);
+  for (const { map } of instances) {
+    await until('the change to be heard', async () => map.cached(first.id) === undefined);
+    assert.equal(map.cached(second.id)?.document, paris, 'an agent the change does not name is still answered from memory');
+  }
+  release();
+  await holder;
+  await settled(first.id, nyc);
+});
+
 test('a change naming more agents than one update re-reads by id, or a message naming something else, reloads the whole map', async (t) => {
   const { db, instances, first, second, nyc, settled } = await setup(t);
   await instances[0].map.changed([first.id, ...Array.from({ length: 2_000 }, () => randomUUID())]);
