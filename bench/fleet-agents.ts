@@ -82,10 +82,11 @@ function recordAnswer(backoff: ServerBackoff, status: number, retryAfter: string
   else backoff.succeeded();
 }
 
-async function call(agent: Pick<SimAgent, 'origin'> & { backoff?: ServerBackoff }, endpoint: string, method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json?: any; etag?: string }> {
+/** status 0: not answered; `failure` says why (skipped by the backoff, or the error's code). */
+async function call(agent: Pick<SimAgent, 'origin'> & { backoff?: ServerBackoff }, endpoint: string, method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json?: any; etag?: string; failure?: string }> {
   if (agent.backoff && !agent.backoff.tryAcquire()) {
     stats.skipped = (stats.skipped ?? 0) + 1;
-    return { status: 0 };
+    return { status: 0, failure: 'skipped' };
   }
   const started = performance.now();
   try {
@@ -104,8 +105,9 @@ async function call(agent: Pick<SimAgent, 'origin'> & { backoff?: ServerBackoff 
     return { status: response.statusCode, json: text ? safeJson(text) : undefined, etag: typeof etag === 'string' ? etag : undefined };
   } catch (error) {
     agent.backoff?.failed();
-    recordError(endpoint, (error as NodeJS.ErrnoException).code ?? 'error');
-    return { status: 0 };
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    recordError(endpoint, code);
+    return { status: 0, failure: code };
   }
 }
 
@@ -151,9 +153,11 @@ async function authorized(agent: SimAgent): Promise<Record<string, string>> {
   return { authorization: `Bearer ${agent.accessToken}` };
 }
 
-async function poll(agent: SimAgent): Promise<void> {
+/** Returns what the desired-state call answered (its status, or why it was not answered) and when. */
+async function poll(agent: SimAgent): Promise<{ outcome: string; answeredAt: number }> {
   const headers = await authorized(agent);
   const result = await call(agent, 'desired-state', 'GET', '/api/v1/agent/desired-state', undefined, agent.etag ? { ...headers, 'if-none-match': agent.etag } : headers);
+  const answeredAt = Date.now();
   if (result.status === 200 && result.etag) {
     if (agent.etag && agent.etag !== result.etag) stats.documentChanges.push({ agent: agent.name, at: Date.now() });
     agent.etag = result.etag;
@@ -161,6 +165,7 @@ async function poll(agent: SimAgent): Promise<void> {
   agent.iterations++;
   // The first iteration reports (with the facts), then one in every reportEvery.
   if (agent.iterations === 1 || agent.iterations % settings.reportEvery === agent.reportPhase) await report(agent);
+  return { outcome: result.failure ?? String(result.status), answeredAt };
 }
 
 async function report(agent: SimAgent): Promise<void> {
@@ -250,8 +255,9 @@ function connect(agent: SimAgent): void {
   socket.on('message', (data) => {
     const message = safeJson(String(data)) as { type?: string; reason?: string } | undefined;
     if (message?.type === 'reconcile') {
-      stats.signals.push({ agent: agent.name, at: Date.now(), reason: message.reason ?? '' });
-      void poll(agent);
+      const at = Date.now();
+      stats.signals.push({ agent: agent.name, at, reason: message.reason ?? '' });
+      void poll(agent).then(({ outcome, answeredAt }) => (stats.wakePolls ??= []).push({ outcome, ms: answeredAt - at }));
     }
   });
   socket.on('error', (error) => {
@@ -310,7 +316,7 @@ async function handle(command: FleetCommand): Promise<void> {
         if (++done % 500 === 0) send({ type: 'progress', done, failed });
       });
       // The first poll fetches the document (200) so the later ones can be 304s.
-      await inParallel(agents.filter((a) => a.accessToken), command.concurrency, (agent) => poll(agent));
+      await inParallel(agents.filter((a) => a.accessToken), command.concurrency, async (agent) => void (await poll(agent)));
       send({ type: 'enrolled', count: agents.length - failed, failed });
       return;
     }
@@ -322,7 +328,7 @@ async function handle(command: FleetCommand): Promise<void> {
         await new Promise<void>((resolve) => agent.socket!.once('open', () => resolve()).once('close', () => resolve()));
       });
       for (const agent of live) {
-        every(agent, settings.pollSeconds, () => poll(agent));
+        every(agent, settings.pollSeconds, async () => void (await poll(agent)));
         every(agent, settings.heartbeatSeconds, () => heartbeat(agent));
       }
       send({ type: 'connected', count: live.filter((a) => a.connected).length });

@@ -27,6 +27,7 @@ export function mergeStats(parts: SimStats[]): SimStats {
     merged.documentChanges.push(...part.documentChanges);
     merged.baselineMessages.push(...part.baselineMessages);
     merged.connects.push(...part.connects);
+    if (part.wakePolls) (merged.wakePolls ??= []).push(...part.wakePolls);
     if (part.skipped) merged.skipped = (merged.skipped ?? 0) + part.skipped;
   }
   return merged;

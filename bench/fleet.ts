@@ -336,7 +336,7 @@ try {
       affected, fetched: fetched.length, lastFetchMs: fetched.length ? Math.max(...fetched) : Number.NaN,
       woken: new Set([...commitStats.signals, ...late.signals].map((s) => s.agent)).size,
       reconcileMs: reconciles.find((r) => r.status === 'applied')?.durationMs, reconciles,
-      timeline: `${span('woken', wokenAt)}, ${span('fetched', fetched)} after the commit`,
+      timeline: `${span('woken', wokenAt)}, ${span('fetched', fetched)} after the commit; the woken agents' polls: ${describeWakePolls([...(commitStats.wakePolls ?? []), ...(late.wakePolls ?? [])])}`,
     };
     progress(`one-location commit: last of ${sample.fetched} fetches after ${sample.lastFetchMs} ms (reconcile ${sample.reconcileMs ?? '?'} ms; ${sample.timeline}; ${reconciles.map((r) => `instance ${r.instance} ${r.status} at +${r.endedMs} ms`).join(', ')})`);
     return sample;
@@ -433,6 +433,14 @@ try {
   }
 } finally {
   await cleanups.runAll();
+}
+
+/** "200 × 70 (answered 12–340 ms after the wake), 304 × 5 (…)": how the polls that answered a wake-up went. */
+function describeWakePolls(polls: { outcome: string; ms: number }[]): string {
+  if (!polls.length) return 'none answered';
+  const byOutcome = new Map<string, number[]>();
+  for (const { outcome, ms } of polls) byOutcome.set(outcome, [...(byOutcome.get(outcome) ?? []), ms]);
+  return [...byOutcome].map(([outcome, ms]) => `${outcome} × ${ms.length} (answered ${Math.min(...ms)}–${Math.max(...ms)} ms after the wake)`).join(', ');
 }
 
 function triple(values: number[]): string {

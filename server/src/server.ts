@@ -34,13 +34,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/**
- * Connections the kernel queues before the server accepts them (capped by net.core.somaxconn). A fleet
- * reconnecting after a restart opens thousands within a second: Node's default of 511 overflowed
- * (bench:fleet, 15,000 agents), and the kernel then drops SYNs, which clients retry 1, 3, 7, 15, 31 s
- * later (requests seen taking 35 s), or answers with SYN cookies and resets (ECONNRESET).
- */
-export const LISTEN_BACKLOG = 4096;
 
 export async function startServer(config: ServerConfig, log: Logger): Promise<RunningServer> {
   const stage = startupProgress(log);
@@ -80,7 +73,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       prefix: API_PREFIX, authority, documents, map: documentMap, onUnknownAgent: (agentId) => reconciler.refreshAgents([agentId]),
     });
     stage('listening');
-    await app.listen({ host: config.host, port: config.port, backlog: LISTEN_BACKLOG });
+    await app.listen({ host: config.host, port: config.port, backlog: config.listenBacklog });
     const stopFileLimitWatch = watchFileLimit(app.server, log);
     const url = listeningUrl(config, app.server.address() as AddressInfo);
     log.info(`pswm-server listening on ${url}`);

@@ -11,7 +11,6 @@ import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { FILE_LIMIT_HINT, fileLimitCode } from '../src/file-limit.ts';
 import { refReadError } from '../src/git/errors.ts';
-import { LISTEN_BACKLOG } from '../src/server.ts';
 import { freshDatabase } from './support/database.ts';
 import { startServerProcess } from './support/server-process.ts';
 import { templateRepo, until } from './reconcile-fixtures.ts';
@@ -60,13 +59,13 @@ test('a server whose descriptors run out under a flood of connections logs EMFIL
   const dataDir = await mkdtemp(path.join(tmpdir(), 'pswm-file-limit-'));
   t.after(() => rm(dataDir, { recursive: true, force: true }));
   const limit = 320;
-  const server = await startServerProcess({ dataDir, openFileLimit: limit, args: ['--policy-repo', repo.dir, '--poll-interval', '3600'], env: { DATABASE_URL: db.url } });
+  const server = await startServerProcess({ dataDir, openFileLimit: limit, args: ['--policy-repo', repo.dir, '--poll-interval', '3600', '--listen-backlog', '1000'], env: { DATABASE_URL: db.url } });
   t.after(() => server.stop());
   const { hostname, port } = new URL(server.url);
-  // The listen queue a fleet's reconnect burst needs (ss shows a listening socket's backlog as Send-Q).
+  // The listen queue asked for (ss shows a listening socket's backlog as Send-Q).
   const somaxconn = Number(await readFile('/proc/sys/net/core/somaxconn', 'utf8'));
   const { stdout: listening } = await run('ss', ['-Hltn', `sport = :${port}`]);
-  assert.equal(Number(listening.trim().split(/\s+/)[2]), Math.min(LISTEN_BACKLOG, somaxconn), listening);
+  assert.equal(Number(listening.trim().split(/\s+/)[2]), Math.min(1000, somaxconn), listening);
   // Plain TCP connections that send nothing: each holds one of the server's descriptors. Opened
   // until the server holds its limit (read from /proc, not assumed: a loaded machine accepts late),
   // then kept open while the server's probe (every 10 s) finds it out of descriptors.
