@@ -97,10 +97,10 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     description: 'PEM private key file for --tls-cert.' },
   { key: 'maxAgentSockets', flag: 'max-agent-sockets', env: 'PSWM_MAX_AGENT_SOCKETS', type: 'integer', min: 0,
     description: 'Agent WebSockets this instance accepts before answering 503. Unset: the open-file limit less a reserve for git, the database and logs.' },
-  // 1024: Node's 511 overflowed under a 15,000-agent reconnect burst (SYN retries of up to 31 s), but
-  // 4096 collapsed a CPU-starved pair of instances under 30,000 (bench:fleet runs T and U): from full
-  // queues the upgrades that completed had waited 17–29 s (median), most others passed the agents'
-  // 30-s handshake timeout first, and the servers spent their time on clients that had already left.
+  // 1024: Node's 511 overflowed under a 15,000-agent reconnect burst (SYN retries of up to 31 s). A
+  // queue longer than the server drains within the agents' 30-s handshake timeout only holds clients
+  // that will have left when accepted: 4096 is past it below ~136 accepts a second, 1024 below ~34
+  // (bench:fleet at 30,000 on a starved 2-core machine saw upgrades complete after 17–49 s).
   { key: 'listenBacklog', flag: 'listen-backlog', env: 'PSWM_LISTEN_BACKLOG', type: 'integer', default: 1024, min: 1, max: 65535,
     description: 'Connections the kernel holds for the server before it accepts them (capped by net.core.somaxconn). Long enough for a fleet reconnecting after a restart, short enough that a server accepting slowly drains it before agents give up on their connection (30 s).' },
   { key: 'consoleIdleLimitSeconds', flag: 'console-idle-limit', env: 'PSWM_CONSOLE_IDLE_LIMIT', type: 'integer', default: 86400, min: 1, max: 86400,
