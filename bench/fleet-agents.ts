@@ -256,8 +256,9 @@ function connect(agent: SimAgent): void {
     const message = safeJson(String(data)) as { type?: string; reason?: string } | undefined;
     if (message?.type === 'reconcile') {
       const at = Date.now();
-      stats.signals.push({ agent: agent.name, at, reason: message.reason ?? '' });
-      void poll(agent).then(({ outcome, answeredAt }) => (stats.wakePolls ??= []).push({ outcome, ms: answeredAt - at }));
+      const reason = message.reason ?? '';
+      stats.signals.push({ agent: agent.name, at, reason });
+      void poll(agent).then(({ outcome, answeredAt }) => (stats.wakePolls ??= []).push({ reason, outcome, ms: answeredAt - at }));
     }
   });
   socket.on('error', (error) => {

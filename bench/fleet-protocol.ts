@@ -37,9 +37,9 @@ export interface SimStats {
   documentChanges: { agent: string; at: number }[];
   /** Messages received on baseline sockets: wall-clock ms. */
   baselineMessages: number[];
-  /** The poll each `reconcile` message started: its answer (a status, "skipped" by the backoff, or an
-   * error code) and how long after the message it came. */
-  wakePolls?: { outcome: string; ms: number }[];
+  /** The poll each `reconcile` message started: the message's reason, the poll's answer (a status,
+   * "skipped" by the backoff, or an error code) and how long after the message it came. */
+  wakePolls?: { reason: string; outcome: string; ms: number }[];
   /** WebSocket opens: when, and how long the upgrade took. */
   connects: { at: number; ms: number }[];
   /** Calls not sent because the agent was backing off from a failing server (as the agent skips them). */

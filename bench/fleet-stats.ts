@@ -112,6 +112,37 @@ export async function acceptQueues(ports: number[]): Promise<number[]> {
   return ports.map((port) => queued.get(port) ?? Number.NaN);
 }
 
+/** CPU time used so far by each server, the simulators, PostgreSQL, this process and the machine. */
+export interface CpuSnapshot {
+  serverMs: number[];
+  simMs: Map<number, number>;
+  postgresMs: Map<number, number>;
+  benchMs: number;
+  machine: { busy: number; steal: number };
+}
+
+export async function cpuSnapshot(serverPids: number[], simPids: number[]): Promise<CpuSnapshot> {
+  const [serverMs, simMs, postgresMs, machine] = await Promise.all([
+    Promise.all(serverPids.map(cpuMsOf)), cpuMsOfAll(simPids), pidsNamed('postgres').then(cpuMsOfAll), machineCpuMs(),
+  ]);
+  const bench = process.cpuUsage();
+  return { serverMs, simMs, postgresMs, machine, benchMs: (bench.user + bench.system) / 1000 };
+}
+
+/** "27 % + 26 %; 70 %; 43 %; 4 %; 204 % (steal 0 %)": each server, simulators, PostgreSQL, the bench
+ * and the machine between two snapshots, as shares of one core: whether a server that is slow to
+ * accept is short of CPU itself or starved by the rest of the machine. */
+export function describeCpuBetween(before: CpuSnapshot, after: CpuSnapshot, windowMs: number): string {
+  const share = (ms: number) => `${((ms / windowMs) * 100).toFixed(0)} %`;
+  return [
+    after.serverMs.map((ms, i) => share(ms - before.serverMs[i])).join(' + '),
+    share(cpuMsBetween(before.simMs, after.simMs)),
+    share(cpuMsBetween(before.postgresMs, after.postgresMs)),
+    share(after.benchMs - before.benchMs),
+    `${share(after.machine.busy - before.machine.busy)} (steal ${share(after.machine.steal - before.machine.steal)})`,
+  ].join('; ');
+}
+
 /** CPU time spent between two reads of `cpuMsOfAll`, over the processes present in both. */
 export function cpuMsBetween(before: Map<number, number>, after: Map<number, number>): number {
   let total = 0;

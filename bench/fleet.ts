@@ -17,7 +17,7 @@ import { runGit, stageFiles } from '../server/test/support/git-http-server.ts';
 import type { ServerProcess } from '../server/test/support/server-process.ts';
 import { appliedRevision, repoOf, until } from '../server/test/reconcile-fixtures.ts';
 import { generatePolicyRepo, mutatePolicyRepo } from './generate-policy.ts';
-import { acceptQueues, cpuMsBetween, cpuMsOf, cpuMsOfAll, describeStalls, listenOverflows, machineCpuMs, percentile, pidsNamed, rssBytesOf, stallsIn, sum, summarize } from './fleet-stats.ts';
+import { acceptQueues, cpuMsBetween, cpuMsOf, cpuMsOfAll, cpuSnapshot, describeCpuBetween, describeStalls, listenOverflows, machineCpuMs, percentile, pidsNamed, rssBytesOf, stallsIn, sum, summarize } from './fleet-stats.ts';
 import { collect, freePort, startSim, takeStats } from './fleet-sim.ts';
 import { createCleanups } from './cleanups.ts';
 import { collectGarbageIn, inspectPortFlag } from './inspector-gc.ts';
@@ -53,6 +53,9 @@ const LOOP_STALLS = fileURLToPath(new URL('./loop-stalls.ts', import.meta.url));
 const STEAL_WARNING = 0.05;
 const BENCHMARKS = fileURLToPath(new URL('../docs/BENCHMARKS.md', import.meta.url));
 const SIGNAL_WAIT_MS = 30_000;
+const FLEET_WIDE_REASON = 'bench fleet-wide';
+/** How long the polls a fleet-wide signal started may take before the bench goes on regardless. */
+const SIGNAL_POLLS_WAIT_MS = 120_000;
 /** One-location commits measured, one after another. */
 const COMMITS = 3;
 /** Fleet-wide signals measured (as many as the bare servers' broadcasts); the median p99 is kept. */
@@ -271,7 +274,7 @@ try {
    * took 4.8 s against ~250 ms once they were done). So this waits for the polls, then until reports
    * are back to their steady rate, then settles. */
   async function fleetWideSignal(round: number): Promise<number[]> {
-    const reason = `bench fleet-wide ${round + 1}`;
+    const reason = `${FLEET_WIDE_REASON} ${round + 1}`;
     progress(`fleet-wide signal ${round + 1} of ${SIGNAL_ROUNDS}`);
     const sentAt = Date.now();
     const response = await adminCall(0, 'POST', '/api/v1/signal', { all: true, reason });
@@ -288,11 +291,15 @@ try {
     const route = loggedEntries<{ authorizedMs: number; publishedMs: number }>(servers[0], 'agents signalled').at(-1);
     const onServer = route ? `; on instance 0, token checked after ${route.authorizedMs} ms and published after ${route.publishedMs} ms` : '';
     progress(`fleet-wide signal ${round + 1}: answered after ${answeredMs} ms, first delivery after ${Math.min(...delivery)} ms, p99 ${percentile(delivery, 0.99)} ms, last after ${Math.max(...delivery)} ms${perInstance}${onServer}`);
-    const polls = (s: SimStats) => (s.latencies['desired-state 304']?.length ?? 0) + (s.latencies['desired-state']?.length ?? 0);
-    const polledAlready = polls(stats);
-    await collect(sims, (s) => polledAlready + polls(s) >= delivery.length, SIGNAL_WAIT_MS);
+    // The polls this signal started, not any polls: counting the fleet's timed polls too, the bench
+    // went on while the signal's own were still queued (answered up to 58 s after their wake-up) and
+    // measured the commits under them.
+    const answered = (s: SimStats) => (s.wakePolls ?? []).filter((p) => p.reason === reason).length;
+    const answeredAlready = answered(stats);
+    const polled = await collect(sims, (s) => answeredAlready + answered(s) >= delivery.length, SIGNAL_POLLS_WAIT_MS);
+    const slowestPoll = Math.max(0, ...[...(stats.wakePolls ?? []), ...(polled.wakePolls ?? [])].filter((p) => p.reason === reason).map((p) => p.ms));
     const settledAfterMs = await untilReportsSettle((steadyStats.latencies.report?.length ?? 0) / steadySeconds);
-    progress(`the signal's polls and reports done (reports at their steady rate ${(settledAfterMs / 1000).toFixed(0)} s after the polls); settling`);
+    progress(`the signal's polls answered (the last ${slowestPoll} ms after its wake-up) and reports done (at their steady rate ${(settledAfterMs / 1000).toFixed(0)} s after the polls); settling`);
     await sleep(SETTLE_MS);
     await takeStats(sims);
     return delivery;
@@ -336,7 +343,7 @@ try {
       affected, fetched: fetched.length, lastFetchMs: fetched.length ? Math.max(...fetched) : Number.NaN,
       woken: new Set([...commitStats.signals, ...late.signals].map((s) => s.agent)).size,
       reconcileMs: reconciles.find((r) => r.status === 'applied')?.durationMs, reconciles,
-      timeline: `${span('woken', wokenAt)}, ${span('fetched', fetched)} after the commit; the woken agents' polls: ${describeWakePolls([...(commitStats.wakePolls ?? []), ...(late.wakePolls ?? [])])}`,
+      timeline: `${span('woken', wokenAt)}, ${span('fetched', fetched)} after the commit; the woken agents' polls: ${describeWakePolls([...(commitStats.wakePolls ?? []), ...(late.wakePolls ?? [])].filter((p) => !p.reason.startsWith(FLEET_WIDE_REASON)))}`,
     };
     progress(`one-location commit: last of ${sample.fetched} fetches after ${sample.lastFetchMs} ms (reconcile ${sample.reconcileMs ?? '?'} ms; ${sample.timeline}; ${reconciles.map((r) => `instance ${r.instance} ${r.status} at +${r.endedMs} ms`).join(', ')})`);
     return sample;
@@ -368,16 +375,8 @@ try {
     let stuck: string[] = [];
     /** The longest accept queue seen (sampled each second) in the window, per instance. */
     let acceptQueueMax = servers.map(() => 0);
-    // Per window, to tell a server short of CPU from one that is not accepting connections.
-    // Who has the CPU: a server starved by the rest of the machine accepts connections too slowly.
-    const cpuSnapshot = async () => {
-      const [serverMs, simMs, postgresMs, machine] = await Promise.all([
-        Promise.all(servers.map((s) => cpuMsOf(s.pid))), cpuMsOfAll(sims.map((s) => s.pid)), pidsNamed('postgres').then(cpuMsOfAll), machineCpuMs(),
-      ]);
-      const bench = process.cpuUsage();
-      return { serverMs, simMs, postgresMs, machine, benchMs: (bench.user + bench.system) / 1000 };
-    };
-    let cpuAtWindowStart = await cpuSnapshot();
+    const snapshot = () => cpuSnapshot(servers.map((s) => s.pid), sims.map((s) => s.pid));
+    let cpuAtWindowStart = await snapshot();
     let overflowsAtWindowStart = await listenOverflows();
     let windowStartedAt = Date.now();
     for (let second = 1; second <= HERD_MAX_SECONDS; second++) {
@@ -395,15 +394,8 @@ try {
       const p99 = percentile(window.latencies['desired-state 304'] ?? [], 0.99);
       if (!(p99 <= normalP99)) lastAbnormalWindow = second;
       const errorText = errors.length ? errors.map(([kind, n]) => `${kind}: ${n}`).join(', ') : '0';
-      const [cpuNow, overflowsNow] = await Promise.all([cpuSnapshot(), listenOverflows()]);
-      const percentOfWindow = (ms: number) => `${(ms / 100).toFixed(0)} %`;
-      const serversCpu = [
-        cpuNow.serverMs.map((ms, i) => percentOfWindow(ms - cpuAtWindowStart.serverMs[i])).join(' + '),
-        percentOfWindow(cpuMsBetween(cpuAtWindowStart.simMs, cpuNow.simMs)),
-        percentOfWindow(cpuMsBetween(cpuAtWindowStart.postgresMs, cpuNow.postgresMs)),
-        percentOfWindow(cpuNow.benchMs - cpuAtWindowStart.benchMs),
-        `${percentOfWindow(cpuNow.machine.busy - cpuAtWindowStart.machine.busy)} (steal ${percentOfWindow(cpuNow.machine.steal - cpuAtWindowStart.machine.steal)})`,
-      ].join('; ');
+      const [cpuNow, overflowsNow] = await Promise.all([snapshot(), listenOverflows()]);
+      const cpuText = describeCpuBetween(cpuAtWindowStart, cpuNow, 10_000);
       const windowEndedAt = Date.now();
       const worstStalls = (await Promise.all(stallDirs.map((dir) => stallsIn(dir, windowStartedAt, windowEndedAt))))
         .map((list) => (list.length ? list.reduce((a, b) => (b.wallMs > a.wallMs ? b : a)) : undefined))
@@ -411,7 +403,7 @@ try {
       windowStartedAt = windowEndedAt;
       const upgrades = window.connects.map((c) => c.ms);
       const upgradeText = upgrades.length ? `${percentile(upgrades, 0.5).toFixed(0)} / ${percentile(upgrades, 0.99).toFixed(0)} ms` : '—';
-      windows.push(`| ${second - 10}–${second} s | ${back.toLocaleString('en-US')} | ${window.connects.length.toLocaleString('en-US')} | ${upgradeText} | ${acceptQueueMax.join(' + ')}; ${(overflowsNow - overflowsAtWindowStart).toLocaleString('en-US')} | ${serversCpu} | ${worstStalls} | ${p99.toFixed(1)} ms (${window.latencies['desired-state 304']?.length ?? 0}) | ${percentile(window.latencies.heartbeat ?? [], 0.99).toFixed(1)} ms | ${errorText} |`);
+      windows.push(`| ${second - 10}–${second} s | ${back.toLocaleString('en-US')} | ${window.connects.length.toLocaleString('en-US')} | ${upgradeText} | ${acceptQueueMax.join(' + ')}; ${(overflowsNow - overflowsAtWindowStart).toLocaleString('en-US')} | ${cpuText} | ${worstStalls} | ${p99.toFixed(1)} ms (${window.latencies['desired-state 304']?.length ?? 0}) | ${percentile(window.latencies.heartbeat ?? [], 0.99).toFixed(1)} ms | ${errorText} |`);
       cpuAtWindowStart = cpuNow;
       overflowsAtWindowStart = overflowsNow;
       acceptQueueMax = servers.map(() => 0);
@@ -426,7 +418,7 @@ try {
       `- Errors once the server listened again: ${totalErrors.toLocaleString('en-US')} (${(totalErrors / connectedCount).toFixed(2)} per agent)${totalErrors ? `: ${Object.entries(errorsByKind).map(([kind, n]) => `${kind} ${n}`).join(', ')}` : ''}; while it was down: ${whileDown.toLocaleString('en-US')} refused attempts; ${skipped.toLocaleString('en-US')} calls skipped by the agents' backoff over the whole restart.`,
       `- Poll p99 back to normal (≤ ${normalP99.toFixed(1)} ms: 1.2 × this run's steady-state ${pollP99.toFixed(1)} ms, or the ${POLL_P99_GOAL_MS} ms goal if higher) ${lastAbnormalWindow === 0 ? 'in every window' : `from the ${lastAbnormalWindow}-s mark on`} (goal: within 60 s: ${lastAbnormalWindow < 60 ? 'met' : 'missed'}).`,
       '',
-      '| after restart | sockets connected at the end | reconnects | upgrade p50 / p99 | accept queue, longest (each, of 4096); connections the kernel dropped with it full | CPU, % of one core: servers (each); simulators; PostgreSQL; bench; machine | worst stall ms (on CPU), each | poll p99 (304) (samples) | heartbeat p99 | errors |',
+      '| after restart | sockets connected at the end | reconnects | upgrade p50 / p99 | accept queue, longest (each); connections the kernel dropped with it full | CPU, % of one core: servers (each); simulators; PostgreSQL; bench; machine | worst stall ms (on CPU), each | poll p99 (304) (samples) | heartbeat p99 | errors |',
       '|---|---|---|---|---|---|---|---|---|---|',
       ...windows,
     ];
