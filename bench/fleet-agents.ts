@@ -13,7 +13,7 @@ import { Pool } from 'undici';
 import WebSocket from 'ws';
 import { backoffDelayMs, createServerBackoff, type ServerBackoff } from '../agent/src/api/server-backoff.ts';
 import { parseRetryAfter } from '../agent/src/api/http.ts';
-import { nextDueAt } from '../agent/src/loop/scheduler.ts';
+import { dueSeries } from '../agent/src/loop/scheduler.ts';
 import { HANDSHAKE_TIMEOUT_MS, RECONNECT_BASE_MS, RECONNECT_MAX_MS, SERVER_BACKOFF } from './fleet-protocol.ts';
 import type { FleetCommand, FleetEvent, SimStats } from './fleet-protocol.ts';
 
@@ -214,20 +214,19 @@ function jittered(seconds: number): number {
 }
 
 /** A timer chain that survives the agent's whole life: first run spread over one interval, each next
- * one due an interval (with jitter) after the previous was due, as in the agent (nextDueAt). */
+ * one due an interval (with jitter) after the previous was due, as in the agent (dueSeries). */
 function every(agent: SimAgent, seconds: number, run: () => Promise<void>): void {
-  let dueAt = performance.now() + Math.random() * seconds * 1000;
-  const arm = () => {
+  const due = dueSeries(() => performance.now(), performance.now() + Math.random() * seconds * 1000);
+  const arm = (delayMs: number) => {
     const timer = setTimeout(async () => {
       agent.timers = agent.timers.filter((t) => t !== timer);
       if (agent.stopped) return;
       await run();
-      dueAt = nextDueAt(dueAt, performance.now(), () => jittered(seconds));
-      arm();
-    }, dueAt - performance.now());
+      arm(due.delayToNext(() => jittered(seconds)));
+    }, delayMs);
     agent.timers.push(timer);
   };
-  arm();
+  arm(due.delayToCurrent());
 }
 
 function connect(agent: SimAgent): void {

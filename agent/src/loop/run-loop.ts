@@ -9,7 +9,7 @@ import { formatDryRun } from './dry-run-output.ts';
 import { AgentRevokedError, runIteration } from './iteration.ts';
 import type { Logger } from '../logs/logger.ts';
 import { recordCriticalEvent, REVOKED_MESSAGE } from '../service/event-log.ts';
-import { createScheduler, iterationDelayMs, monotonicNow, nextDueAt, realTimers, type Timers } from './scheduler.ts';
+import { createScheduler, dueSeries, iterationDelayMs, monotonicNow, realTimers, type Timers } from './scheduler.ts';
 import { createSender } from './sender.ts';
 import { createScheduleWake } from '../converge/scripts/schedule-wake.ts';
 import { openWakeSocket } from './wake-socket.ts';
@@ -31,7 +31,6 @@ export async function startLoop(setup: AgentSetup, opts: {
 }): Promise<RunningLoop> {
   const { log } = opts;
   const timers = opts.timers ?? realTimers;
-  const now = monotonicNow;
   const random = opts.random ?? Math.random;
   let settings: DesiredState['settings'] = await initialSettings(setup.paths);
   let end: LoopEnd | undefined;
@@ -51,7 +50,7 @@ export async function startLoop(setup: AgentSetup, opts: {
 
   const scheduler = createScheduler({
     timers,
-    now,
+    now: monotonicNow,
     nextDelayMs: () => iterationDelayMs(settings.agent, random),
     async runIteration(trigger, reason) {
       log.info('iteration started', { trigger, reason, dry_run: opts.dryRun });
@@ -82,7 +81,7 @@ export async function startLoop(setup: AgentSetup, opts: {
 
   const scheduleWake = createScheduleWake({ timers, now: () => new Date(), wake: (reason) => scheduler.wake(reason) });
   let heartbeatTimer: unknown;
-  let heartbeatDueAt = now();
+  const heartbeatsDue = dueSeries(monotonicNow);
   const heartbeat = async () => {
     try {
       await postHeartbeat(setup.session, new Date(), await collectMetrics());
@@ -90,10 +89,7 @@ export async function startLoop(setup: AgentSetup, opts: {
       if (isRevoked(error)) return void finish('revoked');
       log.debug('heartbeat not sent', { error: (error as Error).message });
     }
-    if (end) return;
-    const at = now();
-    heartbeatDueAt = nextDueAt(heartbeatDueAt, at, () => settings.agent.heartbeat_seconds * 1000);
-    heartbeatTimer = timers.setTimeout(() => void heartbeat(), heartbeatDueAt - at);
+    if (!end) heartbeatTimer = timers.setTimeout(() => void heartbeat(), heartbeatsDue.delayToNext(() => settings.agent.heartbeat_seconds * 1000));
   };
 
   const remote = createRemoteChannel(

@@ -52,6 +52,23 @@ export function nextDueAt(previousDueAt: number, now: number, nextDelayMs: () =>
   return due;
 }
 
+/** One series of timed calls: each `delayToNext` moves to the next due time (nextDueAt) and says how
+ * long until it. The series starts at `firstDueAt` (now by default; `restart` sets it to now). */
+export function dueSeries(now: () => number, firstDueAt = now()) {
+  let dueAt = firstDueAt;
+  return {
+    restart: () => void (dueAt = now()),
+    /** Milliseconds until the next due time; the first call after a restart is one spacing away. */
+    delayToNext(spacingMs: () => number): number {
+      const at = now();
+      dueAt = nextDueAt(dueAt, at, spacingMs);
+      return dueAt - at;
+    },
+    /** Milliseconds until the current due time (for a series whose first call is not at its start). */
+    delayToCurrent: () => dueAt - now(),
+  };
+}
+
 export type IterationTrigger = 'start' | 'timer' | 'wake';
 
 export interface Scheduler {
@@ -70,12 +87,10 @@ export function createScheduler(opts: {
   timers: Timers;
   now?: () => number;
 }): Scheduler {
-  const now = opts.now ?? monotonicNow;
+  const due = dueSeries(opts.now ?? monotonicNow);
   let running: Promise<void> | undefined;
   let wakeReason: string | undefined;
   let timer: unknown;
-  /** When the last timed iteration (or the first one) was due: the next is spaced from it. */
-  let dueAt = 0;
   let stopped = false;
 
   const clearTimer = () => {
@@ -104,18 +119,16 @@ export function createScheduler(opts: {
       return;
     }
     if (timer !== undefined) return;
-    const at = now();
-    dueAt = nextDueAt(dueAt, at, opts.nextDelayMs);
     timer = opts.timers.setTimeout(() => {
       timer = undefined;
       if (running) return; // taken by the running iteration; afterIteration draws the next
       run('timer', 'interval');
-    }, dueAt - at);
+    }, due.delayToNext(opts.nextDelayMs));
   };
 
   return {
     start() {
-      dueAt = now();
+      due.restart();
       run('start', 'start');
     },
     wake(reason) {
