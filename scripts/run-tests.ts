@@ -17,7 +17,8 @@ const PATTERNS = ['schemas/**/*.test.ts', 'server/**/*.test.ts', 'agent/**/*.tes
  * later; nothing is skipped. Most of these wait (on a minute boundary, a quiet period, a browser,
  * a server's restart) more than they compute. */
 const SLOW_FIRST = [
-  'agent/test/self-update.test.ts', // 183 s
+  'agent/test/self-update.test.ts', // 78 s
+  'agent/test/self-update-restart.test.ts', // 51 s
   'agent/test/e2e-duplicate-identity.test.ts', // 68 s
   'agent/test/wine.test.ts', // 63 s
   'agent/test/e2e-durability.test.ts', // 57 s

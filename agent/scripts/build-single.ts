@@ -12,7 +12,7 @@
 // Output: DIR/pswm or DIR/pswm.exe, DIR/build-info.json (version, sources digest, sha256 of the exe).
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
@@ -84,13 +84,30 @@ export async function buildSingle(opts: { platform: 'linux' | 'windows'; out: st
 }
 
 /** A Linux build of this version for tests and benchmarks, kept in agent/.cache/update-builds/<version>
- * and built again only when the agent's sources changed. */
+ * and built again only when the agent's sources changed. Test files running at once may ask for the
+ * same build: each builds into a folder of its own and renames it into place, so none ever sees a
+ * half-written one. */
 export async function cachedLinuxBuild(version: string): Promise<string> {
-  const out = path.join(CACHE_DIR, 'update-builds', version);
+  const builds = path.join(CACHE_DIR, 'update-builds');
+  const out = path.join(builds, version);
   const { identity } = await bundleAgent({ platform: 'linux', nodeVersion: NODE_VERSIONS.shipped, version });
-  const cached = await readFile(path.join(out, 'build-info.json'), 'utf8').then((t) => JSON.parse(t) as { digest: string }, () => undefined);
-  if (cached?.digest === identity.digest) return path.join(out, 'pswm');
-  return (await buildSingle({ platform: 'linux', out, version })).executable;
+  const current = async () => (await readFile(path.join(out, 'build-info.json'), 'utf8').then((t) => JSON.parse(t) as { digest: string }, () => undefined))?.digest === identity.digest;
+  if (await current()) return path.join(out, 'pswm');
+  await mkdir(builds, { recursive: true });
+  const work = await mkdtemp(path.join(builds, `.${version}-`));
+  try {
+    await buildSingle({ platform: 'linux', out: work, version });
+    // another process may have put the same build in place meanwhile: it is as good as ours
+    if (!(await current())) {
+      await rm(out, { recursive: true, force: true });
+      await rename(work, out).catch(async (error: unknown) => {
+        if (!(await current())) throw error;
+      });
+    }
+    return path.join(out, 'pswm');
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
 }
 
 if (import.meta.main) {

@@ -1,10 +1,11 @@
 // Self-update for agents: GET /agent/releases/:platform/:version serves a signed build (the agent
 // verifies the signature with the release key it pinned at enrollment, and the sha256, before it
 // stages anything); POST /agent/update-events records each step of an update in the audit log.
+import { Readable } from 'node:stream';
 import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
 import type postgres from 'postgres';
 import { audit } from '../audit.ts';
-import { findRelease, RELEASE_PLATFORMS } from '../releases/releases.ts';
+import { findRelease, RELEASE_PLATFORMS, releaseContent } from '../releases/releases.ts';
 import { apiError } from './errors.ts';
 
 const DOWNLOAD_DEADLINE_MS = 10 * 60_000;
@@ -36,7 +37,8 @@ export async function agentReleaseRoutes(app: FastifyInstance, opts: { sql: post
   const { sql } = opts;
   const onRequest = app.requireAgent as unknown as onRequestAsyncHookHandler;
 
-  // a build is ~100 MB read from the database: more than the API's usual 30 s deadline on a busy host
+  // a build is ~100 MB streamed from the database chunk by chunk: more than the API's usual 30 s
+  // deadline to a slow agent
   app.get<{ Params: { platform: string; version: string } }>('/agent/releases/:platform/:version', { onRequest, handlerTimeout: DOWNLOAD_DEADLINE_MS }, async (request, reply) => {
     const { platform, version } = request.params;
     if (!(RELEASE_PLATFORMS as readonly string[]).includes(platform)) throw apiError('NOT_FOUND', `no releases for platform "${platform}"`);
@@ -46,7 +48,8 @@ export async function agentReleaseRoutes(app: FastifyInstance, opts: { sql: post
       .header('content-type', 'application/octet-stream')
       .header('x-pswm-release-sha256', release.sha256)
       .header('x-pswm-release-signature', release.signature)
-      .send(release.content);
+      .header('content-length', String(release.sizeBytes))
+      .send(Readable.from(releaseContent(sql, release), { objectMode: false }));
   });
 
   app.post<{ Body: UpdateEvent }>('/agent/update-events', { onRequest, schema: { body: eventBody } }, async (request, reply) => {

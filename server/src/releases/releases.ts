@@ -53,13 +53,22 @@ export async function setReleaseKey(sql: Queryable, publicKeyPem: string): Promi
   await sql`insert into release_keys (public_key) values (${publicKeyPem})`;
 }
 
+/** A build is stored and served in chunks of this size: see migration 090. */
+export const RELEASE_CHUNK_BYTES = 1024 * 1024;
+
+/** Stores a signed build. Run it in a transaction: the record and its chunks appear together. */
 export async function addRelease(sql: Queryable, release: { platform: ReleasePlatform; version: string; content: Buffer; sha256: string; signature: string; keyId: string }): Promise<void> {
+  const { platform, version, content } = release;
   const inserted = await sql`
-    insert into agent_releases (platform, version, sha256, signature, release_key_id, size_bytes, content)
-    values (${release.platform}, ${release.version}, ${release.sha256}, ${release.signature}, ${release.keyId}, ${release.content.length}, ${release.content})
+    insert into agent_releases (platform, version, sha256, signature, release_key_id, size_bytes)
+    values (${platform}, ${version}, ${release.sha256}, ${release.signature}, ${release.keyId}, ${content.length})
     on conflict (platform, version) do nothing
     returning 1`;
-  if (inserted.length === 0) throw new ReleaseError(`release ${release.version} for ${release.platform} exists already; releases are immutable, add a new version`);
+  if (inserted.length === 0) throw new ReleaseError(`release ${version} for ${platform} exists already; releases are immutable, add a new version`);
+  for (let seq = 0; seq * RELEASE_CHUNK_BYTES < content.length || seq === 0; seq++) {
+    const data = content.subarray(seq * RELEASE_CHUNK_BYTES, (seq + 1) * RELEASE_CHUNK_BYTES);
+    await sql`insert into agent_release_chunks (platform, version, seq, data) values (${platform}, ${version}, ${seq}, ${data})`;
+  }
 }
 
 export async function listReleases(sql: Queryable): Promise<ReleaseRecord[]> {
@@ -68,8 +77,19 @@ export async function listReleases(sql: Queryable): Promise<ReleaseRecord[]> {
   return rows.map((r) => ({ platform: r.platform, version: r.version, sha256: r.sha256, signature: r.signature, sizeBytes: Number(r.size_bytes), createdAt: r.created_at.toISOString() }));
 }
 
-export async function findRelease(sql: Queryable, platform: string, version: string): Promise<(ReleaseRecord & { content: Buffer }) | undefined> {
-  const [r] = await sql<{ platform: string; version: string; sha256: string; signature: string; size_bytes: string; created_at: Date; content: Buffer }[]>`
-    select platform, version, sha256, signature, size_bytes, created_at, content from agent_releases where platform = ${platform} and version = ${version}`;
-  return r && { platform: r.platform, version: r.version, sha256: r.sha256, signature: r.signature, sizeBytes: Number(r.size_bytes), createdAt: r.created_at.toISOString(), content: r.content };
+export async function findRelease(sql: Queryable, platform: string, version: string): Promise<ReleaseRecord | undefined> {
+  const [r] = await sql<{ platform: string; version: string; sha256: string; signature: string; size_bytes: string; created_at: Date }[]>`
+    select platform, version, sha256, signature, size_bytes, created_at from agent_releases where platform = ${platform} and version = ${version}`;
+  return r && { platform: r.platform, version: r.version, sha256: r.sha256, signature: r.signature, sizeBytes: Number(r.size_bytes), createdAt: r.created_at.toISOString() };
+}
+
+/** A stored build's bytes, one chunk per query: a download holds one chunk in memory and no
+ * database connection between chunks, and one that stops early (the client gone) reads no further. */
+export async function* releaseContent(sql: Queryable, release: { platform: string; version: string }): AsyncGenerator<Buffer> {
+  for (let seq = 0; ; seq++) {
+    const [chunk] = await sql<{ data: Buffer }[]>`
+      select data from agent_release_chunks where platform = ${release.platform} and version = ${release.version} and seq = ${seq}`;
+    if (!chunk) return;
+    yield chunk.data;
+  }
 }
