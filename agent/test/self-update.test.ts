@@ -10,7 +10,6 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { cachedLinuxBuild } from '../scripts/build-single.ts';
-import { nodeBinary, NODE_VERSIONS } from '../scripts/npm-binaries.ts';
 import { runServerCommand } from '../../server/test/support/server-process.ts';
 import { startFleet } from './support/fleet.ts';
 import { auditSteps, enrolledBuild, pendingIn, policyRepo, runToEnd, start, waitFor } from './support/self-update.ts';
@@ -24,10 +23,11 @@ test('self-update: a tampered build is refused, a failing one rolled back, a goo
   const keygen = await runServerCommand(['release', 'keygen', '--out', dir], db);
   assert.equal(keygen.code, 0, keygen.stderr);
   const key = path.join(dir, 'release.key');
-  for (const [file, version] of [[v2, '2.0.0-test'], [v2, '3.0.0-bad'], [await nodeBinary('linux', NODE_VERSIONS.shipped), '4.0.0-fail']]) {
+  // the refused builds need not be big: a small real executable each (one never runs, one is not pswm)
+  await Promise.all([[v2, '2.0.0-test'], ['/bin/true', '3.0.0-bad'], ['/bin/false', '4.0.0-fail']].map(async ([file, version]) => {
     const added = await runServerCommand(['release', 'add', file, '--version', version, '--platform', 'linux', '--key', key], db);
     assert.equal(added.code, 0, added.stderr);
-  }
+  }));
   // a stored byte of 3.0.0-bad changes after signing: what a tampered mirror or disk would serve
   const tamper = await fleet.sql`update agent_release_chunks set data = set_byte(data, 0, (get_byte(data, 0) + 1) % 256) where version = '3.0.0-bad' and seq = 0`;
   assert.equal(tamper.count, 1);
