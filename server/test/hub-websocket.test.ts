@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type postgres from 'postgres';
 import { API_PREFIX, buildApp } from '../src/api/app.ts';
@@ -239,6 +244,36 @@ test('at its socket capacity the hub refuses new agents with 503 but lets a conn
   const third = await c.connect();
   assert.equal(hub.connectedCount(), 2);
   third.socket.close();
+});
+
+test('an upgrade whose agent left while its connection waited in the accept queue is dropped: not accepted, not claimed, counted', TIMEOUT, async (t) => {
+  const { url, enrolled, hub, sql, metric } = await setup(t, {}, { withClaims: true });
+  const gone = await enrolled('gone');
+  const dir = await mkdtemp(path.join(tmpdir(), 'pswm-abandoned-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const sent = path.join(dir, 'sent');
+  // A client in another process sends its upgrade request and closes its end while this process's
+  // event loop is busy (a starved server): the server finds the request and the FIN together.
+  const request = [
+    'GET /api/v1/agent/ws HTTP/1.1', `Host: 127.0.0.1:${new URL(url).port}`, 'Connection: Upgrade', 'Upgrade: websocket',
+    'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', `Authorization: Bearer ${gone.token}`, '', '',
+  ].join('\r\n');
+  const client = spawn(process.execPath, ['-e', `
+    const socket = require('node:net').connect(${new URL(url).port}, '127.0.0.1', () => socket.end(${JSON.stringify(request)}, () => require('node:fs').writeFileSync(${JSON.stringify(sent)}, '')));
+    socket.on('data', () => {}); socket.on('close', () => process.exit(0)); socket.on('error', () => process.exit(1));`], { stdio: 'ignore' });
+  t.after(() => client.kill('SIGKILL'));
+  const busyUntil = Date.now() + 20_000;
+  while (!existsSync(sent) && Date.now() < busyUntil); // eslint-disable-line no-empty
+  assert.ok(existsSync(sent), 'the client sent its request and closed');
+
+  for (let waited = 0; (await metric('pswm_websocket_upgrades_abandoned_total')) !== 1 && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(await metric('pswm_websocket_upgrades_abandoned_total'), 1);
+  assert.equal(hub.connectedCount(), 0);
+  assert.equal((await sql`select agent_id from agent_socket_claims`).length, 0, 'no claim written, none to release');
+  // an agent that waits for its answer is accepted as before
+  const live = await gone.connect();
+  assert.equal(hub.connectedCount(), 1);
+  live.socket.close();
 });
 
 test('an accepted socket keeps nothing of its upgrade alive: request, reply, logger and IncomingMessage are collected', TIMEOUT, async (t) => {

@@ -14,6 +14,7 @@ import type { AgentAuthority, AgentPrincipal } from '../agents/access-token.ts';
 import { apiError } from '../api/errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Bus, BusPayloads } from './bus.ts';
+import { clientLeft, throttledLog } from './abandoned-upgrade.ts';
 import { spreadSweep } from './keepalive.ts';
 import { publishSignal } from './publish-signal.ts';
 import type { SocketClaims, SocketPeer } from './socket-claims.ts';
@@ -52,7 +53,7 @@ export interface HubOptions {
 const DEFAULT_OPTIONS: HubOptions = { pingIntervalMs: 30_000, pingTickMs: 100, socketCapacity: Number.POSITIVE_INFINITY, maxBufferedBytes: 256 * 1024 };
 /** Agents refused for capacity retry after about this long (they add their own jitter). */
 const CAPACITY_RETRY_AFTER_SECONDS = 60;
-const CAPACITY_LOG_EVERY_MS = 10_000;
+const WARNING_EVERY_MS = 10_000;
 const MAX_INBOUND_BYTES = 64 * 1024;
 /** A peer that does not read will not answer our close frame either: cut it after this long. */
 const CLOSE_GRACE_MS = 1000;
@@ -103,6 +104,7 @@ export function createHub(deps: {
   const connections = new Map<string, Connection>();
   const principals = new WeakMap<FastifyRequest, AgentPrincipal>();
   let onDisconnect: (reason: DisconnectReason) => void = () => {};
+  let onAbandoned: () => void = () => {};
   const channels = new Set<HubChannel>();
   const tell = (fn: (channel: HubChannel) => void) => {
     for (const channel of channels) {
@@ -211,21 +213,21 @@ export function createHub(deps: {
     connection.socket.ping();
   }, { intervalMs: options.pingIntervalMs, tickMs: options.pingTickMs });
 
-  let refusedSinceLog = 0;
-  let lastCapacityLog = 0;
+  const logRefusal = throttledLog(WARNING_EVERY_MS, (refused) => log.warn({ capacity: options.socketCapacity, refused }, 'agent socket capacity reached: refusing new agent sockets (raise the open-file limit or add an instance)'));
   const refuseAtCapacity = (reply: FastifyReply) => {
-    refusedSinceLog++;
-    const now = Date.now();
-    if (now - lastCapacityLog >= CAPACITY_LOG_EVERY_MS) {
-      log.warn({ capacity: options.socketCapacity, refused: refusedSinceLog }, 'agent socket capacity reached: refusing new agent sockets (raise the open-file limit or add an instance)');
-      lastCapacityLog = now;
-      refusedSinceLog = 0;
-    }
+    logRefusal();
     reply.header('retry-after', String(CAPACITY_RETRY_AFTER_SECONDS));
     throw apiError('SOCKET_CAPACITY', `This server instance holds its maximum of ${options.socketCapacity} agent sockets; retry later or connect to another instance.`);
   };
+  const logAbandoned = throttledLog(WARNING_EVERY_MS, (abandoned) => log.warn({ abandoned }, 'agents closed their connections before this instance got to them: they waited in the accept queue past the agents\' handshake timeout (the instance is overloaded; see docs/scaling.md)'));
 
   const authenticate = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (await clientLeft(request.raw.socket)) {
+      onAbandoned();
+      logAbandoned();
+      request.raw.socket.destroy();
+      return reply.hijack();
+    }
     const match = BEARER.exec(request.headers.authorization ?? '');
     if (!match) throw apiError('UNAUTHENTICATED', 'The agent WebSocket needs "Authorization: Bearer <agent access token>".');
     const principal = authority.verify(match[1]);
@@ -283,6 +285,12 @@ export function createHub(deps: {
         registers: [app.metrics],
       });
       onDisconnect = (reason) => disconnects.inc({ reason });
+      const abandoned = new Counter({
+        name: 'pswm_websocket_upgrades_abandoned_total',
+        help: 'Agent WebSocket upgrades dropped unanswered because the agent had closed its connection before this instance got to it (it waited in the accept queue past the handshake timeout: the instance is overloaded).',
+        registers: [app.metrics],
+      });
+      onAbandoned = () => abandoned.inc();
       // At capacity the instance is not ready for more agents: a load balancer sends them elsewhere.
       app.readinessChecks?.push({
         name: 'agent-sockets',

@@ -1,0 +1,32 @@
+// An agent gives up on its WebSocket handshake after 30 s and closes its connection. When a herd of
+// agents reconnects to an instance that cannot keep up, connections wait in the kernel's accept queue
+// for longer than that, and the instance accepts them after their agents have left: the upgrade
+// request and the agent's FIN are both waiting. Accepting such a socket costs a token check, a socket
+// claim and its release in the database, and a log line each way, for a socket nobody reads, on the
+// instance that is already behind. In the 30,000-agent herds of bench:fleet that collapsed, ~65,000
+// handshakes timed out.
+import type { Socket } from 'node:net';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+
+/** Whether the client closed its end of the connection before the server got to its upgrade request.
+ * The request is parsed from one read of the socket and its upgrade handled in that same turn; a FIN
+ * that arrived behind it is read at the event loop's next poll phase, which two check phases span. */
+export async function clientLeft(socket: Socket): Promise<boolean> {
+  await nextTurn();
+  await nextTurn();
+  return socket.destroyed || !socket.readable;
+}
+
+/** Counts an event and logs it at most once per `everyMs`, with how many happened since the last line. */
+export function throttledLog(everyMs: number, write: (count: number) => void): () => void {
+  let count = 0;
+  let lastAt = Number.NEGATIVE_INFINITY;
+  return () => {
+    count++;
+    const now = Date.now();
+    if (now - lastAt < everyMs) return;
+    write(count);
+    lastAt = now;
+    count = 0;
+  };
+}
