@@ -410,12 +410,15 @@ try {
       if (second >= 60 && allBackMs !== undefined && lastAbnormalWindow < second) break;
     }
     const totalErrors = Object.values(errorsByKind).reduce((a, b) => a + b, 0);
+    // counted since each instance started again: the whole herd
+    const abandoned = await Promise.all(servers.map(async (s) => (await scrapeMetrics(s.url, ['pswm_websocket_upgrades_abandoned_total']))[0]));
     const backWithin = allBackMs !== undefined && allBackMs <= RECONNECT_WINDOW_MS;
     return [
       `Restart (thundering herd): every instance stopped and started again (down ${((restartedAt - stoppedAt) / 1000).toFixed(1)} s, counted from the stop to listening again); the agents reconnect with their own full-jitter backoff (1 s doubling to ${RECONNECT_WINDOW_MS / 1000} s, their reconnect window), and as the agent does, every call of one agent waits for the one backoff it shares with the others: no poll or heartbeat goes out while a probe is failing.`,
       '',
       `- Every socket back: ${allBackMs === undefined ? `**no**, not within ${HERD_MAX_SECONDS} s; of those not back: ${stuck.join('; ')}` : `${(allBackMs / 1000).toFixed(0)} s after the restart`} (goal: within the ${RECONNECT_WINDOW_MS / 1000}-s reconnect window: ${backWithin ? 'met' : 'missed'}).`,
       `- Errors once the server listened again: ${totalErrors.toLocaleString('en-US')} (${(totalErrors / connectedCount).toFixed(2)} per agent)${totalErrors ? `: ${Object.entries(errorsByKind).map(([kind, n]) => `${kind} ${n}`).join(', ')}` : ''}; while it was down: ${whileDown.toLocaleString('en-US')} refused attempts; ${skipped.toLocaleString('en-US')} calls skipped by the agents' backoff over the whole restart.`,
+      `- Upgrades the servers dropped because the agent had closed its connection before they got to it (it waited in the accept queue past the 30-s handshake timeout): ${abandoned.map((n) => n.toLocaleString('en-US')).join(' + ')}.`,
       `- Poll p99 back to normal (≤ ${normalP99.toFixed(1)} ms: 1.2 × this run's steady-state ${pollP99.toFixed(1)} ms, or the ${POLL_P99_GOAL_MS} ms goal if higher) ${lastAbnormalWindow === 0 ? 'in every window' : `from the ${lastAbnormalWindow}-s mark on`} (goal: within 60 s: ${lastAbnormalWindow < 60 ? 'met' : 'missed'}).`,
       '',
       '| after restart | sockets connected at the end | reconnects | upgrade p50 / p99 | accept queue, longest (each); connections the kernel dropped with it full | CPU, % of one core: servers (each); simulators; PostgreSQL; bench; machine | worst stall ms (on CPU), each | poll p99 (304) (samples) | heartbeat p99 | errors |',
@@ -451,11 +454,16 @@ function locationsOf(files: { text?: string }[]): { id: string; organization: st
   return found.sort((a, b) => a.id.localeCompare(b.id));
 }
 
+/** Values of the server's metrics, by name (the first sample of each, no labels). */
+async function scrapeMetrics(url: string, names: string[]): Promise<number[]> {
+  const lines = (await (await fetch(`${url}/metrics`)).text()).split('\n');
+  return names.map((name) => Number(lines.find((l) => l.startsWith(`${name} `))?.split(' ')[1] ?? NaN));
+}
+
 /** The server's event-loop lag since the last scrape (prom-client resets its histogram on collect). */
 async function scrapeLoopLag(url: string): Promise<{ p99Ms: number; maxMs: number }> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const value = (name: string) => Number(text.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ')[1] ?? NaN) * 1000;
-  return { p99Ms: value('pswm_nodejs_eventloop_lag_p99_seconds'), maxMs: value('pswm_nodejs_eventloop_lag_max_seconds') };
+  const [p99, max] = await scrapeMetrics(url, ['pswm_nodejs_eventloop_lag_p99_seconds', 'pswm_nodejs_eventloop_lag_max_seconds']);
+  return { p99Ms: p99 * 1000, maxMs: max * 1000 };
 }
 
 interface ReconcileLine {
