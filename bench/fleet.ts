@@ -454,10 +454,17 @@ function locationsOf(files: { text?: string }[]): { id: string; organization: st
   return found.sort((a, b) => a.id.localeCompare(b.id));
 }
 
-/** Values of the server's metrics, by name (the first sample of each, no labels). */
+/** Values of the server's metrics, by name (the first sample of each, no labels); NaN for each when
+ * the scrape fails: a server still behind a herd may reset the connection, and a run of many minutes
+ * must still print what it measured. */
 async function scrapeMetrics(url: string, names: string[]): Promise<number[]> {
-  const lines = (await (await fetch(`${url}/metrics`)).text()).split('\n');
-  return names.map((name) => Number(lines.find((l) => l.startsWith(`${name} `))?.split(' ')[1] ?? NaN));
+  try {
+    const lines = (await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(30_000) })).text()).split('\n');
+    return names.map((name) => Number(lines.find((l) => l.startsWith(`${name} `))?.split(' ')[1] ?? NaN));
+  } catch (error) {
+    progress(`${url}/metrics not read: ${(error as Error).message}`);
+    return names.map(() => NaN);
+  }
 }
 
 /** The server's event-loop lag since the last scrape (prom-client resets its histogram on collect). */
