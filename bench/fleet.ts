@@ -37,11 +37,16 @@ const { values } = parseArgs({
     /** Added to each server's NODE_OPTIONS, e.g. --server-node-options='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile it under the fleet. */
     'server-node-options': { type: 'string', default: '' },
     write: { type: 'boolean', default: false },
+    /** The simulators' scheduling priority (nice, 0–19). The simulated agents stand for other machines;
+     * on one small machine they outnumber the servers' processes and take the CPU share the servers
+     * would have (session 9's collapsed 30,000 herds: servers at 15–35 % of a core each). */
+    'sim-nice': { type: 'string', default: '0' },
   },
 });
 const AGENTS = Number(values.agents);
 const INSTANCES = Number(values.instances);
 const SECONDS = Number(values.seconds);
+const SIM_NICE = Number(values['sim-nice']);
 // Each process holds one socket per agent plus its HTTP pool: stay well under the open-file limit.
 const PROCESSES = Number(values.processes ?? Math.max(2, Math.ceil(AGENTS / 4000)));
 const PER_LOCATION = Number(values['agents-per-location']);
@@ -139,6 +144,10 @@ try {
   }
 
   const sims = await Promise.all(Array.from({ length: PROCESSES }, () => startSim()));
+  if (SIM_NICE) {
+    for (const sim of sims) os.setPriority(sim.pid, SIM_NICE);
+    progress(`simulators run at nice ${SIM_NICE}`);
+  }
   cleanups.push(() => Promise.all(sims.map((s) => s.stop())));
   const shares = sims.map((_, p) => plan.filter((_, i) => i % PROCESSES === p));
 
@@ -242,7 +251,7 @@ try {
     `## Fleet (${AGENTS.toLocaleString('en-US')} agents, ${INSTANCES} instance${INSTANCES > 1 ? 's' : ''})`,
     '',
     `Command: \`npm run bench:fleet -- ${process.argv.slice(2).join(' ')}\` (${PROCESSES} simulator processes, ${locations.length} locations of ~${PER_LOCATION} agents, polls every ${SETTINGS.pollSeconds} s and heartbeats every ${SETTINGS.heartbeatSeconds} s with ±10 % jitter, a report every ${SETTINGS.reportEvery} iterations).`,
-    `Machine: ${os.cpus()[0]?.model.trim()}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, PostgreSQL on 127.0.0.1; load average ${loadBefore.toFixed(2)} before, ${loadDuring.toFixed(2)} during the steady state; steal over the whole run ${stealOverRun} of the CPU time this machine wanted (the hypervisor running other guests). Simulators, server(s) and PostgreSQL share the machine.`,
+    `Machine: ${os.cpus()[0]?.model.trim()}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, PostgreSQL on 127.0.0.1; load average ${loadBefore.toFixed(2)} before, ${loadDuring.toFixed(2)} during the steady state; steal over the whole run ${stealOverRun} of the CPU time this machine wanted (the hypervisor running other guests). Simulators, server(s) and PostgreSQL share the machine${SIM_NICE ? `; the simulators run at nice ${SIM_NICE}` : ''}.`,
     '',
     `Enrolment: ${enrolledCount.toLocaleString('en-US')} of ${AGENTS.toLocaleString('en-US')} agents in ${enrolSeconds.toFixed(0)} s (OTP, own Ed25519 key each); ${connectedCount.toLocaleString('en-US')} sockets connected.`,
     '',
