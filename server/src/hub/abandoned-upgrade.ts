@@ -3,8 +3,8 @@
 // for longer than that, and the instance accepts them after their agents have left: the upgrade
 // request and the agent's FIN are both waiting. Accepting such a socket costs a token check, a socket
 // claim and its release in the database, and a log line each way, for a socket nobody reads, on the
-// instance that is already behind. In the 30,000-agent herds of bench:fleet that collapsed, ~65,000
-// handshakes timed out.
+// instance that is already behind. (In bench:fleet's collapsed 30,000-agent herd most agents gave up
+// while still queued: 5,465 such upgrades against 55,008 timeouts, docs/BENCHMARKS.md.)
 import type { Socket } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
@@ -15,18 +15,4 @@ export async function clientLeft(socket: Socket): Promise<boolean> {
   await nextTurn();
   await nextTurn();
   return socket.destroyed || !socket.readable;
-}
-
-/** Counts an event and logs it at most once per `everyMs`, with how many happened since the last line. */
-export function throttledLog(everyMs: number, write: (count: number) => void): () => void {
-  let count = 0;
-  let lastAt = Number.NEGATIVE_INFINITY;
-  return () => {
-    count++;
-    const now = Date.now();
-    if (now - lastAt < everyMs) return;
-    write(count);
-    lastAt = now;
-    count = 0;
-  };
 }

@@ -14,9 +14,10 @@ import type { AgentAuthority, AgentPrincipal } from '../agents/access-token.ts';
 import { apiError } from '../api/errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Bus, BusPayloads } from './bus.ts';
-import { clientLeft, throttledLog } from './abandoned-upgrade.ts';
+import { clientLeft } from './abandoned-upgrade.ts';
 import { spreadSweep } from './keepalive.ts';
 import { publishSignal } from './publish-signal.ts';
+import { throttledLog } from './throttled-log.ts';
 import type { SocketClaims, SocketPeer } from './socket-claims.ts';
 
 export type HubMessage = { type: 'reconcile'; reason: string } | { type: 'revoked' };
