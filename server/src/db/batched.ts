@@ -8,7 +8,7 @@ export interface BatchOptions {
   maxSize: number;
 }
 
-/** For what every agent does on connect or on a timer (socket claims, waiting runs, heartbeats): 10
+/** For what every agent does on connect (socket claims, waiting runs; heartbeats wait longer): 10
  * ms is nothing beside a request, and 500 keeps a statement's arrays small. A steady fleet makes a few
  * per batch; one coming back after a restart, hundreds. */
 export const AGENT_CALL_BATCH: BatchOptions = { windowMs: 10, maxSize: 500 };

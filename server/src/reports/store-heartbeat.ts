@@ -5,9 +5,14 @@
 // each was a third of PostgreSQL's work at 30,000 agents.
 import type postgres from 'postgres';
 import type { Heartbeat } from '../../../schemas/src/agent-wire.ts';
-import { AGENT_CALL_BATCH, batched } from '../db/batched.ts';
+import { batched, type BatchOptions } from '../db/batched.ts';
 
 export const DEFAULT_METRICS_HISTORY = 1440; // a day at the default heartbeat of 60 s
+
+/** A heartbeat's answer tells the agent nothing, so it can wait 100 ms to share its statement: at
+ * 250 heartbeats a second (15,000 agents) batches of ~25 instead of the ~3 a 10-ms window gathers
+ * cost PostgreSQL's backend 2 % of a core instead of 5 % (measured on the 2-core bench machine). */
+export const HEARTBEAT_BATCH: BatchOptions = { windowMs: 100, maxSize: 500 };
 
 export interface AgentHeartbeat {
   agentId: string;
@@ -61,7 +66,7 @@ export function createHeartbeatWriter(sql: postgres.Sql, historySize: number): (
     const alone: unknown[] = [];
     for (const item of items) alone.push(...await store([item]));
     return alone;
-  }, AGENT_CALL_BATCH);
+  }, HEARTBEAT_BATCH);
   return async (item) => {
     const error = await write(item);
     if (error !== undefined) throw error;
