@@ -70,7 +70,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     await app.register(auditRoutes, { prefix: API_PREFIX, sql: db.sql });
     await app.register(reconciler.routes, { prefix: API_PREFIX });
     await app.register(desiredStateRoutes, {
-      prefix: API_PREFIX, authority, documents, map: documentMap, onUnknownAgent: (agentId) => reconciler.refreshAgents([agentId]),
+      prefix: API_PREFIX, documents, map: documentMap, onUnknownAgent: (agentId) => reconciler.refreshAgents([agentId]),
     });
     stage('listening');
     await app.listen({ host: config.host, port: config.port, backlog: config.listenBacklog });

@@ -46,7 +46,7 @@ export async function startDesiredStateInstance(db: TestDatabase, t: { after(fn:
   // last_seen_at is flushed only on close: its batch UPDATE must not count as a poll's query.
   await registerAgentApi(app, { sql, authority, keys, lastSeenIntervalMs: 3_600_000 });
   const map = await createDocumentMap({ sql, bus, log: silentLog });
-  await app.register(desiredStateRoutes, { prefix: API_PREFIX, authority, documents: createDocumentStore(sql), map });
+  await app.register(desiredStateRoutes, { prefix: API_PREFIX, documents: createDocumentStore(sql), map });
   await app.listen({ host: '127.0.0.1', port: 0 });
   t.after(async () => {
     // The map first: its reload timer keeps queries coming while the rest closes.

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { createAgentAuthority } from '../src/agents/access-token.ts';
 import { generateAgentIdentity } from './support/agent-identity.ts';
 import type { AgentIdentity } from './support/agent-identity.ts';
@@ -93,6 +94,25 @@ test('access tokens: missing, forged, expired and API tokens are refused on agen
   }
   const bare = await client.call('GET', '/api/v1/agent/whoami');
   assert.equal(bare.body.error.code, 'UNAUTHENTICATED');
+});
+
+test('a remembered token is still refused once it expires or its agent is revoked', async (t) => {
+  const { server, sql } = await enrollSetup(t);
+  let clock = Date.now();
+  const authority = await createAgentAuthority(sql, server.bus, server.keys.accessToken, { now: () => clock });
+  t.after(() => authority.close());
+  const agent = { agentId: randomUUID(), name: 'ws-9', organization: 'contoso', location: 'paris' };
+  const { token } = authority.issue(agent);
+  assert.equal(authority.check(token).ok, true);
+  assert.equal(authority.check(token).ok, true, 'the second check answers from memory');
+  clock += 15 * 60 * 1000;
+  assert.deepEqual(authority.check(token), { ok: false, reason: 'expired' });
+
+  clock = Date.now();
+  const fresh = authority.issue(agent).token;
+  assert.equal(authority.check(fresh).ok, true);
+  await authority.revoke(agent.agentId);
+  assert.deepEqual(authority.check(fresh), { ok: false, reason: 'revoked' });
 });
 
 test('revocation: the agent\'s next request is 401 on every instance, new tokens are refused, and a restarted instance remembers', async (t) => {

@@ -1,18 +1,17 @@
 // GET /agent/desired-state: the document of the agent the access token names (no parameter names an
 // agent, so an agent can only ever read its own). The ETag is the document id, strong because the id
 // names the content; If-None-Match naming it is answered 304 from this instance's memory — token
-// checked by HMAC, document id from the in-memory map — without a database round trip.
+// checked by the authority (remembered once verified), document id from the in-memory map — without a
+// database round trip.
 // Agents poll this every iteration, so its request lines are not logged at info (logLevel below):
 // at fleet scale they would be most of the log and a good part of the cost of a poll.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AgentAuthority, AgentPrincipal } from '../agents/access-token.ts';
+import type { FastifyInstance, FastifyReply, onRequestAsyncHookHandler } from 'fastify';
 import type { DocumentStore } from '../apply/document-store.ts';
 import type { AgentDocument, DocumentMap } from '../reconcile/document-map.ts';
 import { REPORT_BODY_LIMIT_BYTES } from './agent-reports.ts';
 import { apiError } from './errors.ts';
 
 export interface DesiredStateOptions {
-  authority: Pick<AgentAuthority, 'check' | 'isRevoked'>;
   documents: DocumentStore;
   map: DocumentMap;
   /** Called when the database knows an agent this instance's map did not (newly enrolled): the
@@ -22,7 +21,7 @@ export interface DesiredStateOptions {
 
 export async function desiredStateRoutes(app: FastifyInstance, opts: DesiredStateOptions): Promise<void> {
   const { documents, map } = opts;
-  const onRequest = rememberingAgentAuth(app, opts.authority);
+  const onRequest = app.requireAgent as unknown as onRequestAsyncHookHandler;
 
   app.get('/agent/desired-state', { onRequest, logLevel: 'warn' }, async (request, reply) => {
     const { agentId } = request.agent!;
@@ -49,33 +48,6 @@ export async function desiredStateRoutes(app: FastifyInstance, opts: DesiredStat
     const at = await map.lookup(agentId);
     return at ? read(at) : undefined;
   }
-}
-
-// Agents poll with one access token for up to 15 minutes: a token that verified is remembered until
-// it expires, so a poll costs a map lookup instead of an HMAC and a JSON parse. Revocation is still
-// checked on every request; a token not remembered goes through requireAgent, which refuses it with
-// the reason. Forged tokens are never remembered, so the map holds at most the fleet's live tokens.
-const REMEMBERED_TOKENS = 100_000;
-
-function rememberingAgentAuth(app: FastifyInstance, authority: DesiredStateOptions['authority']) {
-  let verified = new Map<string, { principal: AgentPrincipal; expiresAtMs: number }>();
-  return async function authenticateAgent(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const header = request.headers.authorization;
-    const token = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
-    const known = token === undefined ? undefined : verified.get(token);
-    if (known && known.expiresAtMs > Date.now() && !authority.isRevoked(known.principal.agentId)) {
-      request.agent = known.principal;
-      return;
-    }
-    const checked = token === undefined ? undefined : authority.check(token);
-    if (!checked?.ok) {
-      await app.requireAgent.call(app, request, reply);
-      return;
-    }
-    if (verified.size >= REMEMBERED_TOKENS) verified = new Map();
-    verified.set(token!, { principal: checked.principal, expiresAtMs: checked.expiresAt.getTime() });
-    request.agent = checked.principal;
-  };
 }
 
 function noDesiredState() {
