@@ -60,7 +60,9 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     const reconciler = await startReconciler({ db, source, config, log, documentMap, documents, signalAgents: hub.signalAgents, metrics: app.metrics });
     fleetMetrics(app.metrics, db.sql);
     const retention = startRetention(db.sql, config, log);
-    await registerAgentApi(app, { sql: db.sql, authority, keys, onAgentFacts: reconciler.agentReported });
+    await registerAgentApi(app, {
+      sql: db.sql, authority, keys, onAgentFacts: reconciler.agentReported, cachedDocumentOf: (agentId) => documentMap.cached(agentId)?.document,
+    });
     await registerWebSockets(app);
     await registerConsole(app, { sql: db.sql, bus, log, appliedPolicy: reconciler.appliedPolicy, secureCookies: Boolean(config.tlsCert) });
     await app.register(hub.plugin, { prefix: API_PREFIX });

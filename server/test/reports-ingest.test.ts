@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { reportsSetup, sampleHeartbeat, sampleReport, scriptRun } from './support/reports-setup.ts';
+import { createOutputCapResolver } from '../src/reports/output-caps.ts';
+import { silentLog } from './reconcile-fixtures.ts';
 
 test('a full report is stored and visible through the read API', async (t) => {
   const { enrolAgent, viewer } = await reportsSetup(t);
@@ -130,6 +132,18 @@ test('outputs are cut to the agent\'s policy cap, per script, on a character bou
   assert.equal(byScript.euro.stdout, `a${'€'.repeat(13)}`); // 1 + 39 bytes
   const choco = (await viewer('/api/v1/agents/ws-caps/runs?type=choco')).body.runs[0];
   assert.deepEqual([choco.output.length, choco.outputTruncated], [40, true]);
+});
+
+test('the caps come from the document the instance has in memory for the agent, without a query', async (t) => {
+  const { sql } = await reportsSetup(t);
+  // doc1 exists, but no scope names it: only the in-memory answer leads to it
+  await placeDocument(sql, 'contoso/paris', { settingsCap: 40, scripts: [{ name: 'roomy', max_output_bytes: 100 }] });
+  await sql`delete from scope_documents`;
+  const agent = { agentId: randomUUID(), name: 'ws-mem', organization: 'contoso', location: 'paris' };
+  const fromMemory = await createOutputCapResolver(sql, silentLog, () => 'doc1')(agent);
+  assert.deepEqual([fromMemory.scriptBytes('roomy'), fromMemory.scriptBytes('other'), fromMemory.chocoBytes], [100, 40, 40]);
+  const fromDatabase = await createOutputCapResolver(sql, silentLog, () => undefined)(agent);
+  assert.equal(fromDatabase.scriptBytes('roomy'), 1024 * 1024, 'not in memory: the database has no document for it');
 });
 
 test('without a document the server caps outputs at 1 MiB', async (t) => {

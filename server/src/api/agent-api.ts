@@ -34,6 +34,8 @@ export interface AgentApiOptions {
   /** Called after a stored report that carried facts, with their keys (the reconciler checks whether
    * the agent's document changes). */
   onAgentFacts?: (agentId: string, factKeys: string[]) => void;
+  /** The agent's current document id from memory (the document map), when this instance knows it. */
+  cachedDocumentOf?: (agentId: string) => string | undefined;
 }
 
 export async function registerAgentApi(app: FastifyInstance, opts: AgentApiOptions): Promise<void> {
@@ -52,7 +54,7 @@ export async function registerAgentApi(app: FastifyInstance, opts: AgentApiOptio
   await app.register(agentAuth, { authority });
   await app.register(enrollRoutes, { prefix: API_PREFIX, sql, authority, nonceSecret: opts.keys.enrollmentNonce });
   await app.register(agentsAdminRoutes, { prefix: API_PREFIX, sql, authority });
-  await app.register(agentReportRoutes, { prefix: API_PREFIX, sql, lastSeen, metricsHistory: opts.metricsHistory });
+  await app.register(agentReportRoutes, { prefix: API_PREFIX, sql, lastSeen, metricsHistory: opts.metricsHistory, cachedDocumentOf: opts.cachedDocumentOf });
   await app.register(agentsReadRoutes, { prefix: API_PREFIX, sql });
   await app.register(agentReleaseRoutes, { prefix: API_PREFIX, sql });
 }

@@ -22,12 +22,13 @@ interface AgentReportOptions {
   lastSeen: LastSeenBatcher;
   /** Heartbeats kept per agent (default 1,440: a day at one a minute). */
   metricsHistory?: number;
+  cachedDocumentOf?: (agentId: string) => string | undefined;
 }
 
 export async function agentReportRoutes(app: FastifyInstance, opts: AgentReportOptions): Promise<void> {
   const { sql, lastSeen } = opts;
   const storeHeartbeat = createHeartbeatWriter(sql, opts.metricsHistory ?? DEFAULT_METRICS_HISTORY);
-  const capsFor = createOutputCapResolver(sql, app.log);
+  const capsFor = createOutputCapResolver(sql, app.log, opts.cachedDocumentOf);
   const onRequest = app.requireAgent as unknown as onRequestAsyncHookHandler;
 
   app.post('/agent/reports', { onRequest, bodyLimit: REPORT_BODY_LIMIT_BYTES, config: { repairTextAt: OUTPUT_PATH } }, async (request, reply) => {
