@@ -75,6 +75,35 @@ test('concurrent re-sends of one report store it once', async (t) => {
   assert.equal((await rowCounts()).script_runs, 2);
 });
 
+test('reports without an inventory (one statement each), many of one agent at once: all stored, the newest has the last word, a re-send writes nothing', async (t) => {
+  const { enrolAgent, rowCounts, viewer } = await reportsSetup(t);
+  const agent = await enrolAgent('ws-burst');
+  const statuses = ['in_sync', 'changed', 'failed'];
+  const reports = Array.from({ length: 12 }, (_, i) => sampleReport({
+    started_at: `2025-03-01T10:${String(i).padStart(2, '0')}:00.000Z`, finished_at: `2025-03-01T10:${String(i).padStart(2, '0')}:30.000Z`,
+    facts: { 'os.version': `v${i}`, [`only.${i}`]: i },
+    drift: [{ kind: 'package', name: 'git', status: statuses[i % 3] }, { kind: 'script', name: 'disable-smbv1', status: statuses[(i + 1) % 3] }],
+    choco_packages: undefined,
+  }));
+  // shuffled, so the newest is not simply the last to arrive
+  const order = [5, 11, 0, 7, 3, 9, 1, 10, 2, 8, 4, 6];
+  const answers = await Promise.all(order.map((i) => agent.post('/api/v1/agent/reports', reports[i])));
+  assert.deepEqual(answers.map((a) => a.status), order.map(() => 201));
+
+  const facts = Object.fromEntries((await viewer('/api/v1/agents/ws-burst/facts')).body.facts.map((f: any) => [f.key, f.value]));
+  assert.equal(facts['os.version'], 'v11');
+  assert.equal(Object.keys(facts).filter((key) => key.startsWith('only.')).length, 12);
+  const drift = (await viewer('/api/v1/agents/ws-burst/drift')).body.items;
+  assert.deepEqual(drift.map((item: any) => [item.name, item.status]).sort(), [['disable-smbv1', statuses[0]], ['git', statuses[2]]]);
+  assert.equal((await viewer('/api/v1/agents/ws-burst')).body.applied.at, '2025-03-01T10:11:30.000Z');
+  const counts = await rowCounts();
+  assert.deepEqual([counts.reports, counts.script_runs, counts.choco_runs, counts.report_drift, counts.agent_choco_packages], [12, 24, 12, 24, 0]);
+
+  const again = await agent.post('/api/v1/agent/reports', reports[3]);
+  assert.deepEqual([again.status, again.body], [200, { stored: false, duplicate: true }]);
+  assert.deepEqual(await rowCounts(), counts);
+});
+
 test('a report id already used by another agent is refused and writes nothing', async (t) => {
   const { enrolAgent, rowCounts } = await reportsSetup(t);
   const a = await enrolAgent('ws-a');
