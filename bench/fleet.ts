@@ -426,6 +426,7 @@ try {
       if (second >= 60 && allBackMs !== undefined && lastAbnormalWindow < second) break;
     }
     const totalErrors = Object.values(errorsByKind).reduce((a, b) => a + b, 0);
+    const lateRefusals = Object.entries(errorsByKind).filter(([kind]) => kind.endsWith('ECONNREFUSED')).reduce((n, [, count]) => n + count, 0);
     // counted since each instance started again: the whole herd
     const abandoned = await Promise.all(servers.map(async (s) => (await scrapeMetrics(s.url, ['pswm_websocket_upgrades_abandoned_total']))[0]));
     const backWithin = allBackMs !== undefined && allBackMs <= RECONNECT_WINDOW_MS;
@@ -433,7 +434,7 @@ try {
       `Restart (thundering herd): every instance stopped and started again (down ${((restartedAt - stoppedAt) / 1000).toFixed(1)} s, counted from the stop to the last instance listening again; ${downs.map((d) => `stop ${(d.stopMs / 1000).toFixed(1)} s + start ${(d.startMs / 1000).toFixed(1)} s`).join(', ')}); the agents reconnect with their own full-jitter backoff (1 s doubling to ${RECONNECT_WINDOW_MS / 1000} s, their reconnect window), and as the agent does, every call of one agent waits for the one backoff it shares with the others: no poll or heartbeat goes out while a probe is failing.`,
       '',
       `- Every socket back: ${allBackMs === undefined ? `**no**, not within ${HERD_MAX_SECONDS} s; of those not back: ${stuck.join('; ')}` : `${(allBackMs / 1000).toFixed(0)} s after the restart`} (goal: within the ${RECONNECT_WINDOW_MS / 1000}-s reconnect window: ${backWithin ? 'met' : 'missed'}).`,
-      `- Errors once the server listened again: ${totalErrors.toLocaleString('en-US')} (${(totalErrors / connectedCount).toFixed(2)} per agent)${totalErrors ? `: ${Object.entries(errorsByKind).map(([kind, n]) => `${kind} ${n}`).join(', ')}` : ''}; while it was down: ${whileDown.toLocaleString('en-US')} refused attempts; ${skipped.toLocaleString('en-US')} calls skipped by the agents' backoff over the whole restart.`,
+      `- Errors once the server listened again: ${totalErrors.toLocaleString('en-US')} (${(totalErrors / connectedCount).toFixed(2)} per agent)${totalErrors ? `: ${Object.entries(errorsByKind).map(([kind, n]) => `${kind} ${n}`).join(', ')}` : ''}${lateRefusals ? ` (the ${lateRefusals.toLocaleString('en-US')} ECONNREFUSED among them are refusals from before the instances listened, which the busy simulators handled late: a listening port does not refuse, a full accept queue drops the connection attempt instead)` : ''}; while it was down: ${whileDown.toLocaleString('en-US')} refused attempts; ${skipped.toLocaleString('en-US')} calls skipped by the agents' backoff over the whole restart.`,
       `- Upgrades the servers dropped because the agent had closed its connection before they got to it (it waited in the accept queue past the 30-s handshake timeout): ${abandoned.map((n) => n.toLocaleString('en-US')).join(' + ')}.`,
       `- Poll p99 back to normal (≤ ${normalP99.toFixed(1)} ms: 1.2 × this run's steady-state ${pollP99.toFixed(1)} ms, or the ${POLL_P99_GOAL_MS} ms goal if higher) ${lastAbnormalWindow === 0 ? 'in every window' : `from the ${lastAbnormalWindow}-s mark on`} (goal: within 60 s: ${lastAbnormalWindow < 60 ? 'met' : 'missed'}).`,
       '',
