@@ -63,7 +63,7 @@ async function setup(t: import('node:test').TestContext, options: Partial<HubOpt
     const [{ id }] = await sql<{ id: string }[]>`insert into agents (name, organization, location, status, public_key) values (${name}, 'acme', 'lab', 'active', 'test key') returning id`;
     return agent(name, id);
   };
-  return { sql, bus, hub, url, agent, enrolled, claims, metric, revoked, upgrades };
+  return { sql, bus, hub, app, url, agent, enrolled, claims, metric, revoked, upgrades };
 }
 
 test('the upgrade is refused with 401 without a token, with a forged one, or with a non-bearer header', TIMEOUT, async (t) => {
@@ -207,6 +207,18 @@ test('closing the hub closes its sockets with 1001', TIMEOUT, async (t) => {
   await hub.close();
   assert.equal((await socket.closed).code, 1001);
   assert.equal(hub.connectedCount(), 0);
+});
+
+test('a peer that does not answer its close frame does not hold up the server\'s shutdown', TIMEOUT, async (t) => {
+  const { agent, hub, app } = await setup(t);
+  const socket = await agent('mute-1').connect();
+  socket.socket.pause(); // never reads the close frame, so never answers it
+  await hub.close();
+  // ws would wait 30 s for the answer; the hub cuts the connection after its 1-s grace
+  const closed = await Promise.race([app.close().then(() => true), new Promise((resolve) => setTimeout(resolve, 15_000, false))]);
+  assert.equal(closed, true, 'the server closed within 15 s');
+  socket.socket.resume();
+  await socket.closed;
 });
 
 test('closing the hub releases its sockets\' claims in one statement: reconnects after a restart displace nothing', TIMEOUT, async (t) => {

@@ -322,8 +322,11 @@ export function createHub(deps: {
       unsubscribeRevocations();
       unsubscribeClaims();
       const held = [...connections.values()];
+      // Firmly: the server's close waits for every socket to end, and a peer that does not answer its
+      // close frame would hold it up to ws's 30-s close timeout (bench:fleet at 30,000: a graceful stop
+      // took 6–11 s while the agents' processes were short of CPU).
       for (const connection of held) {
-        drop(connection, 'shutdown', (s) => s.close(CLOSE_CODES.goingAway, 'server shutting down'));
+        drop(connection, 'shutdown', (s) => closeFirmly(s, CLOSE_CODES.goingAway, 'server shutting down'));
       }
       // Released in one statement: claims left held would make each agent's reconnect after a
       // restart look like it displaced an open socket, and announce it on the bus (15,000 messages
