@@ -376,8 +376,9 @@ try {
     const downs = await Promise.all(servers.map(async (server, i) => {
       await server.stop();
       const stopMs = performance.now() - stoppedAt;
+      const steps = loggedEntries<{ stepsMs: Record<string, number> }>(server, 'shutdown steps').at(-1)?.stepsMs ?? {};
       servers[i] = await startInstance(i);
-      return { stopMs, startMs: performance.now() - stoppedAt - stopMs };
+      return { stopMs, steps, startMs: performance.now() - stoppedAt - stopMs };
     }));
     const restartedAt = performance.now();
     // Failures while nothing listened are the agents' backoff at work, not the server's doing.
@@ -431,7 +432,7 @@ try {
     const abandoned = await Promise.all(servers.map(async (s) => (await scrapeMetrics(s.url, ['pswm_websocket_upgrades_abandoned_total']))[0]));
     const backWithin = allBackMs !== undefined && allBackMs <= RECONNECT_WINDOW_MS;
     return [
-      `Restart (thundering herd): every instance stopped and started again (down ${((restartedAt - stoppedAt) / 1000).toFixed(1)} s, counted from the stop to the last instance listening again; ${downs.map((d) => `stop ${(d.stopMs / 1000).toFixed(1)} s + start ${(d.startMs / 1000).toFixed(1)} s`).join(', ')}); the agents reconnect with their own full-jitter backoff (1 s doubling to ${RECONNECT_WINDOW_MS / 1000} s, their reconnect window), and as the agent does, every call of one agent waits for the one backoff it shares with the others: no poll or heartbeat goes out while a probe is failing.`,
+      `Restart (thundering herd): every instance stopped and started again (down ${((restartedAt - stoppedAt) / 1000).toFixed(1)} s, counted from the stop to the last instance listening again; ${downs.map((d) => `stop ${(d.stopMs / 1000).toFixed(1)} s (${describeSteps(d.steps)}) + start ${(d.startMs / 1000).toFixed(1)} s`).join(', ')}); the agents reconnect with their own full-jitter backoff (1 s doubling to ${RECONNECT_WINDOW_MS / 1000} s, their reconnect window), and as the agent does, every call of one agent waits for the one backoff it shares with the others: no poll or heartbeat goes out while a probe is failing.`,
       '',
       `- Every socket back: ${allBackMs === undefined ? `**no**, not within ${HERD_MAX_SECONDS} s; of those not back: ${stuck.join('; ')}` : `${(allBackMs / 1000).toFixed(0)} s after the restart`} (goal: within the ${RECONNECT_WINDOW_MS / 1000}-s reconnect window: ${backWithin ? 'met' : 'missed'}).`,
       `- Errors once the server listened again: ${totalErrors.toLocaleString('en-US')} (${(totalErrors / connectedCount).toFixed(2)} per agent)${totalErrors ? `: ${Object.entries(errorsByKind).map(([kind, n]) => `${kind} ${n}`).join(', ')}` : ''}${lateRefusals ? ` (the ${lateRefusals.toLocaleString('en-US')} ECONNREFUSED among them are refusals from before the instances listened, which the busy simulators handled late: a listening port does not refuse, a full accept queue drops the connection attempt instead)` : ''}; while it was down: ${whileDown.toLocaleString('en-US')} refused attempts; ${skipped.toLocaleString('en-US')} calls skipped by the agents' backoff over the whole restart.`,
@@ -453,6 +454,13 @@ function describeWakePolls(polls: { outcome: string; ms: number }[]): string {
   const byOutcome = new Map<string, number[]>();
   for (const { outcome, ms } of polls) byOutcome.set(outcome, [...(byOutcome.get(outcome) ?? []), ms]);
   return [...byOutcome].map(([outcome, ms]) => `${outcome} × ${ms.length} (answered ${Math.min(...ms)}–${Math.max(...ms)} ms after the wake)`).join(', ');
+}
+
+/** "hub 1.2 s, http 3.0 s": the server's shutdown steps of 100 ms or more; the rest of a stop is the signal and the process's exit. */
+function describeSteps(stepsMs: Record<string, number>): string {
+  const slow = Object.entries(stepsMs).filter(([, ms]) => ms >= 100);
+  if (!Object.keys(stepsMs).length) return 'its shutdown steps not logged';
+  return `${slow.map(([name, ms]) => `${name} ${(ms / 1000).toFixed(1)} s`).join(', ') || 'no shutdown step took 100 ms'}; the rest signal and exit`;
 }
 
 function triple(values: number[]): string {

@@ -82,17 +82,25 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     return {
       url,
       async close() {
+        // Each step's milliseconds, logged at the end: a slow shutdown shows where it waited.
+        const stepsMs: Record<string, number> = {};
+        const step = async (name: string, work: () => unknown) => {
+          const started = performance.now();
+          await work();
+          stepsMs[name] = Math.round(performance.now() - started);
+        };
         stopFileLimitWatch();
-        await reconciler.stop();
-        await retention.close();
+        await step('reconciler', () => reconciler.stop());
+        await step('retention', () => retention.close());
         documentMap.close();
-        await consoles.close();
-        await hub.close();
-        await app.close();
+        await step('consoles', () => consoles.close());
+        await step('hub', () => hub.close());
+        await step('http', () => app.close());
         authority.close();
-        await bus.close();
-        await source.close();
-        await db.close();
+        await step('bus', () => bus.close());
+        await step('policy source', () => source.close());
+        await step('database', () => db.close());
+        log.info({ stepsMs }, 'shutdown steps');
       },
     };
   } catch (error) {

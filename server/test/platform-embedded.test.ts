@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runServerCommand, startServerProcess } from './support/server-process.ts';
+import { loggedEntries, runServerCommand, startServerProcess } from './support/server-process.ts';
 
 /** TCP ports process `pid` listens on (Linux: its socket fds matched with /proc/net/tcp{,6}). */
 async function listeningTcpPorts(pid: number): Promise<number[]> {
@@ -62,6 +62,8 @@ test('embedded mode: first start issues an owner-only admin token file, logs its
   assert.equal(await first.stop('SIGTERM'), 0, 'graceful shutdown exits 0');
   assert.doesNotMatch(first.logs(), new RegExp(token), 'the token never appears in the logs');
   assert.match(first.logs(), /pswm-server stopped/);
+  const [{ stepsMs }] = loggedEntries<{ stepsMs: Record<string, number> }>(first, 'shutdown steps');
+  assert.deepEqual(Object.keys(stepsMs), ['reconciler', 'retention', 'consoles', 'hub', 'http', 'bus', 'policy source', 'database']);
 
   const second = await startServerProcess({ dataDir });
   t.after(() => second.stop('SIGKILL'));
