@@ -22,11 +22,11 @@ import vm from 'node:vm';
 import { connectAgentSocket } from './support/agent-socket.ts';
 import { freshDatabase, oneClientDatabase } from './support/database.ts';
 
-const log = createLogger({ logLevel: 'silent' });
+const silentLog = createLogger({ logLevel: 'silent' });
 const TIMEOUT = { timeout: 60_000 };
 
 /** A server with the hub on a real database and bus; agent tokens come from a stand-in authority. */
-async function setup(t: import('node:test').TestContext, options: Partial<HubOptions> = {}, { withClaims = false } = {}) {
+async function setup(t: import('node:test').TestContext, options: Partial<HubOptions> = {}, { withClaims = false, log = silentLog } = {}) {
   const { sql } = await freshDatabase(t);
   const bus = await createBus(oneClientDatabase(sql), log);
   const tokens = new Map<string, AgentPrincipal>();
@@ -201,12 +201,15 @@ test('a revocation the bus missed closes the socket at the next keepalive sweep'
   assert.equal(hub.connectedCount(), 0);
 });
 
-test('closing the hub closes its sockets with 1001', TIMEOUT, async (t) => {
-  const { agent, hub } = await setup(t);
-  const socket = await agent('web-1').connect();
+test('closing the hub closes its sockets with 1001, and logs one line for them all', TIMEOUT, async (t) => {
+  const lines: Array<{ msg: string; sockets?: number }> = [];
+  const log = createLogger({ logLevel: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  const { agent, hub } = await setup(t, {}, { log });
+  const sockets = await Promise.all(['web-1', 'web-2', 'web-3'].map((name) => agent(name).connect()));
   await hub.close();
-  assert.equal((await socket.closed).code, 1001);
+  assert.deepEqual(await Promise.all(sockets.map(async (socket) => (await socket.closed).code)), [1001, 1001, 1001]);
   assert.equal(hub.connectedCount(), 0);
+  assert.deepEqual(lines.filter((line) => line.msg.startsWith('agent socket')).map((line) => [line.msg, line.sockets]), [['agent sockets closed for the shutdown', 3]]);
 });
 
 test('a peer that does not answer its close frame does not hold up the server\'s shutdown', TIMEOUT, async (t) => {

@@ -124,7 +124,8 @@ export function createHub(deps: {
     if (reason !== 'replaced' && reason !== 'shutdown') release(connection);
     onDisconnect(reason);
     tell((channel) => channel.gone(connection.principal.agentId, reason));
-    log.info({ agent: connection.principal.name, reason }, 'agent socket dropped');
+    // at shutdown one line says how many (15,000 lines per instance per restart said nothing more)
+    if (reason !== 'shutdown') log.info({ agent: connection.principal.name, reason }, 'agent socket dropped');
     close(connection.socket);
   };
 
@@ -328,6 +329,7 @@ export function createHub(deps: {
       for (const connection of held) {
         drop(connection, 'shutdown', (s) => closeFirmly(s, CLOSE_CODES.goingAway, 'server shutting down'));
       }
+      log.info({ sockets: held.length }, 'agent sockets closed for the shutdown');
       // Released in one statement: claims left held would make each agent's reconnect after a
       // restart look like it displaced an open socket, and announce it on the bus (15,000 messages
       // for a fleet coming back at once).
