@@ -66,13 +66,15 @@ test('a report sent three times is stored once', async (t) => {
   assert.equal(counts.agent_choco_packages, 2);
 });
 
-test('concurrent re-sends of one report store it once', async (t) => {
+test('concurrent re-sends of one report store it once, with an inventory (a transaction) or without (one statement)', async (t) => {
   const { enrolAgent, rowCounts } = await reportsSetup(t);
   const agent = await enrolAgent('ws-paris-003');
-  const report = sampleReport();
-  const answers = await Promise.all(Array.from({ length: 8 }, () => agent.post('/api/v1/agent/reports', report)));
-  assert.deepEqual(answers.map((a) => a.status).sort(), [200, 200, 200, 200, 200, 200, 200, 201]);
-  assert.equal((await rowCounts()).script_runs, 2);
+  for (const report of [sampleReport(), sampleReport({ choco_packages: undefined })]) {
+    const answers = await Promise.all(Array.from({ length: 8 }, () => agent.post('/api/v1/agent/reports', report)));
+    assert.deepEqual(answers.map((a) => a.status).sort(), [200, 200, 200, 200, 200, 200, 200, 201]);
+  }
+  const counts = await rowCounts();
+  assert.deepEqual([counts.reports, counts.script_runs], [2, 4]);
 });
 
 test('reports without an inventory (one statement each), many of one agent at once: all stored, the newest has the last word, a re-send writes nothing', async (t) => {
