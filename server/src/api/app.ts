@@ -8,6 +8,7 @@ import type { ServerConfig } from '../config/config.ts';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
 import { auth } from './auth.ts';
+import { closeConnectionsWhenClosing } from './closing-connections.ts';
 import { isStorableDateTime } from './date-time-format.ts';
 import { apiError, RETRY_AFTER_SECONDS, toErrorResponse } from './errors.ts';
 import { health } from './health.ts';
@@ -64,6 +65,7 @@ export async function buildApp(deps: { db: Database; config: ServerConfig; log: 
     throw apiError('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`);
   });
 
+  await app.register(closeConnectionsWhenClosing);
   await app.register(inputRules);
   await app.register(credentialRateLimit, { perMinute: config.rateLimit });
   await app.register(metrics);
