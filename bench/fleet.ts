@@ -458,8 +458,8 @@ function describeWakePolls(polls: { outcome: string; ms: number }[]): string {
 
 /** "hub 1.2 s, http 3.0 s": the server's shutdown steps of 100 ms or more; the rest of a stop is the signal and the process's exit. */
 function describeSteps(stepsMs: Record<string, number>): string {
-  const slow = Object.entries(stepsMs).filter(([, ms]) => ms >= 100);
   if (!Object.keys(stepsMs).length) return 'its shutdown steps not logged';
+  const slow = Object.entries(stepsMs).filter(([, ms]) => ms >= 100);
   return `${slow.map(([name, ms]) => `${name} ${(ms / 1000).toFixed(1)} s`).join(', ') || 'no shutdown step took 100 ms'}; the rest signal and exit`;
 }
 

@@ -26,6 +26,7 @@ import type { Logger } from './logger.ts';
 import { openPolicySource } from './git/source.ts';
 import { fleetMetrics } from './api/fleet-metrics.ts';
 import { startReconciler } from './reconcile/reconciler.ts';
+import { createStageTimer } from './reconcile/stage-timer.ts';
 import { startRetention } from './retention/retention-loop.ts';
 import { watchFileLimit } from './file-limit.ts';
 
@@ -83,24 +84,27 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       url,
       async close() {
         // Each step's milliseconds, logged at the end: a slow shutdown shows where it waited.
-        const stepsMs: Record<string, number> = {};
-        const step = async (name: string, work: () => unknown) => {
-          const started = performance.now();
-          await work();
-          stepsMs[name] = Math.round(performance.now() - started);
-        };
         stopFileLimitWatch();
-        await step('reconciler', () => reconciler.stop());
-        await step('retention', () => retention.close());
+        const steps = createStageTimer();
+        await reconciler.stop();
+        steps.mark('reconciler');
+        await retention.close();
+        steps.mark('retention');
         documentMap.close();
-        await step('consoles', () => consoles.close());
-        await step('hub', () => hub.close());
-        await step('http', () => app.close());
+        await consoles.close();
+        steps.mark('consoles');
+        await hub.close();
+        steps.mark('hub');
+        await app.close();
+        steps.mark('http');
         authority.close();
-        await step('bus', () => bus.close());
-        await step('policy source', () => source.close());
-        await step('database', () => db.close());
-        log.info({ stepsMs }, 'shutdown steps');
+        await bus.close();
+        steps.mark('bus');
+        await source.close();
+        steps.mark('policy source');
+        await db.close();
+        steps.mark('database');
+        log.info({ stepsMs: steps.ms }, 'shutdown steps');
       },
     };
   } catch (error) {
