@@ -150,11 +150,18 @@ export function cpuMsBetween(before: Map<number, number>, after: Map<number, num
   return total;
 }
 
-/** An event-loop stall a server recorded (bench/loop-stalls.ts): its end, its length, and how much of it the main thread ran. */
+/** An event-loop stall a server recorded (bench/loop-stalls.ts): its end, its length, how much of it
+ * the main thread ran, and how long it waited for a core (absent in stalls recorded without procfs). */
 export interface Stall {
   at: number;
   wallMs: number;
   cpuMs: number;
+  queuedMs?: number;
+}
+
+/** "74 ms (22 on CPU, 40 waiting for a core)": the rest of a stall the thread slept (blocked, or idle). */
+export function describeStall(stall: Stall): string {
+  return `${stall.wallMs} ms (${stall.cpuMs} on CPU${stall.queuedMs === undefined ? '' : `, ${stall.queuedMs} waiting for a core`})`;
 }
 
 /** The stalls recorded in `dir` (every process of one instance) that ended within [from, to]. */
@@ -170,5 +177,5 @@ export function describeStalls(stalls: Stall[], overMs: number): string {
   if (!stalls.length) return 'none ≥ 20 ms';
   const worst = stalls.reduce((a, b) => (b.wallMs > a.wallMs ? b : a));
   const busiest = stalls.reduce((a, b) => (b.cpuMs > a.cpuMs ? b : a));
-  return `worst ${worst.wallMs} ms (${worst.cpuMs} on CPU); most on CPU ${busiest.cpuMs} ms (of ${busiest.wallMs}); ${stalls.filter((s) => s.wallMs > overMs).length} over ${overMs} ms`;
+  return `worst ${describeStall(worst)}; most on CPU ${busiest.cpuMs} ms (of ${busiest.wallMs}); ${stalls.filter((s) => s.wallMs > overMs).length} over ${overMs} ms`;
 }

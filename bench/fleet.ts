@@ -17,7 +17,7 @@ import { runGit, stageFiles } from '../server/test/support/git-http-server.ts';
 import type { ServerProcess } from '../server/test/support/server-process.ts';
 import { appliedRevision, repoOf, until } from '../server/test/reconcile-fixtures.ts';
 import { generatePolicyRepo, mutatePolicyRepo } from './generate-policy.ts';
-import { acceptQueues, cpuMsBetween, cpuMsOf, cpuMsOfAll, cpuSnapshot, describeCpuBetween, describeStalls, listenOverflows, machineCpuMs, percentile, pidsNamed, rssBytesOf, stallsIn, sum, summarize } from './fleet-stats.ts';
+import { acceptQueues, cpuMsBetween, cpuMsOf, cpuMsOfAll, cpuSnapshot, describeCpuBetween, describeStall, describeStalls, listenOverflows, machineCpuMs, percentile, pidsNamed, rssBytesOf, stallsIn, sum, summarize } from './fleet-stats.ts';
 import { collect, freePort, startSim, takeStats } from './fleet-sim.ts';
 import { createCleanups } from './cleanups.ts';
 import { collectGarbageIn, inspectPortFlag } from './inspector-gc.ts';
@@ -215,7 +215,7 @@ try {
   const steadySeconds = (performance.now() - steadyStarted) / 1000;
   const loopLag = await Promise.all(servers.map((s) => scrapeLoopLag(s.url)));
   const stalls = await Promise.all(stallDirs.map((dir) => stallsIn(dir, windowOpened, windowClosed)));
-  stalls.forEach((list, i) => progress(`instance ${i} stalls over 50 ms: ${list.filter((s) => s.wallMs > 50).map((s) => `${s.wallMs} ms (${s.cpuMs} on CPU) at +${((s.at - windowOpened) / 1000).toFixed(1)} s`).join(', ') || 'none'}`));
+  stalls.forEach((list, i) => progress(`instance ${i} stalls over 50 ms: ${list.filter((s) => s.wallMs > 50).map((s) => `${describeStall(s)} at +${((s.at - windowOpened) / 1000).toFixed(1)} s`).join(', ') || 'none'}`));
   const serverCpuMs = await Promise.all(servers.map((s, i) => cpuMsOf(s.pid).then((ms) => ms - cpuBefore[i])));
   const cpuPercent = serverCpuMs.map((ms) => (ms / (steadySeconds * 1000)) * 100);
   const [simCpuAfter, postgresCpuAfter, machineAfter] = await Promise.all([cpuMsOfAll(sims.map((s) => s.pid)), cpuMsOfAll(postgresPids), machineCpuMs()]);

@@ -2,30 +2,48 @@
 // records each event-loop stall of 20 ms or more with how much of it the server's main thread was on
 // a CPU. The fleet bench runs servers, simulators and PostgreSQL on one small machine, and a stall
 // is either the server's own work (on CPU) or the server waiting for a core the others hold; only
-// the first is the server's to fix. prom-client's lag metric cannot tell them apart.
+// the first is the server's to fix. prom-client's lag metric cannot tell them apart. The kernel's
+// schedstat of the main thread says how long it sat runnable in a run queue (waiting for a core);
+// what is neither on CPU nor queued the thread slept: idle in epoll, or blocked in a system call, a
+// page fault or a lock (a GC helper, a full pipe): that part is the server's too.
 //
 // One JSON line per stall in $PSWM_BENCH_STALLS_DIR/<pid>.jsonl: { at (epoch ms, the stall's end),
-// wallMs, cpuMs } (fleet-stats.ts reads them).
-import { appendFileSync } from 'node:fs';
+// wallMs, cpuMs, queuedMs } (fleet-stats.ts reads them).
+import { appendFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 const TICK_MS = 10;
 const RECORD_FROM_MS = 20;
 const dir = process.env.PSWM_BENCH_STALLS_DIR;
+// the main thread's id is the process's
+const SCHEDSTAT = `/proc/self/task/${process.pid}/schedstat`;
+
+/** Nanoseconds the main thread has waited in a run queue (schedstat's second field); 0 without procfs. */
+function queuedNs(): number {
+  try {
+    return Number(readFileSync(SCHEDSTAT, 'latin1').split(' ')[1]);
+  } catch {
+    return 0;
+  }
+}
 
 if (dir) {
   const file = path.join(dir, `${process.pid}.jsonl`);
   let last = performance.now();
   let lastCpu = process.threadCpuUsage();
+  let lastQueued = queuedNs();
   setInterval(() => {
     const now = performance.now();
     const cpu = process.threadCpuUsage();
+    const queued = queuedNs();
     const wallMs = now - last - TICK_MS;
     if (wallMs >= RECORD_FROM_MS) {
       const cpuMs = (cpu.user + cpu.system - lastCpu.user - lastCpu.system) / 1000;
-      appendFileSync(file, `${JSON.stringify({ at: Date.now(), wallMs: Math.round(wallMs), cpuMs: Math.round(cpuMs) })}\n`);
+      const queuedMs = (queued - lastQueued) / 1e6;
+      appendFileSync(file, `${JSON.stringify({ at: Date.now(), wallMs: Math.round(wallMs), cpuMs: Math.round(cpuMs), queuedMs: Math.round(queuedMs) })}\n`);
     }
     last = now;
     lastCpu = cpu;
+    lastQueued = queued;
   }, TICK_MS).unref();
 }
