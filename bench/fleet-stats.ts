@@ -157,19 +157,29 @@ export interface Stall {
   wallMs: number;
   cpuMs: number;
   queuedMs?: number;
+  /** Garbage collection within the stall (recorded apart; absent when none). */
+  gcMs?: number;
 }
 
-/** "74 ms (22 on CPU, 40 waiting for a core)": the rest of a stall the thread slept (blocked, or idle). */
+/** "74 ms (22 on CPU, 40 waiting for a core, 12 in GC)": the rest of a stall the thread slept (blocked, or idle). */
 export function describeStall(stall: Stall): string {
-  return `${stall.wallMs} ms (${stall.cpuMs} on CPU${stall.queuedMs === undefined ? '' : `, ${stall.queuedMs} waiting for a core`})`;
+  const queued = stall.queuedMs === undefined ? '' : `, ${stall.queuedMs} waiting for a core`;
+  const gc = stall.gcMs ? `, ${stall.gcMs} in GC` : '';
+  return `${stall.wallMs} ms (${stall.cpuMs} on CPU${queued}${gc})`;
 }
 
 /** The stalls recorded in `dir` (every process of one instance) that ended within [from, to]. */
 export async function stallsIn(dir: string, from: number, to: number): Promise<Stall[]> {
   const files = (await readdir(dir)).filter((name) => name.endsWith('.jsonl'));
   const texts = await Promise.all(files.map((name) => readFile(path.join(dir, name), 'utf8')));
-  return texts.flatMap((text) => text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Stall))
-    .filter((stall) => stall.at >= from && stall.at <= to);
+  const lines = texts.flatMap((text) => text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Stall | { gcAt: number; gcMs: number }));
+  const collections = lines.filter((line) => 'gcAt' in line);
+  return lines.filter((line): line is Stall => 'wallMs' in line && line.at >= from && line.at <= to).map((stall) => {
+    // the stall began a tick before the loop was due to run again: [at - wallMs - tick, at]
+    const start = stall.at - stall.wallMs - 10;
+    const gcMs = sum(collections.filter((gc) => gc.gcAt < stall.at && gc.gcAt + gc.gcMs > start).map((gc) => Math.min(stall.at, gc.gcAt + gc.gcMs) - Math.max(start, gc.gcAt)));
+    return gcMs ? { ...stall, gcMs: Math.round(gcMs) } : stall;
+  });
 }
 
 /** "worst 104 ms (19 on CPU); most on CPU 31 ms (of 45); 6 over 50 ms": the worst stall, the server's own longest, and how often. */

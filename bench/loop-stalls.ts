@@ -5,15 +5,19 @@
 // the first is the server's to fix. prom-client's lag metric cannot tell them apart. The kernel's
 // schedstat of the main thread says how long it sat runnable in a run queue (waiting for a core);
 // what is neither on CPU nor queued the thread slept: idle in epoll, or blocked in a system call, a
-// page fault or a lock (a GC helper, a full pipe): that part is the server's too.
+// page fault or a lock (a GC helper, a full pipe): that part is the server's too. Garbage collections
+// of 5 ms or more are written too, for the reader to say how much of a stall they were.
 //
 // One JSON line per stall in $PSWM_BENCH_STALLS_DIR/<pid>.jsonl: { at (epoch ms, the stall's end),
-// wallMs, cpuMs, queuedMs } (fleet-stats.ts reads them).
+// wallMs, cpuMs, queuedMs }, and one per collection: { gcAt (epoch ms, its start), gcMs }
+// (fleet-stats.ts reads them).
 import { appendFileSync, readFileSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
 import path from 'node:path';
 
 const TICK_MS = 10;
 const RECORD_FROM_MS = 20;
+const GC_FROM_MS = 5;
 const dir = process.env.PSWM_BENCH_STALLS_DIR;
 // the main thread's id is the process's
 const SCHEDSTAT = `/proc/self/task/${process.pid}/schedstat`;
@@ -32,6 +36,11 @@ if (dir) {
   let last = performance.now();
   let lastCpu = process.threadCpuUsage();
   let lastQueued = queuedNs();
+  new PerformanceObserver((list) => {
+    const lines = list.getEntries().filter((entry) => entry.duration >= GC_FROM_MS)
+      .map((entry) => `${JSON.stringify({ gcAt: Math.round(performance.timeOrigin + entry.startTime), gcMs: Math.round(entry.duration) })}\n`);
+    if (lines.length) appendFileSync(file, lines.join(''));
+  }).observe({ entryTypes: ['gc'] });
   setInterval(() => {
     const now = performance.now();
     const cpu = process.threadCpuUsage();
