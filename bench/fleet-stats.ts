@@ -157,14 +157,15 @@ export interface Stall {
   wallMs: number;
   cpuMs: number;
   queuedMs?: number;
-  /** Garbage collection within the stall (recorded apart; absent when none). */
+  /** Garbage collection within the stall (recorded apart; absent when none), and its kinds. */
   gcMs?: number;
+  gcKinds?: string[];
 }
 
 /** "74 ms (22 on CPU, 40 waiting for a core, 12 in GC)": the rest of a stall the thread slept (blocked, or idle). */
 export function describeStall(stall: Stall): string {
   const queued = stall.queuedMs === undefined ? '' : `, ${stall.queuedMs} waiting for a core`;
-  const gc = stall.gcMs ? `, ${stall.gcMs} in GC` : '';
+  const gc = stall.gcMs ? `, ${stall.gcMs} in GC (${stall.gcKinds?.join(', ')})` : '';
   return `${stall.wallMs} ms (${stall.cpuMs} on CPU${queued}${gc})`;
 }
 
@@ -172,13 +173,14 @@ export function describeStall(stall: Stall): string {
 export async function stallsIn(dir: string, from: number, to: number): Promise<Stall[]> {
   const files = (await readdir(dir)).filter((name) => name.endsWith('.jsonl'));
   const texts = await Promise.all(files.map((name) => readFile(path.join(dir, name), 'utf8')));
-  const lines = texts.flatMap((text) => text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Stall | { gcAt: number; gcMs: number }));
+  const lines = texts.flatMap((text) => text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Stall | { gcAt: number; gcMs: number; gcKind: string }));
   const collections = lines.filter((line) => 'gcAt' in line);
   return lines.filter((line): line is Stall => 'wallMs' in line && line.at >= from && line.at <= to).map((stall) => {
     // the stall began a tick before the loop was due to run again: [at - wallMs - tick, at]
     const start = stall.at - stall.wallMs - 10;
-    const gcMs = sum(collections.filter((gc) => gc.gcAt < stall.at && gc.gcAt + gc.gcMs > start).map((gc) => Math.min(stall.at, gc.gcAt + gc.gcMs) - Math.max(start, gc.gcAt)));
-    return gcMs ? { ...stall, gcMs: Math.round(gcMs) } : stall;
+    const within = collections.filter((gc) => gc.gcAt < stall.at && gc.gcAt + gc.gcMs > start);
+    const gcMs = sum(within.map((gc) => Math.min(stall.at, gc.gcAt + gc.gcMs) - Math.max(start, gc.gcAt)));
+    return gcMs ? { ...stall, gcMs: Math.round(gcMs), gcKinds: [...new Set(within.map((gc) => gc.gcKind))] } : stall;
   });
 }
 

@@ -143,11 +143,8 @@ try {
     codes.set(location.id, ((await response.json()) as { code: string }).code);
   }
 
-  const sims = await Promise.all(Array.from({ length: PROCESSES }, () => startSim()));
-  if (SIM_NICE) {
-    for (const sim of sims) os.setPriority(sim.pid, SIM_NICE);
-    progress(`simulators run at nice ${SIM_NICE}`);
-  }
+  const sims = await Promise.all(Array.from({ length: PROCESSES }, () => startSim(SIM_NICE)));
+  if (SIM_NICE) progress(`simulators run at nice ${SIM_NICE}, every thread`);
   cleanups.push(() => Promise.all(sims.map((s) => s.stop())));
   const shares = sims.map((_, p) => plan.filter((_, i) => i % PROCESSES === p));
 

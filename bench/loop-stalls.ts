@@ -9,10 +9,10 @@
 // of 5 ms or more are written too, for the reader to say how much of a stall they were.
 //
 // One JSON line per stall in $PSWM_BENCH_STALLS_DIR/<pid>.jsonl: { at (epoch ms, the stall's end),
-// wallMs, cpuMs, queuedMs }, and one per collection: { gcAt (epoch ms, its start), gcMs }
+// wallMs, cpuMs, queuedMs }, and one per collection: { gcAt (epoch ms, its start), gcMs, gcKind }
 // (fleet-stats.ts reads them).
 import { appendFileSync, readFileSync } from 'node:fs';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 import path from 'node:path';
 
 const TICK_MS = 10;
@@ -31,6 +31,13 @@ function queuedNs(): number {
   }
 }
 
+function gcKind(kind: number | undefined): string {
+  if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) return 'major';
+  if (kind === constants.NODE_PERFORMANCE_GC_MINOR) return 'minor';
+  if (kind === constants.NODE_PERFORMANCE_GC_INCREMENTAL) return 'incremental';
+  return 'weak callbacks';
+}
+
 if (dir) {
   const file = path.join(dir, `${process.pid}.jsonl`);
   let last = performance.now();
@@ -38,7 +45,7 @@ if (dir) {
   let lastQueued = queuedNs();
   new PerformanceObserver((list) => {
     const lines = list.getEntries().filter((entry) => entry.duration >= GC_FROM_MS)
-      .map((entry) => `${JSON.stringify({ gcAt: Math.round(performance.timeOrigin + entry.startTime), gcMs: Math.round(entry.duration) })}\n`);
+      .map((entry) => `${JSON.stringify({ gcAt: Math.round(performance.timeOrigin + entry.startTime), gcMs: Math.round(entry.duration), gcKind: gcKind((entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind) })}\n`);
     if (lines.length) appendFileSync(file, lines.join(''));
   }).observe({ entryTypes: ['gc'] });
   setInterval(() => {
