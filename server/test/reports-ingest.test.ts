@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import { reportsSetup, sampleHeartbeat, sampleReport, scriptRun } from './support/reports-setup.ts';
 import { createOutputCapResolver } from '../src/reports/output-caps.ts';
 import { silentLog } from './reconcile-fixtures.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { freshDatabase } from './support/database.ts';
 
 test('a full report is stored and visible through the read API', async (t) => {
   const { enrolAgent, viewer } = await reportsSetup(t);
@@ -215,6 +217,70 @@ test('an older report sent late does not overwrite newer facts, drift or invento
   const detail = (await viewer('/api/v1/agents/ws-order')).body;
   assert.equal(detail.applied.at, '2025-03-02T10:01:00.000Z');
   assert.notEqual(detail.applied.document, 'e'.repeat(64));
+});
+
+test('an inventory writes only the packages that appeared, changed or went; the rest keep their rows', async (t) => {
+  const { enrolAgent, viewer, sql } = await reportsSetup(t);
+  const agent = await enrolAgent('ws-inventory');
+  const at = (minute: number) => `2025-03-01T10:${String(minute).padStart(2, '0')}:00.000Z`;
+  const inventory = (minute: number, packages: Array<[string, string, boolean?]>) =>
+    sampleReport({ started_at: at(minute), finished_at: at(minute), choco_packages: packages.map(([name, version, pinned]) => ({ name, version, pinned: pinned ?? false })) });
+  const rowVersions = async () => Object.fromEntries((await sql<Array<{ name: string; xmin: string }>>`
+    select name, xmin::text from agent_choco_packages where agent_id = ${agent.id}`).map((r) => [r.name, r.xmin]));
+
+  assert.equal((await agent.post('/api/v1/agent/reports', inventory(1, [['git', '2.44.0'], ['7zip', '23.1'], ['vlc', '3.0.20'], ['firefox', '120.0']]))).status, 201);
+  const before = await rowVersions();
+  // git upgraded, 7zip pinned, vlc gone, putty new, firefox as it was
+  const second = await agent.post('/api/v1/agent/reports', inventory(2, [['git', '2.45.0'], ['7zip', '23.1', true], ['firefox', '120.0'], ['putty', '0.81']]));
+  assert.equal(second.status, 201, JSON.stringify(second.body));
+  const after = await rowVersions();
+  assert.equal(after.firefox, before.firefox, 'an unchanged package is not written again');
+  assert.notEqual(after.git, before.git);
+  assert.notEqual(after['7zip'], before['7zip']);
+  assert.equal(after.vlc, undefined);
+
+  const packages = (await viewer('/api/v1/agents/ws-inventory/packages')).body.packages;
+  assert.deepEqual(packages.map((p: any) => [p.name, p.version, p.pinned, p.changedAt]), [
+    ['7zip', '23.1', true, at(2)], ['firefox', '120.0', false, at(1)], ['git', '2.45.0', false, at(2)], ['putty', '0.81', false, at(2)],
+  ]);
+  assert.ok(packages.every((p: any) => p.reportedAt === at(2)), 'the set was reported by the second report');
+
+  // the same set again: nothing is written but the time it was reported
+  assert.equal((await agent.post('/api/v1/agent/reports', inventory(3, [['git', '2.45.0'], ['7zip', '23.1', true], ['firefox', '120.0'], ['putty', '0.81']]))).status, 201);
+  assert.deepEqual(await rowVersions(), after);
+  const again = (await viewer('/api/v1/agents/ws-inventory/packages')).body.packages;
+  assert.ok(again.every((p: any) => p.reportedAt === at(3)));
+  // an empty inventory empties the set
+  assert.equal((await agent.post('/api/v1/agent/reports', inventory(4, []))).status, 201);
+  assert.deepEqual((await viewer('/api/v1/agents/ws-inventory/packages')).body.packages, []);
+});
+
+test('migration 095 learns when each stored inventory was reported, from its packages or its newest report', async (t) => {
+  const db = await freshDatabase(t);
+  const { sql } = db;
+  // back to the schema before 095, with an inventory stored the old way
+  await sql`drop table agent_inventories`;
+  await sql`alter table agent_choco_packages rename column changed_at to reported_at`;
+  await sql`delete from schema_migrations where version = '095_agent_inventories.sql'`;
+  const [withPackages, emptySet, never] = await sql<Array<{ id: string }>>`
+    insert into agents (name, organization, location, status, public_key)
+    values ('with-packages', 'o', 'l', 'active', 'k'), ('empty-set', 'o', 'l', 'active', 'k'), ('never', 'o', 'l', 'active', 'k')
+    returning id`;
+  await sql`insert into agent_choco_packages (agent_id, name, version, pinned, reported_at)
+    values (${withPackages.id}, 'git', '2.44.0', false, '2025-03-01T10:00:00Z')`;
+  await sql`insert into reports (id, agent_id, started_at, finished_at, dry_run, has_inventory) values
+    (${randomUUID()}, ${emptySet.id}, '2025-03-01T09:00:00Z', '2025-03-01T09:00:00Z', false, true),
+    (${randomUUID()}, ${emptySet.id}, '2025-03-01T11:00:00Z', '2025-03-01T11:00:00Z', false, true),
+    (${randomUUID()}, ${never.id}, '2025-03-01T11:00:00Z', '2025-03-01T11:00:00Z', false, false)`;
+
+  assert.deepEqual((await migrate(sql, silentLog)).applied, ['095_agent_inventories.sql']);
+  const inventories = await sql<Array<{ name: string; reported_at: Date }>>`
+    select a.name, i.reported_at from agent_inventories i join agents a on a.id = i.agent_id order by a.name`;
+  assert.deepEqual(inventories.map((i) => [i.name, i.reported_at.toISOString()]), [
+    ['empty-set', '2025-03-01T11:00:00.000Z'], ['with-packages', '2025-03-01T10:00:00.000Z'],
+  ]);
+  const [git] = await sql`select changed_at from agent_choco_packages where agent_id = ${withPackages.id}`;
+  assert.equal(git.changed_at.toISOString(), '2025-03-01T10:00:00.000Z');
 });
 
 test('runs are paged newest first without gaps and filtered by script', async (t) => {

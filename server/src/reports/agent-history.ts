@@ -75,10 +75,13 @@ export function listFacts(sql: postgres.Sql, agentId: string) {
     from agent_facts where agent_id = ${agentId} order by fact_key`;
 }
 
+/** The latest inventory: `reportedAt` is when the set was last reported, `changedAt` when this
+ * package appeared or last changed version or pin. */
 export function listPackages(sql: postgres.Sql, agentId: string) {
-  return sql<Array<{ name: string; version: string; pinned: boolean; reportedAt: Date }>>`
-    select name, version, pinned, reported_at as "reportedAt"
-    from agent_choco_packages where agent_id = ${agentId} order by lower(name)`;
+  return sql<Array<{ name: string; version: string; pinned: boolean; reportedAt: Date; changedAt: Date }>>`
+    select p.name, p.version, p.pinned, i.reported_at as "reportedAt", p.changed_at as "changedAt"
+    from agent_choco_packages p join agent_inventories i using (agent_id)
+    where p.agent_id = ${agentId} order by lower(p.name)`;
 }
 
 export async function agentMetrics(sql: postgres.Sql, agentId: string, historyLimit: number) {
