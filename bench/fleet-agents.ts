@@ -2,7 +2,8 @@
 // IPC). Each simulated agent does what a real one does on the wire: enrols with its own Ed25519 key
 // (an OTP code of its location), logs in by signed assertion, keeps one WebSocket, polls its desired
 // state with If-None-Match on its interval with jitter, sends a heartbeat a minute and a report every
-// few iterations, answers a `reconcile` message with a poll, and reconnects with the agent's own
+// few iterations (with the machine's Chocolatey inventory, as a Windows agent's report carries it,
+// now and then with a package upgraded), answers a `reconcile` message with a poll, and reconnects with the agent's own
 // full-jitter backoff. Like the agent, every call of one simulated agent shares one server backoff
 // (agent/src/api/server-backoff.ts): while the server fails, polls and heartbeats that fall due are
 // skipped, one probe at a time goes out after the jittered delay (never before a Retry-After), and a
@@ -41,6 +42,23 @@ interface SimAgent {
   stopped: boolean;
   /** Where the socket's (re)connect is, for the bench to say why an agent did not come back. */
   reconnect: string;
+  /** The versions of INVENTORY's packages once one was upgraded (until then INVENTORY's own). */
+  upgraded?: string[];
+}
+
+/** A managed Windows machine's Chocolatey packages: 40, the size of a typical desktop's inventory. */
+const INVENTORY = Array.from({ length: 40 }, (_, i) => ({ name: i === 0 ? 'chocolatey' : `package-${String(i).padStart(2, '0')}`, version: `${1 + (i % 7)}.${i}.0`, pinned: i % 10 === 0 }));
+/** How often a report finds one package upgraded since the last (the rest of the set is as it was). */
+const UPGRADE_CHANCE = 1 / 20;
+
+function inventory(agent: SimAgent): Array<{ name: string; version: string; pinned: boolean }> {
+  if (Math.random() < UPGRADE_CHANCE) {
+    const versions = (agent.upgraded ??= INVENTORY.map((p) => p.version));
+    const index = Math.floor(Math.random() * versions.length);
+    versions[index] = `${versions[index]}.1`;
+  }
+  const versions = agent.upgraded;
+  return versions ? INVENTORY.map((p, i) => ({ ...p, version: versions[i] })) : INVENTORY;
 }
 
 const pools = new Map<string, Pool>();
@@ -181,6 +199,7 @@ async function report(agent: SimAgent): Promise<void> {
       stdout: 'compliant\n', stderr: '', stdout_truncated: false, stderr_truncated: false, duration_ms: 120 + i, started_at: now,
     })),
     drift: Array.from({ length: 10 }, (_, i) => ({ kind: 'script', name: `script-${String(i).padStart(4, '0')}`, status: 'in_sync' })),
+    choco_packages: inventory(agent),
   };
   await call(agent, 'report', 'POST', '/api/v1/agent/reports', body, await authorized(agent));
 }
