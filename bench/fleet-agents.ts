@@ -181,19 +181,19 @@ async function poll(agent: SimAgent): Promise<{ outcome: string; answeredAt: num
     agent.etag = result.etag;
   }
   agent.iterations++;
-  // The first iteration reports (with the facts), then one in every reportEvery.
+  // The first iteration reports, then one in every reportEvery.
   if (agent.iterations === 1 || agent.iterations % settings.reportEvery === agent.reportPhase) await report(agent);
   return { outcome: result.failure ?? String(result.status), answeredAt };
 }
 
 async function report(agent: SimAgent): Promise<void> {
   const now = new Date().toISOString();
-  const first = agent.iterations === 1;
   const sha = 'a'.repeat(64);
   const body = {
     id: randomUUID(), started_at: now, finished_at: now, dry_run: false,
     ...(agent.etag ? { document: agent.etag.replaceAll('"', '') } : {}),
-    ...(first ? { facts: simulatedFacts(agent.name) } : {}),
+    // every report carries the facts, as the agent's do (collected each iteration; the uptime moves)
+    facts: simulatedFacts(agent.name),
     script_runs: [0, 1].map((i) => ({
       id: randomUUID(), script: `script-${String(i).padStart(4, '0')}`, sha256: sha, phase: 'check', shell: 'powershell', exit_code: 0, timed_out: false,
       stdout: 'compliant\n', stderr: '', stdout_truncated: false, stderr_truncated: false, duration_ms: 120 + i, started_at: now,
@@ -212,7 +212,7 @@ function simulatedFacts(name: string): Record<string, unknown> {
     'memory.total_bytes': 17_179_869_184,
     disks: [{ mount: 'C:', total_bytes: 512_110_190_592, used_bytes: 201_326_592_000 }],
     network: [{ name: 'Ethernet', mac: '00:15:5d:01:02:03', addresses: ['10.20.30.40', 'fe80::1'] }],
-    'agent.version': '0.1.0', uptime_seconds: 86_400,
+    'agent.version': '0.1.0', uptime_seconds: Math.round(process.uptime()) + 86_400,
   };
 }
 

@@ -247,7 +247,7 @@ try {
   const lines = [
     `## Fleet (${AGENTS.toLocaleString('en-US')} agents, ${INSTANCES} instance${INSTANCES > 1 ? 's' : ''})`,
     '',
-    `Command: \`npm run bench:fleet -- ${process.argv.slice(2).join(' ')}\` (${PROCESSES} simulator processes, ${locations.length} locations of ~${PER_LOCATION} agents, polls every ${SETTINGS.pollSeconds} s and heartbeats every ${SETTINGS.heartbeatSeconds} s with ±10 % jitter, a report every ${SETTINGS.reportEvery} iterations carrying two script runs, ten drift items and a 40-package Chocolatey inventory).`,
+    `Command: \`npm run bench:fleet -- ${process.argv.slice(2).join(' ')}\` (${PROCESSES} simulator processes, ${locations.length} locations of ~${PER_LOCATION} agents, polls every ${SETTINGS.pollSeconds} s and heartbeats every ${SETTINGS.heartbeatSeconds} s with ±10 % jitter, a report every ${SETTINGS.reportEvery} iterations carrying the facts, two script runs, ten drift items and a 40-package Chocolatey inventory).`,
     `Machine: ${os.cpus()[0]?.model.trim()}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, PostgreSQL on 127.0.0.1; load average ${loadBefore.toFixed(2)} before, ${loadDuring.toFixed(2)} during the steady state; steal over the whole run ${stealOverRun} of the CPU time this machine wanted (the hypervisor running other guests). Simulators, server(s) and PostgreSQL share the machine${SIM_NICE ? `; the simulators run at nice ${SIM_NICE}` : ''}.`,
     '',
     `Enrolment: ${enrolledCount.toLocaleString('en-US')} of ${AGENTS.toLocaleString('en-US')} agents in ${enrolSeconds.toFixed(0)} s (OTP, own Ed25519 key each); ${connectedCount.toLocaleString('en-US')} sockets connected.`,
