@@ -2,8 +2,8 @@
 // IPC). Each simulated agent does what a real one does on the wire: enrols with its own Ed25519 key
 // (an OTP code of its location), logs in by signed assertion, keeps one WebSocket, polls its desired
 // state with If-None-Match on its interval with jitter, sends a heartbeat a minute and a report every
-// few iterations (with the machine's Chocolatey inventory, as a Windows agent's report carries it,
-// now and then with a package upgraded), answers a `reconcile` message with a poll, and reconnects with the agent's own
+// few iterations (with the machine's Chocolatey inventory when it changed, as a Windows agent's
+// report carries it: the first report, and one with a package upgraded now and then), answers a `reconcile` message with a poll, and reconnects with the agent's own
 // full-jitter backoff. Like the agent, every call of one simulated agent shares one server backoff
 // (agent/src/api/server-backoff.ts): while the server fails, polls and heartbeats that fall due are
 // skipped, one probe at a time goes out after the jittered delay (never before a Retry-After), and a
@@ -51,12 +51,16 @@ const INVENTORY = Array.from({ length: 40 }, (_, i) => ({ name: i === 0 ? 'choco
 /** How often a report finds one package upgraded since the last (the rest of the set is as it was). */
 const UPGRADE_CHANCE = 1 / 20;
 
-function inventory(agent: SimAgent): Array<{ name: string; version: string; pinned: boolean }> {
-  if (Math.random() < UPGRADE_CHANCE) {
+/** The inventory for this report: as the agent, only when it changed since the last one sent (the
+ * agent also sends an unchanged one once a day, which a bench run does not last). */
+function inventory(agent: SimAgent, first: boolean): Array<{ name: string; version: string; pinned: boolean }> | undefined {
+  const upgrade = Math.random() < UPGRADE_CHANCE;
+  if (upgrade) {
     const versions = (agent.upgraded ??= INVENTORY.map((p) => p.version));
     const index = Math.floor(Math.random() * versions.length);
     versions[index] = `${versions[index]}.1`;
   }
+  if (!first && !upgrade) return undefined;
   const versions = agent.upgraded;
   return versions ? INVENTORY.map((p, i) => ({ ...p, version: versions[i] })) : INVENTORY;
 }
@@ -199,8 +203,9 @@ async function report(agent: SimAgent): Promise<void> {
       stdout: 'compliant\n', stderr: '', stdout_truncated: false, stderr_truncated: false, duration_ms: 120 + i, started_at: now,
     })),
     drift: Array.from({ length: 10 }, (_, i) => ({ kind: 'script', name: `script-${String(i).padStart(4, '0')}`, status: 'in_sync' })),
-    choco_packages: inventory(agent),
   };
+  const packages = inventory(agent, agent.iterations === 1);
+  if (packages) Object.assign(body, { choco_packages: packages });
   await call(agent, 'report', 'POST', '/api/v1/agent/reports', body, await authorized(agent));
 }
 

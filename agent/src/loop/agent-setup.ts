@@ -44,7 +44,7 @@ export async function setUpAgent(dataDir: string, log: Logger, hooks: Pick<Itera
     paths,
     session,
     outbox,
-    iteration: { paths, desiredStateFile: desiredStateCacheFile(paths.cache), session, outbox, log, defaultSettings: loadDefaultSettings, ...hooks, externalFactsDir: externalFactsDir(paths, hooks.externalFactsDir ?? config.external_facts_dir) },
+    iteration: { paths, desiredStateFile: desiredStateCacheFile(paths.cache), session, outbox, log, defaultSettings: loadDefaultSettings, identity: `${config.server} ${config.agent_id}`, ...hooks, externalFactsDir: externalFactsDir(paths, hooks.externalFactsDir ?? config.external_facts_dir) },
     async deliver(pass) {
       const result = await deliverOutbox({
         ...pass,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -14,7 +15,9 @@ import { dataPaths } from '../paths.ts';
 import { saveJsonFile } from '../platform/json-file.ts';
 import { openOutbox } from '../report/outbox.ts';
 import type { WireReport } from '../report/wire.ts';
-import { runIteration } from './iteration.ts';
+import { makeChocoStandin } from '../../test/support/choco-standin.ts';
+import { INVENTORY_RESEND_MS } from '../report/inventory-sent.ts';
+import { runIteration, type IterationContext } from './iteration.ts';
 import { loadLastIteration } from './last-iteration.ts';
 
 const posixOnly = { skip: process.platform === 'win32' ? 'POSIX shells' : false };
@@ -30,7 +33,7 @@ async function deadServerUrl(): Promise<string> {
 }
 
 /** An agent whose server is down and whose cache holds a document with one checked script. */
-async function offlineAgent(t: TestContext) {
+async function offlineAgent(t: TestContext, extra: Partial<IterationContext> = {}) {
   const root = await makeTempDir(t);
   const paths = dataPaths(root);
   const marker = path.join(root, 'marker');
@@ -47,8 +50,8 @@ async function offlineAgent(t: TestContext) {
   await saveJsonFile(desiredStateFile, { document: 'c'.repeat(64), revision: 'rev-7', state, fetched_at: new Date(0).toISOString() });
   const outbox = await openOutbox(paths.outbox);
   const session = createAgentSession({ server: await deadServerUrl(), agentId: 'a-1', keys: generateAgentKeys() });
-  const ctx = { paths, desiredStateFile, session, outbox, log: silent, defaultSettings: async () => settingsDefaults() };
-  return { paths, marker, outbox, iterate: (dryRun: boolean) => runIteration(ctx, { dryRun }) };
+  const ctx: IterationContext = { paths, desiredStateFile, session, outbox, log: silent, defaultSettings: async () => settingsDefaults(), ...extra };
+  return { paths, marker, outbox, ctx, iterate: (dryRun: boolean) => runIteration(ctx, { dryRun }) };
 }
 
 test('offline, a dry run converges the cached state without changing anything and queues a flagged report', posixOnly, async (t) => {
@@ -74,4 +77,29 @@ test('offline, a real iteration applies the cached state; the next one finds it 
   assert.deepEqual((await agent.iterate(false)).items.map((i) => i.status), ['in_sync']);
   assert.equal(await agent.outbox.size(), 2, 'both reports wait for the server');
   assert.equal((await loadLastIteration(agent.paths.state))?.applied_revision, 'rev-7');
+});
+
+test('a report carries the package inventory when it changed, for a new identity, and at least daily; not an unchanged one', posixOnly, async (t) => {
+  const choco = await makeChocoStandin(t, { installed: { git: '2.44.0', '7zip': '23.1' } });
+  let now = new Date('2026-03-01T10:00:00Z');
+  const ctx = { env: choco.env, identity: 'server-a agent-1', now: () => now };
+  const agent = await offlineAgent(t, ctx);
+  const sentInventories = async () => (await agent.outbox.pending()).map((r) => (r.body as WireReport).choco_packages?.map((p) => `${p.name} ${p.version}`));
+  const later = async (ms: number) => {
+    now = new Date(now.getTime() + ms);
+    await agent.iterate(false);
+  };
+
+  await later(0);
+  await later(60_000); // unchanged: left out
+  const state = await choco.readState();
+  await writeFile(path.join(choco.dir, 'choco-state.json'), JSON.stringify({ ...state, installed: { ...state.installed, git: '2.45.0' } }));
+  await later(60_000); // changed
+  await later(60_000); // unchanged again
+  await later(INVENTORY_RESEND_MS); // a day since it was last sent
+  assert.deepEqual(await sentInventories(), [['7zip 23.1', 'git 2.44.0'], undefined, ['7zip 23.1', 'git 2.45.0'], undefined, ['7zip 23.1', 'git 2.45.0']]);
+
+  // the same machine enrolled again (another agent id): the set is sent to the new identity
+  const reEnrolled = await runIteration({ ...agent.ctx, identity: 'server-a agent-2' }, { dryRun: false });
+  assert.deepEqual(reEnrolled.report.choco_packages?.map((p) => p.name), ['7zip', 'git']);
 });

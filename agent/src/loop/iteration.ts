@@ -14,6 +14,7 @@ import { toWireReport, type WireDriftItem, type WireReport } from '../report/wir
 import { criticalLogItem, markCriticalEventsSent, unsentCriticalEvents } from '../report/critical-events.ts';
 import { droppedValuesItem, sanitizeReport } from '../report/sanitize-report.ts';
 import { DEFAULT_REPORT_LIMIT_BYTES, fitReport } from '../report/fit-report.ts';
+import { inventoryDigest, loadInventorySent, mustSendInventory, saveInventorySent } from '../report/inventory-sent.ts';
 import { loadLastIteration, saveLastIteration, type LastIteration } from './last-iteration.ts';
 import type { Logger } from '../logs/logger.ts';
 
@@ -29,6 +30,9 @@ export interface IterationContext {
   defaultSettings: () => Promise<DesiredState['settings']>;
   now?: () => Date;
   env?: Record<string, string>;
+  /** Whose reports these are (the server's address and the agent's id): an inventory already sent
+   * by another identity is sent again. */
+  identity?: string;
   /** Called once the report is on disk, before anyone tries to send it. */
   afterOutboxWrite?: (report: WireReport) => Promise<void>;
 }
@@ -43,6 +47,24 @@ export interface IterationOutcome {
 }
 
 export class AgentRevokedError extends Error {}
+
+type InventoryDecision = { send: true; record: { identity: string; digest: string; sent_at: string } } | { send: false };
+
+/** Whether this iteration's inventory goes into its report (report/inventory-sent.ts). */
+async function inventoryToSend(ctx: IterationContext, converged: ConvergeResult | undefined, now: Date): Promise<InventoryDecision> {
+  if (!converged?.chocoPackages) return { send: false };
+  const identity = ctx.identity ?? ctx.session.server;
+  const digest = inventoryDigest(converged.chocoPackages);
+  // an unreadable record only costs one inventory sent again
+  const last = await loadInventorySent(ctx.paths.state).catch(() => undefined);
+  if (!mustSendInventory(digest, identity, last, now)) return { send: false };
+  return { send: true, record: { identity, digest, sent_at: now.toISOString() } };
+}
+
+function withoutInventory(converged: ConvergeResult): ConvergeResult {
+  const { chocoPackages: _unchanged, ...rest } = converged;
+  return rest;
+}
 
 export async function runIteration(ctx: IterationContext, opts: { dryRun: boolean }): Promise<IterationOutcome> {
   const now = ctx.now ?? (() => new Date());
@@ -68,6 +90,8 @@ export async function runIteration(ctx: IterationContext, opts: { dryRun: boolea
     }
   }
   const externalFactItems = externalFactDrift(facts);
+  const inventory = await inventoryToSend(ctx, converged, startedAt);
+  if (converged && !inventory.send) converged = withoutInventory(converged);
   const critical = await unsentCriticalEvents(ctx.paths.logs, ctx.paths.state);
   const built = toWireReport({
     startedAt,
@@ -87,6 +111,8 @@ export async function runIteration(ctx: IterationContext, opts: { dryRun: boolea
   report.drift = [...(report.drift ?? []), droppedValuesItem(dropped), criticalLogItem(critical)];
   await ctx.outbox.append({ id: report.id, kind: 'report', body: report });
   await markCriticalEventsSent(ctx.paths.state, critical);
+  // only once it is in a report on disk, and not cut from it to fit the size limit
+  if (inventory.send && report.choco_packages) await saveInventorySent(ctx.paths.state, inventory.record);
   await ctx.afterOutboxWrite?.(report);
 
   const items = [...(converged?.items ?? []), ...externalFactItems];
