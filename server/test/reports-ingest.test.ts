@@ -283,6 +283,23 @@ test('migration 095 learns when each stored inventory was reported, from its pac
   assert.equal(git.changed_at.toISOString(), '2025-03-01T10:00:00.000Z');
 });
 
+test('the reconciler hears of the facts a report changed, not of every fact it carried', async (t) => {
+  const heard: string[][] = [];
+  const { enrolAgent } = await reportsSetup(t, { onAgentFacts: (_agentId, keys) => heard.push(keys) });
+  const agent = await enrolAgent('ws-facts');
+  const at = (minute: number) => `2025-03-01T10:${String(minute).padStart(2, '0')}:00.000Z`;
+  const withFacts = (minute: number, facts: object) => sampleReport({ started_at: at(minute), finished_at: at(minute), facts, choco_packages: undefined });
+  const post = async (report: object) => assert.ok([200, 201].includes((await agent.post('/api/v1/agent/reports', report)).status));
+
+  await post(withFacts(1, { os: { family: 'windows' }, uptime_seconds: 60 }));
+  await post(withFacts(2, { os: { family: 'windows' }, uptime_seconds: 60 })); // the same values
+  const third = withFacts(3, { uptime_seconds: 180, os: { family: 'windows' } });
+  await post(third);
+  await post(third); // a re-send stores nothing
+  await post(withFacts(0, { os: { family: 'linux' } })); // older than what is stored: not written
+  assert.deepEqual(heard, [['os', 'uptime_seconds'], ['uptime_seconds']]);
+});
+
 test('runs are paged newest first without gaps and filtered by script', async (t) => {
   const { enrolAgent, viewer } = await reportsSetup(t);
   const agent = await enrolAgent('ws-runs');

@@ -31,9 +31,10 @@ export interface AgentApiOptions {
   lastSeenIntervalMs?: number;
   /** Heartbeats kept per agent (default 1,440). */
   metricsHistory?: number;
-  /** Called after a stored report that carried facts, with their keys (the reconciler checks whether
-   * the agent's document changes). */
-  onAgentFacts?: (agentId: string, factKeys: string[]) => void;
+  /** Called after a stored report changed some of the agent's facts, with their keys (the reconciler
+   * checks whether the agent's document changes). Only changed values count: an agent reports every
+   * fact with every report, and each one re-decided the agent's scope under the reconcile lock. */
+  onAgentFacts?: (agentId: string, changedFactKeys: string[]) => void;
   /** The agent's current document id from memory (the document map), when this instance knows it. */
   cachedDocumentOf?: (agentId: string) => string | undefined;
 }
@@ -43,18 +44,10 @@ export async function registerAgentApi(app: FastifyInstance, opts: AgentApiOptio
   const lastSeen: LastSeenBatcher = createLastSeenBatcher(sql, app.log, { intervalMs: opts.lastSeenIntervalMs });
   app.decorate('markAgentSeen', lastSeen.markSeen);
   app.addHook('onClose', () => lastSeen.close());
-  const { onAgentFacts } = opts;
-  if (onAgentFacts) {
-    app.addHook('onResponse', async (request, reply) => {
-      if (reply.statusCode !== 201 || request.routeOptions.url !== `${API_PREFIX}/agent/reports` || !request.agent) return;
-      const facts = (request.body as { facts?: Record<string, unknown> } | undefined)?.facts;
-      if (facts) onAgentFacts(request.agent.agentId, Object.keys(facts));
-    });
-  }
   await app.register(agentAuth, { authority });
   await app.register(enrollRoutes, { prefix: API_PREFIX, sql, authority, nonceSecret: opts.keys.enrollmentNonce });
   await app.register(agentsAdminRoutes, { prefix: API_PREFIX, sql, authority });
-  await app.register(agentReportRoutes, { prefix: API_PREFIX, sql, lastSeen, metricsHistory: opts.metricsHistory, cachedDocumentOf: opts.cachedDocumentOf });
+  await app.register(agentReportRoutes, { prefix: API_PREFIX, sql, lastSeen, metricsHistory: opts.metricsHistory, cachedDocumentOf: opts.cachedDocumentOf, onAgentFacts: opts.onAgentFacts });
   await app.register(agentsReadRoutes, { prefix: API_PREFIX, sql });
   await app.register(agentReleaseRoutes, { prefix: API_PREFIX, sql });
 }

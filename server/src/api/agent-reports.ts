@@ -23,6 +23,8 @@ interface AgentReportOptions {
   /** Heartbeats kept per agent (default 1,440: a day at one a minute). */
   metricsHistory?: number;
   cachedDocumentOf?: (agentId: string) => string | undefined;
+  /** Called after a stored report changed some of the agent's facts, with their keys. */
+  onAgentFacts?: (agentId: string, changedFactKeys: string[]) => void;
 }
 
 export async function agentReportRoutes(app: FastifyInstance, opts: AgentReportOptions): Promise<void> {
@@ -37,7 +39,8 @@ export async function agentReportRoutes(app: FastifyInstance, opts: AgentReportO
     lastSeen.markSeen(agent.agentId);
     const hasOutput = Boolean(report.script_runs?.length || report.choco_runs?.length);
     const caps = hasOutput ? await capsFor(agent) : SERVER_OUTPUT_CAPS;
-    const outcome = await storeReport(sql, agent.agentId, report, caps);
+    const { outcome, changedFacts } = await storeReport(sql, agent.agentId, report, caps);
+    if (changedFacts.length) opts.onAgentFacts?.(agent.agentId, changedFacts);
     return reply.code(outcome.stored ? 201 : 200).send(outcome);
   });
 

@@ -10,20 +10,32 @@ import type { Report } from '../../../schemas/src/agent-wire.ts';
 
 export type StoreOutcome = { stored: true; duplicate: false } | { stored: false; duplicate: true };
 
-export async function storeReport(sql: postgres.Sql, agentId: string, report: Report, caps: OutputCaps): Promise<StoreOutcome> {
+export interface StoreResult {
+  outcome: StoreOutcome;
+  /** The fact keys whose stored value this report changed (a key new to the agent included). */
+  changedFacts: string[];
+}
+
+export async function storeReport(sql: postgres.Sql, agentId: string, report: Report, caps: OutputCaps): Promise<StoreResult> {
   const rows = reportRows(report, caps);
-  if (!report.choco_packages) {
-    return (await insertReport(sql, agentId, report, rows)) ? STORED : duplicateOf(sql, report.id, agentId);
-  }
+  if (!report.choco_packages) return resultOf(sql, agentId, report, await insertReport(sql, agentId, report, rows));
   // The inventory replaces a set under a per-agent lock: the report and its inventory commit together.
   return sql.begin(async (tx) => {
-    if (!(await insertReport(tx, agentId, report, rows))) return duplicateOf(tx, report.id, agentId);
-    await storeInventory(tx, agentId, report);
-    return STORED;
+    const inserted = await insertReport(tx, agentId, report, rows);
+    if (inserted.stored) await storeInventory(tx, agentId, report);
+    return resultOf(tx, agentId, report, inserted);
   });
 }
 
-const STORED = { stored: true, duplicate: false } as const;
+async function resultOf(sql: postgres.Sql | postgres.TransactionSql, agentId: string, report: Report, inserted: Inserted): Promise<StoreResult> {
+  if (!inserted.stored) return { outcome: await duplicateOf(sql, report.id, agentId), changedFacts: [] };
+  return { outcome: { stored: true, duplicate: false }, changedFacts: inserted.changedFacts };
+}
+
+interface Inserted {
+  stored: boolean;
+  changedFacts: string[];
+}
 
 /**
  * The report row and everything it carries but the inventory, in one statement: one round trip, and
@@ -34,8 +46,8 @@ const STORED = { stored: true, duplicate: false } as const;
  * their rows in the same order; a late re-send of an older report (finished earlier) changes none of
  * the agent's latest rows.
  */
-async function insertReport(sql: postgres.Sql | postgres.TransactionSql, agentId: string, report: Report, rows: ReportRows): Promise<boolean> {
-  const [{ stored }] = await sql<Array<{ stored: boolean }>>`
+async function insertReport(sql: postgres.Sql | postgres.TransactionSql, agentId: string, report: Report, rows: ReportRows): Promise<Inserted> {
+  const [inserted] = await sql<Array<{ stored: boolean; changed_facts: string[] }>>`
     with inserted as (
       insert into reports (id, agent_id, revision, document, started_at, finished_at, dry_run, has_inventory)
       values (${report.id}, ${agentId}, ${report.revision ?? null}, ${report.document ?? null},
@@ -78,17 +90,25 @@ async function insertReport(sql: postgres.Sql | postgres.TransactionSql, agentId
         set status = excluded.status, reason = excluded.reason, revision = excluded.revision,
             report_id = excluded.report_id, reported_at = excluded.reported_at
         where latest.reported_at <= excluded.reported_at
+    ), incoming_facts as (
+      select f.key, f.value from jsonb_each(${sql.json(rows.facts)}) as f (key, value)
     ), facts as (
       insert into agent_facts as fact (agent_id, fact_key, value, reported_at)
       select i.agent_id, f.key, f.value, i.finished_at
-      from inserted i, jsonb_each(${sql.json(rows.facts)}) as f (key, value)
+      from inserted i, incoming_facts f
       order by f.key
       on conflict (agent_id, fact_key) do update
         set value = excluded.value, reported_at = excluded.reported_at, updated_at = now()
         where fact.reported_at <= excluded.reported_at
+      returning fact_key
+    ), changed_facts as (
+      -- the values as they were before this statement (every part of it sees the same snapshot)
+      select f.key from incoming_facts f
+      left join agent_facts before on before.agent_id = ${agentId} and before.fact_key = f.key
+      where f.key in (select fact_key from facts) and before.value is distinct from f.value
     )
-    select exists (select 1 from inserted) as stored`;
-  return stored;
+    select exists (select 1 from inserted) as stored, array(select key from changed_facts order by key) as changed_facts`;
+  return { stored: inserted.stored, changedFacts: inserted.changed_facts };
 }
 
 interface ReportRows {
