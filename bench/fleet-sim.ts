@@ -1,7 +1,6 @@
 // The coordinator's side of the simulated agents (bench/fleet-agents.ts): fork a simulator process,
 // send it commands over IPC and gather its raw samples. Shared by the fleet and retention benchmarks.
 import { fork } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { FleetCommand, FleetEvent, SimStats } from './fleet-protocol.ts';
@@ -19,15 +18,11 @@ export interface Sim {
 
 /** `nice`: the simulator's scheduling priority (0–19), set by starting it under nice(1) so that every
  * thread has it: setpriority() on a pid changes that one thread on Linux, and the process's V8 and
- * libuv threads (its garbage collector's among them) kept the servers' priority. A niced simulator
- * also runs in a session of its own, whose autogroup gets the same nice: with autogroup scheduling
- * on (Linux's default for desktops, on here) CPU is shared between sessions first, and a thread's
- * nice only weighs against threads of its own session. */
+ * libuv threads (its garbage collector's among them) kept the servers' priority. */
 export async function startSim(nice = 0): Promise<Sim> {
   const node = [process.execPath, '--max-old-space-size=4096'];
   const [execPath, ...execArgv] = nice ? ['nice', '-n', String(nice), ...node] : node;
-  const child: ChildProcess = fork(SIM, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execPath, execArgv, detached: nice > 0 });
-  if (nice) await setAutogroupNice(child.pid!, nice);
+  const child: ChildProcess = fork(SIM, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execPath, execArgv });
   const waiting: Array<{ type: FleetEvent['type']; resolve(event: FleetEvent): void; reject(error: Error): void }> = [];
   child.on('message', (event: FleetEvent) => {
     if (event.type === 'progress') return progress(`  simulator ${child.pid}: ${event.done} enrolled, ${event.failed} failed`);
@@ -59,15 +54,6 @@ export async function startSim(nice = 0): Promise<Sim> {
       clearTimeout(killer);
     },
   };
-}
-
-/** Without autogroup scheduling (no /proc/PID/autogroup) there is nothing to set. */
-async function setAutogroupNice(pid: number, nice: number): Promise<void> {
-  try {
-    await writeFile(`/proc/${pid}/autogroup`, String(nice));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
 }
 
 export async function takeStats(sims: Sim[]): Promise<SimStats> {
