@@ -3,8 +3,8 @@
 // (an OTP code of its location), logs in by signed assertion, keeps one WebSocket, polls its desired
 // state with If-None-Match on its interval with jitter, sends a heartbeat a minute and a report every
 // few iterations (with the machine's Chocolatey inventory when it changed, as a Windows agent's
-// report carries it: the first report, and one with a package upgraded now and then), answers a `reconcile` message with a poll, and reconnects with the agent's own
-// full-jitter backoff. Like the agent, every call of one simulated agent shares one server backoff
+// report carries it: the first report, and one with a package upgraded now and then), answers a
+// `reconcile` message with a poll, and reconnects with the agent's own full-jitter backoff. Like the agent, every call of one simulated agent shares one server backoff
 // (agent/src/api/server-backoff.ts): while the server fails, polls and heartbeats that fall due are
 // skipped, one probe at a time goes out after the jittered delay (never before a Retry-After), and a
 // reconnect waits for it. Latencies and deliveries are kept raw and handed to the coordinator on request.

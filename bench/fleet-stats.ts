@@ -153,6 +153,8 @@ export function cpuMsBetween(before: Map<number, number>, after: Map<number, num
 /** An event-loop stall a server recorded (bench/loop-stalls.ts): its end, its length, how much of it
  * the main thread ran, and how long it waited for a core (absent in stalls recorded without procfs). */
 export interface Stall {
+  /** The start of the timer interval the stall was in. */
+  from: number;
   at: number;
   wallMs: number;
   cpuMs: number;
@@ -176,10 +178,8 @@ export async function stallsIn(dir: string, from: number, to: number): Promise<S
   const lines = texts.flatMap((text) => text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Stall | { gcAt: number; gcMs: number; gcKind: string }));
   const collections = lines.filter((line) => 'gcAt' in line);
   return lines.filter((line): line is Stall => 'wallMs' in line && line.at >= from && line.at <= to).map((stall) => {
-    // the stall began a tick before the loop was due to run again: [at - wallMs - tick, at]
-    const start = stall.at - stall.wallMs - 10;
-    const within = collections.filter((gc) => gc.gcAt < stall.at && gc.gcAt + gc.gcMs > start);
-    const gcMs = sum(within.map((gc) => Math.min(stall.at, gc.gcAt + gc.gcMs) - Math.max(start, gc.gcAt)));
+    const within = collections.filter((gc) => gc.gcAt < stall.at && gc.gcAt + gc.gcMs > stall.from);
+    const gcMs = sum(within.map((gc) => Math.min(stall.at, gc.gcAt + gc.gcMs) - Math.max(stall.from, gc.gcAt)));
     return gcMs ? { ...stall, gcMs: Math.round(gcMs), gcKinds: [...new Set(within.map((gc) => gc.gcKind))] } : stall;
   });
 }

@@ -8,8 +8,8 @@
 // page fault or a lock (a GC helper, a full pipe): that part is the server's too. Garbage collections
 // of 5 ms or more are written too, for the reader to say how much of a stall they were.
 //
-// One JSON line per stall in $PSWM_BENCH_STALLS_DIR/<pid>.jsonl: { at (epoch ms, the stall's end),
-// wallMs, cpuMs, queuedMs }, and one per collection: { gcAt (epoch ms, its start), gcMs, gcKind }
+// One JSON line per stall in $PSWM_BENCH_STALLS_DIR/<pid>.jsonl: { from and at (epoch ms: the timer
+// interval the stall was in, its start and its end), wallMs, cpuMs, queuedMs }, and one per collection: { gcAt (epoch ms, its start), gcMs, gcKind }
 // (fleet-stats.ts reads them).
 import { appendFileSync, readFileSync } from 'node:fs';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
@@ -56,7 +56,8 @@ if (dir) {
     if (wallMs >= RECORD_FROM_MS) {
       const cpuMs = (cpu.user + cpu.system - lastCpu.user - lastCpu.system) / 1000;
       const queuedMs = (queued - lastQueued) / 1e6;
-      appendFileSync(file, `${JSON.stringify({ at: Date.now(), wallMs: Math.round(wallMs), cpuMs: Math.round(cpuMs), queuedMs: Math.round(queuedMs) })}\n`);
+      const at = Date.now();
+      appendFileSync(file, `${JSON.stringify({ from: Math.round(at - (now - last)), at, wallMs: Math.round(wallMs), cpuMs: Math.round(cpuMs), queuedMs: Math.round(queuedMs) })}\n`);
     }
     last = now;
     lastCpu = cpu;

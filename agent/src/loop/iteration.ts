@@ -14,7 +14,7 @@ import { toWireReport, type WireDriftItem, type WireReport } from '../report/wir
 import { criticalLogItem, markCriticalEventsSent, unsentCriticalEvents } from '../report/critical-events.ts';
 import { droppedValuesItem, sanitizeReport } from '../report/sanitize-report.ts';
 import { DEFAULT_REPORT_LIMIT_BYTES, fitReport } from '../report/fit-report.ts';
-import { inventoryDigest, loadInventorySent, mustSendInventory, saveInventorySent } from '../report/inventory-sent.ts';
+import { inventoryDigest, loadInventorySent, mustSendInventory, saveInventorySent, type InventorySent } from '../report/inventory-sent.ts';
 import { loadLastIteration, saveLastIteration, type LastIteration } from './last-iteration.ts';
 import type { Logger } from '../logs/logger.ts';
 
@@ -48,7 +48,7 @@ export interface IterationOutcome {
 
 export class AgentRevokedError extends Error {}
 
-type InventoryDecision = { send: true; record: { identity: string; digest: string; sent_at: string } } | { send: false };
+type InventoryDecision = { send: true; record: InventorySent } | { send: false };
 
 /** Whether this iteration's inventory goes into its report (report/inventory-sent.ts). */
 async function inventoryToSend(ctx: IterationContext, converged: ConvergeResult | undefined, now: Date): Promise<InventoryDecision> {

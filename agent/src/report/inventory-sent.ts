@@ -37,7 +37,7 @@ const isInventorySent = (v: unknown): v is InventorySent =>
   typeof v === 'object' && v !== null && typeof (v as InventorySent).identity === 'string' && typeof (v as InventorySent).digest === 'string' && typeof (v as InventorySent).sent_at === 'string';
 
 export async function loadInventorySent(stateDir: string): Promise<InventorySent | undefined> {
-  return loadJsonFile<InventorySent | undefined>(inventorySentFile(stateDir), () => undefined, (v): v is InventorySent | undefined => isInventorySent(v));
+  return loadJsonFile<InventorySent | undefined>(inventorySentFile(stateDir), () => undefined, isInventorySent);
 }
 
 export async function saveInventorySent(stateDir: string, value: InventorySent): Promise<void> {
