@@ -10,8 +10,8 @@
 // reconnect waits for it. Latencies and deliveries are kept raw and handed to the coordinator on request.
 import { generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { Pool } from 'undici';
 import WebSocket from 'ws';
+import { LeanPool } from './fleet-http.ts';
 import { backoffDelayMs, createServerBackoff, type ServerBackoff } from '../agent/src/api/server-backoff.ts';
 import { parseRetryAfter } from '../agent/src/api/http.ts';
 import { dueSeries } from '../agent/src/loop/scheduler.ts';
@@ -65,7 +65,7 @@ function inventory(agent: SimAgent, first: boolean): Array<{ name: string; versi
   return versions ? INVENTORY.map((p, i) => ({ ...p, version: versions[i] })) : INVENTORY;
 }
 
-const pools = new Map<string, Pool>();
+const pools = new Map<string, LeanPool>();
 let agents: SimAgent[] = [];
 let settings = { pollSeconds: 60, heartbeatSeconds: 60, reportEvery: 5 };
 let stats = emptyStats();
@@ -79,10 +79,10 @@ function send(event: FleetEvent): void {
   process.send?.(event);
 }
 
-function pool(origin: string): Pool {
+function pool(origin: string): LeanPool {
   let found = pools.get(origin);
   if (!found) {
-    found = new Pool(origin, { connections: 64, pipelining: 1, keepAliveTimeout: 120_000 });
+    found = new LeanPool(origin, { connections: 64, timeoutMs: 60_000 });
     pools.set(origin, found);
   }
   return found;
@@ -114,17 +114,14 @@ async function call(agent: Pick<SimAgent, 'origin'> & { backoff?: ServerBackoff 
   try {
     const response = await pool(agent.origin).request({
       method, path,
-      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
-      headersTimeout: 60_000, bodyTimeout: 60_000,
     });
-    const text = await response.body.text();
-    const label = response.statusCode === 304 ? `${endpoint} 304` : endpoint;
+    const label = response.status === 304 ? `${endpoint} 304` : endpoint;
     recordLatency(label, performance.now() - started);
-    if (response.statusCode >= 400) recordError(endpoint, String(response.statusCode));
-    if (agent.backoff) recordAnswer(agent.backoff, response.statusCode, response.headers['retry-after']);
-    const etag = response.headers.etag;
-    return { status: response.statusCode, json: text ? safeJson(text) : undefined, etag: typeof etag === 'string' ? etag : undefined };
+    if (response.status >= 400) recordError(endpoint, String(response.status));
+    if (agent.backoff) recordAnswer(agent.backoff, response.status, response.headers['retry-after']);
+    return { status: response.status, json: response.body ? safeJson(response.body) : undefined, etag: response.headers.etag };
   } catch (error) {
     agent.backoff?.failed();
     const code = (error as NodeJS.ErrnoException).code ?? 'error';

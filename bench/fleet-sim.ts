@@ -16,12 +16,19 @@ export interface Sim {
   stop(): Promise<void>;
 }
 
-/** `nice`: the simulator's scheduling priority (0–19), set by starting it under nice(1) so that every
- * thread has it: setpriority() on a pid changes that one thread on Linux, and the process's V8 and
- * libuv threads (its garbage collector's among them) kept the servers' priority. */
-export async function startSim(nice = 0): Promise<Sim> {
-  const node = [process.execPath, '--max-old-space-size=4096'];
-  const [execPath, ...execArgv] = nice ? ['nice', '-n', String(nice), ...node] : node;
+/** How the simulator is scheduled beside the servers it measures: a nice value (0–19), or `idle`
+ * (SCHED_IDLE: it runs only on a core nothing else wants, and any other thread that wakes takes the
+ * core from it at once, as if the simulated machines were elsewhere). Set by starting the process
+ * under nice(1) or chrt(1) so that every thread has it: setpriority() on a pid changes that one
+ * thread on Linux, and the process's V8 and libuv threads (its garbage collector's among them) kept
+ * the servers' priority. */
+export type SimPriority = number | 'idle';
+
+/** `nodeOptions`: more node flags, e.g. to profile a simulator. */
+export async function startSim(priority: SimPriority = 0, nodeOptions: string[] = []): Promise<Sim> {
+  const node = [process.execPath, '--max-old-space-size=4096', ...nodeOptions];
+  const scheduled = priority === 'idle' ? ['chrt', '--idle', '0', ...node] : priority ? ['nice', '-n', String(priority), ...node] : node;
+  const [execPath, ...execArgv] = scheduled;
   const child: ChildProcess = fork(SIM, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execPath, execArgv });
   const waiting: Array<{ type: FleetEvent['type']; resolve(event: FleetEvent): void; reject(error: Error): void }> = [];
   child.on('message', (event: FleetEvent) => {

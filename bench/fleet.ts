@@ -18,7 +18,7 @@ import type { ServerProcess } from '../server/test/support/server-process.ts';
 import { appliedRevision, repoOf, until } from '../server/test/reconcile-fixtures.ts';
 import { generatePolicyRepo, mutatePolicyRepo } from './generate-policy.ts';
 import { acceptQueues, cpuMsBetween, cpuMsOf, cpuMsOfAll, cpuSnapshot, describeCpuBetween, describeStall, describeStalls, listenOverflows, machineCpuMs, percentile, pidsNamed, rssBytesOf, stallsIn, sum, summarize } from './fleet-stats.ts';
-import { collect, freePort, startSim, takeStats } from './fleet-sim.ts';
+import { collect, freePort, startSim, takeStats, type SimPriority } from './fleet-sim.ts';
 import { createCleanups } from './cleanups.ts';
 import { collectGarbageIn, inspectPortFlag } from './inspector-gc.ts';
 import { RECONNECT_MAX_MS, type SimStats } from './fleet-protocol.ts';
@@ -36,17 +36,21 @@ const { values } = parseArgs({
     restart: { type: 'boolean', default: false },
     /** Added to each server's NODE_OPTIONS, e.g. --server-node-options='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile it under the fleet. */
     'server-node-options': { type: 'string', default: '' },
+    /** Node flags for each simulator, e.g. --sim-node-options='--cpu-prof --cpu-prof-dir=/tmp/prof'. */
+    'sim-node-options': { type: 'string', default: '' },
     write: { type: 'boolean', default: false },
-    /** The simulators' scheduling priority (nice, 0–19). The simulated agents stand for other machines;
-     * on one small machine they outnumber the servers' processes and take the CPU share the servers
-     * would have (session 9's collapsed 30,000 herds: servers at 15–35 % of a core each). */
+    /** The simulators' scheduling priority: a nice value (0–19) or `idle` (SCHED_IDLE, see SimPriority).
+     * The simulated agents stand for other machines; on one small machine they outnumber the servers'
+     * processes and take the CPU share the servers would have (session 9's collapsed 30,000 herds:
+     * servers at 15–35 % of a core each). */
     'sim-nice': { type: 'string', default: '0' },
   },
 });
 const AGENTS = Number(values.agents);
 const INSTANCES = Number(values.instances);
 const SECONDS = Number(values.seconds);
-const SIM_NICE = Number(values['sim-nice']);
+const SIM_PRIORITY: SimPriority = values['sim-nice'] === 'idle' ? 'idle' : Number(values['sim-nice']);
+if (SIM_PRIORITY !== 'idle' && !(Number.isInteger(SIM_PRIORITY) && SIM_PRIORITY >= 0 && SIM_PRIORITY <= 19)) throw new Error(`--sim-nice takes 0 to 19 or idle, not ${values['sim-nice']}`);
 // Each process holds one socket per agent plus its HTTP pool: stay well under the open-file limit.
 const PROCESSES = Number(values.processes ?? Math.max(2, Math.ceil(AGENTS / 4000)));
 const PER_LOCATION = Number(values['agents-per-location']);
@@ -85,6 +89,7 @@ const HERD_MAX_SECONDS = 180;
 // Rate limits are for the internet, not for a simulator enrolling thousands of agents from one address.
 const BENCH_SERVER_ENV: Record<string, string> = { PSWM_RATE_LIMIT: '0' };
 
+const simScheduling = (priority: SimPriority) => (priority === 'idle' ? 'under SCHED_IDLE (chrt --idle)' : `at nice ${priority}`);
 const progress = (line: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 const cleanups = createCleanups(progress);
 const { hooks } = cleanups;
@@ -143,8 +148,8 @@ try {
     codes.set(location.id, ((await response.json()) as { code: string }).code);
   }
 
-  const sims = await Promise.all(Array.from({ length: PROCESSES }, () => startSim(SIM_NICE)));
-  if (SIM_NICE) progress(`simulators run at nice ${SIM_NICE}, every thread`);
+  const sims = await Promise.all(Array.from({ length: PROCESSES }, () => startSim(SIM_PRIORITY, values['sim-node-options'].split(' ').filter(Boolean))));
+  if (SIM_PRIORITY) progress(`simulators run ${simScheduling(SIM_PRIORITY)}, every thread`);
   cleanups.push(() => Promise.all(sims.map((s) => s.stop())));
   const shares = sims.map((_, p) => plan.filter((_, i) => i % PROCESSES === p));
 
@@ -248,7 +253,7 @@ try {
     `## Fleet (${AGENTS.toLocaleString('en-US')} agents, ${INSTANCES} instance${INSTANCES > 1 ? 's' : ''})`,
     '',
     `Command: \`npm run bench:fleet -- ${process.argv.slice(2).join(' ')}\` (${PROCESSES} simulator processes, ${locations.length} locations of ~${PER_LOCATION} agents, polls every ${SETTINGS.pollSeconds} s and heartbeats every ${SETTINGS.heartbeatSeconds} s with ±10 % jitter, a report every ${SETTINGS.reportEvery} iterations carrying the facts, two script runs, ten drift items and, when it changed (the first report, then one in 20), a 40-package Chocolatey inventory).`,
-    `Machine: ${os.cpus()[0]?.model.trim()}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, PostgreSQL on 127.0.0.1; load average ${loadBefore.toFixed(2)} before, ${loadDuring.toFixed(2)} during the steady state; steal over the whole run ${stealOverRun} of the CPU time this machine wanted (the hypervisor running other guests). Simulators, server(s) and PostgreSQL share the machine${SIM_NICE ? `; the simulators run at nice ${SIM_NICE}` : ''}.`,
+    `Machine: ${os.cpus()[0]?.model.trim()}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, PostgreSQL on 127.0.0.1; load average ${loadBefore.toFixed(2)} before, ${loadDuring.toFixed(2)} during the steady state; steal over the whole run ${stealOverRun} of the CPU time this machine wanted (the hypervisor running other guests). Simulators, server(s) and PostgreSQL share the machine${SIM_PRIORITY ? `; the simulators run ${simScheduling(SIM_PRIORITY)}` : ''}.`,
     '',
     `Enrolment: ${enrolledCount.toLocaleString('en-US')} of ${AGENTS.toLocaleString('en-US')} agents in ${enrolSeconds.toFixed(0)} s (OTP, own Ed25519 key each); ${connectedCount.toLocaleString('en-US')} sockets connected.`,
     '',
