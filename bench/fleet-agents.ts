@@ -10,8 +10,8 @@
 // reconnect waits for it. Latencies and deliveries are kept raw and handed to the coordinator on request.
 import { generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import WebSocket from 'ws';
 import { LeanPool } from './fleet-http.ts';
+import { LeanWebSocket } from './fleet-ws.ts';
 import { backoffDelayMs, createServerBackoff, type ServerBackoff } from '../agent/src/api/server-backoff.ts';
 import { parseRetryAfter } from '../agent/src/api/http.ts';
 import { dueSeries } from '../agent/src/loop/scheduler.ts';
@@ -27,7 +27,7 @@ interface SimAgent {
   accessToken?: string;
   tokenExpiresAt: number;
   etag?: string;
-  socket?: WebSocket;
+  socket?: LeanWebSocket;
   connected: boolean;
   reconnectAttempt: number;
   /** Shared by every call to the server, as in the agent. */
@@ -69,7 +69,7 @@ const pools = new Map<string, LeanPool>();
 let agents: SimAgent[] = [];
 let settings = { pollSeconds: 60, heartbeatSeconds: 60, reportEvery: 5 };
 let stats = emptyStats();
-let baselineSockets: WebSocket[] = [];
+let baselineSockets: LeanWebSocket[] = [];
 
 function emptyStats(): SimStats {
   return { latencies: {}, errors: {}, signals: [], documentChanges: [], baselineMessages: [], connects: [] };
@@ -285,52 +285,55 @@ function checkReactions(): void {
   });
 }
 
-function connect(agent: SimAgent): void {
-  if (agent.stopped) return;
+/** Opens the agent's socket; settles once it opened or closed. */
+function connect(agent: SimAgent): Promise<void> {
+  if (agent.stopped) return Promise.resolve();
   const url = `${agent.origin.replace(/^http/, 'ws')}/api/v1/agent/ws`;
   const started = performance.now();
   // As the agent's wake socket: an upgrade the server never answers (a backlog during a herd) ends
   // after 30 s and is retried. Without it two of 30,000 simulated agents waited forever (run Q).
   agent.reconnect = 'upgrading';
-  const socket = new WebSocket(url, { headers: { authorization: `Bearer ${agent.accessToken}` }, perMessageDeflate: false, handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
-  agent.socket = socket;
-  socket.on('open', () => {
-    agent.reconnect = 'open';
-    agent.backoff.succeeded();
-    agent.connected = true;
-    agent.reconnectAttempt = 0;
-    stats.connects.push({ at: Date.now(), ms: performance.now() - started });
-  });
-  socket.on('unexpected-response', (request, response) => {
-    recordError('ws-upgrade', String(response.statusCode));
-    recordAnswer(agent.backoff, response.statusCode ?? 0, response.headers['retry-after']);
-    response.resume();
-    request.destroy();
-  });
-  socket.on('message', (data) => {
-    const message = safeJson(String(data)) as { type?: string; reason?: string } | undefined;
-    if (message?.type === 'reconcile') {
-      const at = Date.now();
-      const reason = message.reason ?? '';
-      stats.signals.push({ agent: agent.name, at, reason });
-      reactLater(() => void poll(agent).then(({ outcome, answeredAt }) => (stats.wakePolls ??= []).push({ reason, outcome, ms: answeredAt - at })));
-    }
-  });
-  socket.on('error', (error) => {
-    if (!agent.connected) agent.backoff.failed();
-    recordError('ws', (error as NodeJS.ErrnoException).code ?? 'error');
-  });
-  socket.on('close', (code) => {
-    agent.connected = false;
-    agent.reconnect = `closed (${code})`;
-    if (agent.stopped || code === 4401) return;
-    const delay = backoffDelayMs(agent.reconnectAttempt++, RECONNECT_BASE_MS, RECONNECT_MAX_MS, Math.random);
-    agent.reconnect = `closed (${code}), reconnect in ${delay} ms from ${new Date().toISOString()}`;
-    const timer = setTimeout(() => {
-      agent.timers = agent.timers.filter((t) => t !== timer);
-      void reconnectWhenAllowed(agent);
-    }, delay);
-    agent.timers.push(timer);
+  return new Promise((settled) => {
+    agent.socket = new LeanWebSocket(url, { headers: { authorization: `Bearer ${agent.accessToken}` }, handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS }, {
+      open() {
+        agent.reconnect = 'open';
+        agent.backoff.succeeded();
+        agent.connected = true;
+        agent.reconnectAttempt = 0;
+        stats.connects.push({ at: Date.now(), ms: performance.now() - started });
+        settled();
+      },
+      // as the agent: the refusal is the outcome, and the close that follows reconnects
+      unexpectedResponse(status, headers) {
+        recordError('ws-upgrade', String(status));
+        recordAnswer(agent.backoff, status, headers['retry-after']);
+      },
+      message(text) {
+        const message = safeJson(text) as { type?: string; reason?: string } | undefined;
+        if (message?.type !== 'reconcile') return;
+        const at = Date.now();
+        const reason = message.reason ?? '';
+        stats.signals.push({ agent: agent.name, at, reason });
+        reactLater(() => void poll(agent).then(({ outcome, answeredAt }) => (stats.wakePolls ??= []).push({ reason, outcome, ms: answeredAt - at })));
+      },
+      error(error) {
+        if (!agent.connected) agent.backoff.failed();
+        recordError('ws', (error as NodeJS.ErrnoException).code ?? 'error');
+      },
+      close(code) {
+        settled();
+        agent.connected = false;
+        agent.reconnect = `closed (${code})`;
+        if (agent.stopped || code === 4401) return;
+        const delay = backoffDelayMs(agent.reconnectAttempt++, RECONNECT_BASE_MS, RECONNECT_MAX_MS, Math.random);
+        agent.reconnect = `closed (${code}), reconnect in ${delay} ms from ${new Date().toISOString()}`;
+        const timer = setTimeout(() => {
+          agent.timers = agent.timers.filter((t) => t !== timer);
+          void reconnectWhenAllowed(agent);
+        }, delay);
+        agent.timers.push(timer);
+      },
+    });
   });
 }
 
@@ -348,7 +351,7 @@ async function reconnectWhenAllowed(agent: SimAgent): Promise<void> {
         agent.reconnect = 'gave up: log-in refused';
         return;
       }
-    } else if (agent.backoff.tryAcquire()) return connect(agent);
+    } else if (agent.backoff.tryAcquire()) return void connect(agent);
   }
 }
 
@@ -379,10 +382,7 @@ async function handle(command: FleetCommand): Promise<void> {
     case 'connect': {
       const live = agents.filter((a) => a.accessToken);
       // Sockets open at a bounded rate, as a fleet's do over its first minutes, not in one burst.
-      await inParallel(live, command.concurrency, async (agent) => {
-        connect(agent);
-        await new Promise<void>((resolve) => agent.socket!.once('open', () => resolve()).once('close', () => resolve()));
-      });
+      await inParallel(live, command.concurrency, (agent) => connect(agent));
       for (const agent of live) {
         every(agent, settings.pollSeconds, async () => void (await poll(agent)));
         every(agent, settings.heartbeatSeconds, () => heartbeat(agent));
@@ -399,18 +399,19 @@ async function handle(command: FleetCommand): Promise<void> {
     case 'baseline-connect': {
       const sockets = Array.from({ length: command.count }, () => command.url);
       const origin = command.url.replace(/^ws/, 'http');
-      await inParallel(sockets, command.concurrency, async (url) => {
-        const socket = new WebSocket(url, { perMessageDeflate: false });
-        socket.on('message', () => {
-          stats.baselineMessages.push(Date.now());
-          // as an agent answers a signal (poll), so the simulators are as busy as in the pswm run
-          reactLater(() => void call({ origin } as SimAgent, 'baseline-poll', 'GET', '/api/v1/agent/desired-state', undefined, { 'if-none-match': '"baseline"' }));
-        });
-        socket.on('error', (error) => recordError('baseline-ws', (error as NodeJS.ErrnoException).code ?? 'error'));
-        await new Promise<void>((resolve) => socket.once('open', () => resolve()).once('close', () => resolve()));
-        baselineSockets.push(socket);
-      });
-      send({ type: 'connected', count: baselineSockets.filter((s) => s.readyState === WebSocket.OPEN).length });
+      await inParallel(sockets, command.concurrency, (url) => new Promise<void>((settled) => {
+        baselineSockets.push(new LeanWebSocket(url, { handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS }, {
+          open: settled,
+          close: () => settled(),
+          message() {
+            stats.baselineMessages.push(Date.now());
+            // as an agent answers a signal (poll), so the simulators are as busy as in the pswm run
+            reactLater(() => void call({ origin } as SimAgent, 'baseline-poll', 'GET', '/api/v1/agent/desired-state', undefined, { 'if-none-match': '"baseline"' }));
+          },
+          error: (error) => recordError('baseline-ws', (error as NodeJS.ErrnoException).code ?? 'error'),
+        }));
+      }));
+      send({ type: 'connected', count: baselineSockets.filter((s) => s.isOpen).length });
       return;
     }
     case 'baseline-close':

@@ -100,7 +100,7 @@ interface PoolSide {
   gone(connection: Connection): void;
 }
 
-function failure(code: string, message: string): Error {
+export function failure(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
@@ -185,19 +185,10 @@ class Connection {
 
 /** undefined: not all of it yet. Throws (code EPROTO) on what this client does not speak. */
 export function parseResponse(data: Buffer): { response: LeanResponse; keepAlive: boolean } | undefined {
-  const headEnd = data.indexOf('\r\n\r\n');
-  if (headEnd < 0) return undefined;
-  const lines = data.toString('latin1', 0, headEnd).split('\r\n');
-  const statusLine = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0]);
-  if (!statusLine) throw failure('EPROTO', `not an HTTP/1.x status line: ${JSON.stringify(lines[0].slice(0, 80))}`);
-  const status = Number(statusLine[1]);
-  const headers: Record<string, string> = {};
-  for (let i = 1; i < lines.length; i++) {
-    const colon = lines[i].indexOf(':');
-    if (colon > 0) headers[lines[i].slice(0, colon).trim().toLowerCase()] = lines[i].slice(colon + 1).trim();
-  }
+  const head = parseHead(data);
+  if (!head) return undefined;
+  const { status, headers, bodyStart } = head;
   const keepAlive = headers.connection?.toLowerCase() !== 'close';
-  const bodyStart = headEnd + 4;
   if (status === 204 || status === 304 || (status >= 100 && status < 200)) {
     return { response: { status, headers, body: '' }, keepAlive };
   }
@@ -210,6 +201,22 @@ export function parseResponse(data: Buffer): { response: LeanResponse; keepAlive
   if (!Number.isSafeInteger(length) || length < 0) throw failure('EPROTO', `a ${status} answer with neither a Content-Length nor chunked encoding`);
   if (data.length < bodyStart + length) return undefined;
   return { response: { status, headers, body: data.toString('utf8', bodyStart, bodyStart + length) }, keepAlive };
+}
+
+/** An answer's status line and headers; undefined until all of them are in. `bodyStart`: the offset
+ * of what follows them. Throws (code EPROTO) on what is not HTTP/1.x. */
+export function parseHead(data: Buffer): { status: number; headers: Record<string, string>; bodyStart: number } | undefined {
+  const headEnd = data.indexOf('\r\n\r\n');
+  if (headEnd < 0) return undefined;
+  const lines = data.toString('latin1', 0, headEnd).split('\r\n');
+  const statusLine = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0]);
+  if (!statusLine) throw failure('EPROTO', `not an HTTP/1.x status line: ${JSON.stringify(lines[0].slice(0, 80))}`);
+  const headers: Record<string, string> = {};
+  for (let i = 1; i < lines.length; i++) {
+    const colon = lines[i].indexOf(':');
+    if (colon > 0) headers[lines[i].slice(0, colon).trim().toLowerCase()] = lines[i].slice(colon + 1).trim();
+  }
+  return { status: Number(statusLine[1]), headers, bodyStart: headEnd + 4 };
 }
 
 function dechunk(data: Buffer, start: number): string | undefined {
