@@ -9,6 +9,7 @@
 // skipped, one probe at a time goes out after the jittered delay (never before a Retry-After), and a
 // reconnect waits for it. Latencies and deliveries are kept raw and handed to the coordinator on request.
 import { generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { KeyObject } from 'node:crypto';
 import { LeanPool } from './fleet-http.ts';
 import { LeanWebSocket } from './fleet-ws.ts';
@@ -70,6 +71,11 @@ let agents: SimAgent[] = [];
 let settings = { pollSeconds: 60, heartbeatSeconds: 60, reportEvery: 5 };
 let stats = emptyStats();
 let baselineSockets: LeanWebSocket[] = [];
+/** Sampled by a timer every LOOP_DELAY_RESOLUTION_MS: each sample is that interval plus the delay. */
+const LOOP_DELAY_RESOLUTION_MS = 10;
+const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+loopDelay.enable();
+const delayMs = (ns: number) => Math.max(0, ns / 1e6 - LOOP_DELAY_RESOLUTION_MS);
 
 function emptyStats(): SimStats {
   return { latencies: {}, errors: {}, signals: [], documentChanges: [], baselineMessages: [], connects: [] };
@@ -420,8 +426,9 @@ async function handle(command: FleetCommand): Promise<void> {
       send({ type: 'closed' });
       return;
     case 'take-stats':
-      send({ type: 'stats', stats });
+      send({ type: 'stats', stats: { ...stats, loopDelay: { p99Ms: delayMs(loopDelay.percentile(99)), maxMs: delayMs(loopDelay.max) } } });
       stats = emptyStats();
+      loopDelay.reset();
       return;
     case 'stop':
       for (const agent of agents) {

@@ -44,6 +44,9 @@ export interface SimStats {
   connects: { at: number; ms: number }[];
   /** Calls not sent because the agent was backing off from a failing server (as the agent skips them). */
   skipped?: number;
+  /** The simulator's own event-loop delay since the last take (max over simulators when merged): a
+   * simulator short of CPU times its own wait into every latency it records. */
+  loopDelay?: { p99Ms: number; maxMs: number };
 }
 
 export type FleetEvent =

@@ -29,8 +29,38 @@ export function mergeStats(parts: SimStats[]): SimStats {
     merged.connects.push(...part.connects);
     if (part.wakePolls) (merged.wakePolls ??= []).push(...part.wakePolls);
     if (part.skipped) merged.skipped = (merged.skipped ?? 0) + part.skipped;
+    if (part.loopDelay) merged.loopDelay = { p99Ms: Math.max(part.loopDelay.p99Ms, merged.loopDelay?.p99Ms ?? 0), maxMs: Math.max(part.loopDelay.maxMs, merged.loopDelay?.maxMs ?? 0) };
   }
   return merged;
+}
+
+/** Cumulative counts of one route's answers of one status by latency bucket bound (seconds), read
+ * from a server's `pswm_http_request_duration_seconds` histogram in a /metrics text. */
+export function latencyBuckets(metricsText: string, route: string, status: string): Map<number, number> {
+  const buckets = new Map<number, number>();
+  for (const line of metricsText.split('\n')) {
+    if (!line.startsWith('pswm_http_request_duration_seconds_bucket{')) continue;
+    const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (labels.route !== route || labels.status_code !== status) continue;
+    const bound = labels.le === '+Inf' ? Infinity : Number(labels.le);
+    buckets.set(bound, (buckets.get(bound) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return buckets;
+}
+
+/** The smallest bucket bound (ms; Infinity past the last) under which 99 % of the answers counted
+ * between two reads of latencyBuckets fell, and how many there were. */
+export function p99Bound(before: Map<number, number>, after: Map<number, number>): { boundMs: number; count: number } {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const count = (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
+  if (!count) return { boundMs: 0, count };
+  return { boundMs: bounds.find((b) => after.get(b)! - (before.get(b) ?? 0) >= 0.99 * count)! * 1000, count };
+}
+
+/** "≤ 50 ms (4,812)", "past the last bucket (12)", "— (0)". */
+export function describeBound({ boundMs, count }: { boundMs: number; count: number }): string {
+  if (!count) return '— (0)';
+  return `${boundMs === Infinity ? 'past the last bucket' : `≤ ${boundMs} ms`} (${count.toLocaleString('en-US')})`;
 }
 
 /** A markdown table of requests per endpoint over `seconds`, and the errors. */

@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { describeBound, latencyBuckets, p99Bound } from './fleet-stats.ts';
+
+/** A /metrics text as prom-client writes a histogram: cumulative buckets, one line per label set. */
+function metrics(counts: Record<string, number[]>): string {
+  const bounds = ['0.005', '0.01', '0.025', '0.05', '+Inf'];
+  return Object.entries(counts).flatMap(([labels, values]) => bounds.map((le, i) => `pswm_http_request_duration_seconds_bucket{le="${le}",${labels}} ${values[i]}`)).join('\n');
+}
+
+describe('a server histogram read between two scrapes', () => {
+  const polls = 'method="GET",route="/api/v1/agent/desired-state",status_code="304"';
+  const other = 'method="GET",route="/api/v1/agent/desired-state",status_code="200"';
+
+  it('sums the label sets of one route and status only', () => {
+    const buckets = latencyBuckets(`# HELP x\n${metrics({ [polls]: [1, 2, 3, 4, 5], [other]: [100, 100, 100, 100, 100] })}`, '/api/v1/agent/desired-state', '304');
+    assert.deepEqual([...buckets], [[0.005, 1], [0.01, 2], [0.025, 3], [0.05, 4], [Infinity, 5]]);
+  });
+
+  it('finds the bucket under which 99 % of the answers counted between the reads fell', () => {
+    const before = latencyBuckets(metrics({ [polls]: [1000, 1000, 1000, 1000, 1000] }), '/api/v1/agent/desired-state', '304');
+    // 100 new answers: 90 under 5 ms, 9 more under 25 ms, the last under 50 ms
+    const after = latencyBuckets(metrics({ [polls]: [1090, 1090, 1099, 1100, 1100] }), '/api/v1/agent/desired-state', '304');
+    assert.deepEqual(p99Bound(before, after), { boundMs: 25, count: 100 });
+    assert.equal(describeBound(p99Bound(before, after)), '≤ 25 ms (100)');
+    const slow = latencyBuckets(metrics({ [polls]: [1000, 1000, 1000, 1000, 1100] }), '/api/v1/agent/desired-state', '304');
+    assert.equal(describeBound(p99Bound(before, slow)), 'past the last bucket (100)');
+    assert.equal(describeBound(p99Bound(before, before)), '— (0)');
+  });
+});
