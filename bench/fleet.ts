@@ -20,7 +20,7 @@ import { generatePolicyRepo, mutatePolicyRepo } from './generate-policy.ts';
 import { acceptQueues, cpuMsBetween, cpuMsOf, cpuMsOfAll, cpuSnapshot, describeBound, describeCpuBetween, describeStall, describeStalls, latencyBuckets, listenOverflows, machineCpuMs, p99Bound, percentile, pidsNamed, rssBytesOf, stallsIn, sum, summarize } from './fleet-stats.ts';
 import { collect, freePort, startSim, takeStats, type SimPriority } from './fleet-sim.ts';
 import { createCleanups } from './cleanups.ts';
-import { collectGarbageIn, inspectPortFlag } from './inspector-gc.ts';
+import { collectGarbageIn, inspectFlag } from './inspector-gc.ts';
 import { RECONNECT_MAX_MS, type SimStats } from './fleet-protocol.ts';
 
 const { values } = parseArgs({
@@ -126,7 +126,7 @@ try {
     args: ['--policy-repo', repo.dir, '--poll-interval', '3600', '--port', String(ports[i])],
     env: {
       DATABASE_URL: db.url, ...BENCH_SERVER_ENV, ...keyEnv, PSWM_BENCH_STALLS_DIR: stallDirs[i],
-      NODE_OPTIONS: `${inspectPortFlag(inspectPorts[i])} --import=${LOOP_STALLS} ${values['server-node-options']}`.trim(),
+      NODE_OPTIONS: `${inspectFlag(inspectPorts[i])} --import=${LOOP_STALLS} ${values['server-node-options']}`.trim(),
     },
   });
   for (let i = 0; i < INSTANCES; i++) servers.push(await startInstance(i));
@@ -597,13 +597,13 @@ function serverErrors(server: ServerProcess): string {
 
 /** RSS after a full garbage collection: what the live objects take. */
 async function rssAfterGc(target: { pid: number; inspectPort: number }): Promise<number> {
-  await collectGarbageIn(target.pid, target.inspectPort);
+  await collectGarbageIn(target.inspectPort);
   return rssBytesOf(target.pid);
 }
 
 async function startBaseline(): Promise<{ url: string; pid: number; inspectPort: number; stop(): Promise<void> }> {
   const inspectPort = await freePort();
-  const child = spawn(process.execPath, [inspectPortFlag(inspectPort), BASELINE], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [inspectFlag(inspectPort), BASELINE], { stdio: ['ignore', 'pipe', 'pipe'] });
   // its stderr, but for the inspector's own notices (each forced GC opens and closes a session)
   child.stderr.on('data', (chunk: Buffer) => {
     const lines = String(chunk).split('\n').filter((line) => line && !/^(Debugger (listening|attached|ending)|For help, see)/.test(line));

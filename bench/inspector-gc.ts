@@ -1,17 +1,19 @@
-// Forces a full garbage collection in another Node.js process through its inspector (activated by
-// SIGUSR1 on the port given with --inspect-port), so that memory per agent is read over live
-// objects and not over garbage a collection has yet to free (bench:fleet read −0.5 KB per agent
-// at 15,000 when the enrolment's garbage was collected between its two readings).
+// Forces a full garbage collection in another Node.js process through its inspector, so that memory
+// per agent is read over live objects and not over garbage a collection has yet to free (bench:fleet
+// read −0.5 KB per agent at 15,000 when the enrolment's garbage was collected between its two
+// readings). The inspector listens from the process's start (--inspect): activated later by SIGUSR1,
+// it found its port taken by one of the simulators' 60,000 client sockets (session 14, run E).
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 
-export function inspectPortFlag(port: number): string {
-  return `--inspect-port=127.0.0.1:${port}`;
+/** The flag that makes a process's inspector listen on `port` from its start (it does not wait for a
+ * debugger: --inspect, not --inspect-brk). */
+export function inspectFlag(port: number): string {
+  return `--inspect=127.0.0.1:${port}`;
 }
 
-export async function collectGarbageIn(pid: number, inspectPort: number): Promise<void> {
-  process.kill(pid, 'SIGUSR1'); // a no-op once the inspector listens
+export async function collectGarbageIn(inspectPort: number): Promise<void> {
   const debuggerUrl = await inspectorUrl(inspectPort);
   const socket = new WebSocket(debuggerUrl);
   try {
