@@ -335,6 +335,28 @@ try {
     return delivery;
   }
 
+  /** Samples (every 100 ms, until stop()) what PostgreSQL's autovacuum workers do in the bench's
+   * database: the first commit after the fleet-wide signals' bursts of reports was the slowest of
+   * each 30,000 run, and autovacuum catching up with those writes is one suspect. */
+  function watchAutovacuum(): { stop(): Promise<string[]> } {
+    const seen = new Set<string>();
+    let stopped = false;
+    const sampling = (async () => {
+      while (!stopped) {
+        const rows = await db.sql<{ query: string }[]>`select query from pg_stat_activity where backend_type = 'autovacuum worker' and datname = current_database()`;
+        for (const { query } of rows) seen.add(query.replace(/^autovacuum: /, ''));
+        await sleep(100);
+      }
+    })().catch((error: Error) => void seen.add(`(not sampled: ${error.message})`));
+    return {
+      async stop() {
+        stopped = true;
+        await sampling;
+        return [...seen];
+      },
+    };
+  }
+
   /** Waits (at most SIGNAL_WAIT_MS) for two seconds in a row with reports at no more than twice
    * their steady rate; returns how long that took. */
   async function untilReportsSettle(steadyPerSecond: number): Promise<number> {
@@ -361,8 +383,10 @@ try {
     // add` over ~800 files, 50–100 ms on a loaded machine) is the admin's work before it.
     await stageFiles(repo.dir, Object.fromEntries(changed.map((f) => [f.path, f.text ?? ''])));
     const commitAt = Date.now();
+    const vacuums = watchAutovacuum();
     await runGit(['commit', '--quiet', '-m', `bench: ${location.id} interval`], repo.dir);
     const commitStats = await collect(sims, (s) => s.documentChanges.length >= affected, SIGNAL_WAIT_MS);
+    const vacuumed = await vacuums.stop();
     await sleep(2000);
     const late = await takeStats(sims);
     const fetched = [...commitStats.documentChanges, ...late.documentChanges].map((d) => d.at - commitAt);
@@ -373,7 +397,7 @@ try {
       affected, fetched: fetched.length, lastFetchMs: fetched.length ? Math.max(...fetched) : Number.NaN,
       woken: new Set([...commitStats.signals, ...late.signals].map((s) => s.agent)).size,
       reconcileMs: reconciles.find((r) => r.status === 'applied')?.durationMs, reconciles,
-      timeline: `${span('woken', wokenAt)}, ${span('fetched', fetched)} after the commit; the woken agents' polls: ${describeWakePolls([...(commitStats.wakePolls ?? []), ...(late.wakePolls ?? [])].filter((p) => !p.reason.startsWith(FLEET_WIDE_REASON)))}`,
+      timeline: `${span('woken', wokenAt)}, ${span('fetched', fetched)} after the commit; the woken agents' polls: ${describeWakePolls([...(commitStats.wakePolls ?? []), ...(late.wakePolls ?? [])].filter((p) => !p.reason.startsWith(FLEET_WIDE_REASON)))}; PostgreSQL's autovacuum meanwhile: ${vacuumed.join(', ') || 'none'}`,
     };
     progress(`one-location commit: last of ${sample.fetched} fetches after ${sample.lastFetchMs} ms (reconcile ${sample.reconcileMs ?? '?'} ms; ${sample.timeline}; ${reconciles.map((r) => `instance ${r.instance} ${r.status} at +${r.endedMs} ms`).join(', ')})`);
     return sample;
