@@ -152,6 +152,18 @@ describe('LeanWebSocket against what it does not speak', () => {
     });
   }
 
+  it('answers a close frame and reads nothing after it (a ping behind it is not answered)', async () => {
+    const raw = await rawServer((key) => Buffer.concat([Buffer.from(accepted(key)), Buffer.from([0x88, 0x02, 0x0f, 0xa1, 0x89, 0x00])]));
+    try {
+      const r = recorder();
+      new LeanWebSocket(raw.url, { handshakeTimeoutMs: 5000 }, r.handlers);
+      assert.equal(await r.closed, 4001);
+      assert.deepEqual(r.events, ['open', 'close 4001']);
+    } finally {
+      await raw.close();
+    }
+  });
+
   it('fails with ECONNREFUSED when nothing listens', async () => {
     const raw = await rawServer(() => '');
     await raw.close();

@@ -114,7 +114,8 @@ export class LeanWebSocket {
   /** Handles every whole frame in `data`; returns how many bytes they took. */
   #frames(data: Buffer): number {
     let at = 0;
-    while (data.length - at >= 2 && !this.#socket.destroyed) {
+    // writable: not after the close frame was answered (end()), when a pong could not be written
+    while (data.length - at >= 2 && this.#socket.writable) {
       const first = data[at];
       const second = data[at + 1];
       if (second & 0x80) throw failure('EPROTO', 'a masked frame from the server');
