@@ -82,7 +82,7 @@ export class LeanWebSocket {
       if (!this.#open) {
         const rest = this.#handshake(data);
         if (!rest) {
-          this.#partial = this.#open || this.#socket.destroyed ? EMPTY : Buffer.from(data);
+          this.#partial = this.#socket.destroyed ? EMPTY : Buffer.from(data);
           return true;
         }
         data = rest;

@@ -197,8 +197,8 @@ try {
   await takeStats(sims);
   await sleep(SETTLE_MS);
   await takeStats(sims);
-  await Promise.all(servers.map((s) => scrapeLoopLag(s.url)));
-  const serverPollsBefore = await serverPollBuckets(servers);
+  // One scrape each: it also resets prom-client's loop-lag histogram for the window.
+  const serverPollsBefore = pollBucketsIn(await scrapeAll(servers));
   const windowOpened = Date.now();
   const cpuBefore = await Promise.all(servers.map((s) => cpuMsOf(s.pid)));
   // Where the machine's CPU goes: the simulators and PostgreSQL share it with the server(s).
@@ -209,8 +209,9 @@ try {
   const windowClosed = Date.now();
   const steadyStats = await takeStats(sims);
   const steadySeconds = (performance.now() - steadyStarted) / 1000;
-  const loopLag = await Promise.all(servers.map((s) => scrapeLoopLag(s.url)));
-  const serverPollsAfter = await serverPollBuckets(servers);
+  const metricsAtClose = await scrapeAll(servers);
+  const loopLag = metricsAtClose.map(loopLagIn);
+  const serverPollsAfter = pollBucketsIn(metricsAtClose);
   const serverPollP99 = serverPollsBefore && serverPollsAfter ? describeBound(p99Bound(serverPollsBefore, serverPollsAfter)) : 'not read';
   const stalls = await Promise.all(stallDirs.map((dir) => stallsIn(dir, windowOpened, windowClosed)));
   stalls.forEach((list, i) => progress(`instance ${i} stalls over 50 ms: ${list.filter((s) => s.wallMs > 50).map((s) => `${describeStall(s)} at +${((s.at - windowOpened) / 1000).toFixed(1)} s`).join(', ') || 'none'}`));
@@ -447,7 +448,6 @@ try {
     // Windows are timed by the clock, not by the loop's count: simulators starved of CPU answer the
     // per-second count late, and a "10-s" window of session 13 was 17 s long (its CPU read 591 %).
     // A window closes at the first count 10 s or more after it opened.
-    let windowStartedAt = Date.now();
     let windowStartedMs = performance.now();
     for (let second = 1; performance.now() - restartedAt < HERD_MAX_SECONDS * 1000; second++) {
       await sleep(Math.max(0, restartedAt + second * 1000 - performance.now()));
@@ -462,7 +462,7 @@ try {
       const errors = Object.entries(window.errors);
       for (const [kind, n] of errors) errorsByKind[kind] = (errorsByKind[kind] ?? 0) + n;
       const p99 = percentile(window.latencies['desired-state 304'] ?? [], 0.99);
-      const serverPolls = await serverPollBuckets(servers);
+      const serverPolls = pollBucketsIn(await scrapeAll(servers));
       const serverP99 = serverPolls ? p99Bound(serverPollsAtWindowStart, serverPolls) : undefined;
       if (serverPolls) serverPollsAtWindowStart = serverPolls;
       const windowEndedMs = performance.now();
@@ -472,11 +472,10 @@ try {
       const errorText = errors.length ? errors.map(([kind, n]) => `${kind}: ${n}`).join(', ') : '0';
       const [cpuNow, overflowsNow] = await Promise.all([snapshot(), listenOverflows()]);
       const cpuText = describeCpuBetween(cpuAtWindowStart, cpuNow, windowEndedMs - windowStartedMs);
-      const windowEndedAt = Date.now();
-      const worstStalls = (await Promise.all(stallDirs.map((dir) => stallsIn(dir, windowStartedAt, windowEndedAt))))
+      // stalls are recorded in wall-clock ms
+      const worstStalls = (await Promise.all(stallDirs.map((dir) => stallsIn(dir, performance.timeOrigin + windowStartedMs, performance.timeOrigin + windowEndedMs))))
         .map((list) => (list.length ? list.reduce((a, b) => (b.wallMs > a.wallMs ? b : a)) : undefined))
         .map((stall) => (stall ? `${stall.wallMs} (${stall.cpuMs})` : '—')).join(' + ');
-      windowStartedAt = windowEndedAt;
       const upgrades = window.connects.map((c) => c.ms);
       const upgradeText = upgrades.length ? `${percentile(upgrades, 0.5).toFixed(0)} / ${percentile(upgrades, 0.99).toFixed(0)} ms` : '—';
       windows.push(`| ${((windowStartedMs - restartedAt) / 1000).toFixed(0)}–${windowEnd.toFixed(0)} s | ${back.toLocaleString('en-US')} | ${window.connects.length.toLocaleString('en-US')} | ${upgradeText} | ${acceptQueueMax.join(' + ')}; ${(overflowsNow - overflowsAtWindowStart).toLocaleString('en-US')} | ${cpuText} | ${worstStalls} | ${p99.toFixed(1)} ms (${window.latencies['desired-state 304']?.length ?? 0}) | ${serverP99 ? describeBound(serverP99) : 'not read'} | ${describeLoopDelay(window)} | ${percentile(window.latencies.heartbeat ?? [], 0.99).toFixed(1)} ms | ${errorText} |`);
@@ -489,7 +488,7 @@ try {
     const totalErrors = Object.values(errorsByKind).reduce((a, b) => a + b, 0);
     const lateRefusals = Object.entries(errorsByKind).filter(([kind]) => kind.endsWith('ECONNREFUSED')).reduce((n, [, count]) => n + count, 0);
     // counted since each instance started again: the whole herd
-    const abandoned = await Promise.all(servers.map(async (s) => (await scrapeMetrics(s.url, ['pswm_websocket_upgrades_abandoned_total']))[0]));
+    const abandoned = (await scrapeAll(servers)).map((text) => metricValues(text, ['pswm_websocket_upgrades_abandoned_total'])[0]);
     const backWithin = allBackMs !== undefined && allBackMs <= RECONNECT_WINDOW_MS;
     return [
       `Restart (thundering herd): every instance stopped and started again (down ${((restartedAt - stoppedAt) / 1000).toFixed(1)} s, counted from the stop to the last instance listening again; ${downs.map((d) => `stop ${(d.stopMs / 1000).toFixed(1)} s (${describeSteps(d.steps)}) + start ${(d.startMs / 1000).toFixed(1)} s`).join(', ')}); the agents reconnect with their own full-jitter backoff (1 s doubling to ${RECONNECT_WINDOW_MS / 1000} s, their reconnect window), and as the agent does, every call of one agent waits for the one backoff it shares with the others: no poll or heartbeat goes out while a probe is failing.`,
@@ -567,26 +566,30 @@ async function scrapeMetricsText(url: string): Promise<string | undefined> {
   }
 }
 
-/** Values of the server's metrics, by name (the first sample of each, no labels); NaN for each when
- * the scrape fails. */
-async function scrapeMetrics(url: string, names: string[]): Promise<number[]> {
-  const lines = (await scrapeMetricsText(url))?.split('\n') ?? [];
+/** Every server's /metrics text, each undefined where the scrape failed. */
+function scrapeAll(servers: ServerProcess[]): Promise<Array<string | undefined>> {
+  return Promise.all(servers.map((s) => scrapeMetricsText(s.url)));
+}
+
+/** Values of metrics in a /metrics text, by name (the first sample of each, no labels); NaN for each
+ * when the scrape failed. */
+function metricValues(text: string | undefined, names: string[]): number[] {
+  const lines = text?.split('\n') ?? [];
   return names.map((name) => Number(lines.find((l) => l.startsWith(`${name} `))?.split(' ')[1] ?? NaN));
 }
 
 /** The 304 polls the servers answered, by latency bucket, summed over them; undefined if one of them
  * could not be read. */
-async function serverPollBuckets(servers: ServerProcess[]): Promise<Map<number, number> | undefined> {
-  const texts = await Promise.all(servers.map((s) => scrapeMetricsText(s.url)));
+function pollBucketsIn(texts: Array<string | undefined>): Map<number, number> | undefined {
   if (texts.some((t) => t === undefined)) return undefined;
   const summed = new Map<number, number>();
   for (const text of texts) for (const [bound, n] of latencyBuckets(text!, '/api/v1/agent/desired-state', '304')) summed.set(bound, (summed.get(bound) ?? 0) + n);
   return summed;
 }
 
-/** The server's event-loop lag since the last scrape (prom-client resets its histogram on collect). */
-async function scrapeLoopLag(url: string): Promise<{ p99Ms: number; maxMs: number }> {
-  const [p99, max] = await scrapeMetrics(url, ['pswm_nodejs_eventloop_lag_p99_seconds', 'pswm_nodejs_eventloop_lag_max_seconds']);
+/** A server's event-loop lag since its last scrape (prom-client resets its histogram on collect). */
+function loopLagIn(text: string | undefined): { p99Ms: number; maxMs: number } {
+  const [p99, max] = metricValues(text, ['pswm_nodejs_eventloop_lag_p99_seconds', 'pswm_nodejs_eventloop_lag_max_seconds']);
   return { p99Ms: p99 * 1000, maxMs: max * 1000 };
 }
 
