@@ -15,6 +15,7 @@ import { apiError } from '../api/errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Bus, BusPayloads } from './bus.ts';
 import { clientLeft } from './abandoned-upgrade.ts';
+import { textFrame, writeFrame } from './frames.ts';
 import { spreadSweep } from './keepalive.ts';
 import { publishSignal } from './publish-signal.ts';
 import { throttledLog } from './throttled-log.ts';
@@ -129,29 +130,35 @@ export function createHub(deps: {
     close(connection.socket);
   };
 
-  const send = (connection: Connection, message: HubMessage | Buffer | string): boolean => {
+  /** Whether the socket is open and has room for this many more bytes; a socket past the limit goes. */
+  const roomFor = (connection: Connection, bytes: number): boolean => {
     const { socket } = connection;
     if (socket.readyState !== socket.OPEN) return false;
+    if (socket.bufferedAmount + bytes <= options.maxBufferedBytes) return true;
+    drop(connection, 'slow', (s) => closeFirmly(s, CLOSE_CODES.slowConsumer, 'slow consumer'));
+    return false;
+  };
+  const send = (connection: Connection, message: HubMessage | Buffer | string): boolean => {
     const data = typeof message === 'string' || Buffer.isBuffer(message) ? message : JSON.stringify(message);
-    if (socket.bufferedAmount + Buffer.byteLength(data) > options.maxBufferedBytes) {
-      drop(connection, 'slow', (s) => closeFirmly(s, CLOSE_CODES.slowConsumer, 'slow consumer'));
-      return false;
-    }
-    socket.send(data);
+    if (!roomFor(connection, Buffer.byteLength(data))) return false;
+    connection.socket.send(data);
     return true;
   };
 
   const unsubscribeSignals = bus.subscribe('pswm_signal', (payload) => {
     if (!isSignal(payload)) return;
-    // serialized once: a fleet-wide signal goes to every socket in this one pass
-    const message = JSON.stringify({ type: 'reconcile', reason: payload.reason } satisfies HubMessage);
+    // framed once: a fleet-wide signal goes to every socket in this one pass (frames.ts)
+    const frame = textFrame(JSON.stringify({ type: 'reconcile', reason: payload.reason } satisfies HubMessage));
+    const wake = (connection: Connection) => {
+      if (roomFor(connection, frame.length)) writeFrame(connection.socket, frame);
+    };
     if ('all' in payload) {
-      for (const connection of connections.values()) send(connection, message);
+      for (const connection of connections.values()) wake(connection);
       return;
     }
     for (const agentId of payload.agentIds) {
       const connection = connections.get(agentId);
-      if (connection) send(connection, message);
+      if (connection) wake(connection);
     }
   });
   const cutOff = (connection: Connection) => {
