@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { describeBound, latencyBuckets, p99Bound } from './fleet-stats.ts';
+import { describe, it, test } from 'node:test';
+import { describeBound, describeCollections, latencyBuckets, p99Bound } from './fleet-stats.ts';
 
 /** A /metrics text as prom-client writes a histogram: cumulative buckets, one line per label set. */
 function metrics(counts: Record<string, number[]>): string {
@@ -27,4 +27,12 @@ describe('a server histogram read between two scrapes', () => {
     assert.equal(describeBound(p99Bound(before, slow)), 'past the last bucket (100)');
     assert.equal(describeBound(p99Bound(before, before)), '— (0)');
   });
+});
+
+test('describeCollections sums the collections and says the longest of each kind', () => {
+  assert.equal(describeCollections([]), 'no collection ≥ 5 ms');
+  assert.equal(
+    describeCollections([{ gcAt: 1, gcMs: 12, gcKind: 'minor' }, { gcAt: 2, gcMs: 30, gcKind: 'major' }, { gcAt: 3, gcMs: 19, gcKind: 'minor' }]),
+    '3 collections, 61 ms (minor 2 × 19 ms at most, major 1 × 30 ms at most)',
+  );
 });

@@ -201,12 +201,39 @@ export function describeStall(stall: Stall): string {
   return `${stall.wallMs} ms (${stall.cpuMs} on CPU${queued}${gc})`;
 }
 
-/** The stalls recorded in `dir` (every process of one instance) that ended within [from, to]. */
-export async function stallsIn(dir: string, from: number, to: number): Promise<Stall[]> {
+/** A garbage collection of 5 ms or more that a server recorded (bench/loop-stalls.ts). */
+export interface Collection {
+  gcAt: number;
+  gcMs: number;
+  gcKind: string;
+}
+
+/** Everything recorded in `dir` (every process of one instance). */
+async function recordsIn(dir: string): Promise<Array<Stall | Collection>> {
   const files = (await readdir(dir)).filter((name) => name.endsWith('.jsonl'));
   const texts = await Promise.all(files.map((name) => readFile(path.join(dir, name), 'utf8')));
-  const lines = texts.flatMap((text) => text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Stall | { gcAt: number; gcMs: number; gcKind: string }));
-  const collections = lines.filter((line) => 'gcAt' in line);
+  return texts.flatMap((text) => text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Stall | Collection));
+}
+
+/** The collections recorded in `dir` that started within [from, to]. */
+export async function collectionsIn(dir: string, from: number, to: number): Promise<Collection[]> {
+  return (await recordsIn(dir)).filter((line): line is Collection => 'gcAt' in line && line.gcAt >= from && line.gcAt <= to);
+}
+
+/** "3 collections, 61 ms (minor 2 × 21, major 1 × 19)", or "no collection ≥ 5 ms". */
+export function describeCollections(collections: Collection[]): string {
+  if (!collections.length) return 'no collection ≥ 5 ms';
+  const kinds = [...new Set(collections.map((c) => c.gcKind))].map((kind) => {
+    const ofKind = collections.filter((c) => c.gcKind === kind);
+    return `${kind} ${ofKind.length} × ${Math.max(...ofKind.map((c) => c.gcMs))} ms at most`;
+  });
+  return `${collections.length} collection${collections.length > 1 ? 's' : ''}, ${sum(collections.map((c) => c.gcMs))} ms (${kinds.join(', ')})`;
+}
+
+/** The stalls recorded in `dir` (every process of one instance) that ended within [from, to]. */
+export async function stallsIn(dir: string, from: number, to: number): Promise<Stall[]> {
+  const lines = await recordsIn(dir);
+  const collections = lines.filter((line): line is Collection => 'gcAt' in line);
   return lines.filter((line): line is Stall => 'wallMs' in line && line.at >= from && line.at <= to).map((stall) => {
     const within = collections.filter((gc) => gc.gcAt < stall.at && gc.gcAt + gc.gcMs > stall.from);
     const gcMs = sum(within.map((gc) => Math.min(stall.at, gc.gcAt + gc.gcMs) - Math.max(stall.from, gc.gcAt)));

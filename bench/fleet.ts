@@ -17,7 +17,7 @@ import { runGit, stageFiles } from '../server/test/support/git-http-server.ts';
 import type { ServerProcess } from '../server/test/support/server-process.ts';
 import { appliedRevision, repoOf, until } from '../server/test/reconcile-fixtures.ts';
 import { generatePolicyRepo, mutatePolicyRepo } from './generate-policy.ts';
-import { acceptQueues, cpuMsBetween, cpuMsOf, cpuMsOfAll, cpuSnapshot, describeBound, describeCpuBetween, describeStall, describeStalls, latencyBuckets, listenOverflows, machineCpuMs, p99Bound, percentile, pidsNamed, rssBytesOf, stallsIn, sum, summarize } from './fleet-stats.ts';
+import { acceptQueues, collectionsIn, cpuMsBetween, cpuMsOf, cpuMsOfAll, cpuSnapshot, describeBound, describeCollections, describeCpuBetween, describeStall, describeStalls, latencyBuckets, listenOverflows, machineCpuMs, p99Bound, percentile, pidsNamed, rssBytesOf, stallsIn, sum, summarize } from './fleet-stats.ts';
 import { collect, freePort, startSim, takeStats, type SimPriority } from './fleet-sim.ts';
 import { createCleanups } from './cleanups.ts';
 import { collectGarbageIn, inspectFlag } from './inspector-gc.ts';
@@ -393,12 +393,18 @@ try {
     const fetched = [...commitStats.documentChanges, ...late.documentChanges].map((d) => d.at - commitAt);
     const wokenAt = [...commitStats.signals, ...late.signals].map((s) => s.at - commitAt);
     const reconciles = reconcilesSince(servers, commitAt);
+    // A first commit slower in every stage (session 14) could be a collection or a wait for a core.
+    const lastFetchAt = commitAt + Math.max(0, ...fetched);
+    const onServers = await Promise.all(stallDirs.map(async (dir, i) => {
+      const [stalls, collections] = await Promise.all([stallsIn(dir, commitAt, lastFetchAt), collectionsIn(dir, commitAt, lastFetchAt)]);
+      return `instance ${i}: stalls ${describeStalls(stalls, 50)}, ${describeCollections(collections)}`;
+    }));
     const span = (label: string, values: number[]) => `${label} ${values.length ? `${Math.min(...values)}–${Math.max(...values)} ms` : 'never'}`;
     const sample = {
       affected, fetched: fetched.length, lastFetchMs: fetched.length ? Math.max(...fetched) : Number.NaN,
       woken: new Set([...commitStats.signals, ...late.signals].map((s) => s.agent)).size,
       reconcileMs: reconciles.find((r) => r.status === 'applied')?.durationMs, reconciles,
-      timeline: `${span('woken', wokenAt)}, ${span('fetched', fetched)} after the commit; the woken agents' polls: ${describeWakePolls([...(commitStats.wakePolls ?? []), ...(late.wakePolls ?? [])].filter((p) => !p.reason.startsWith(FLEET_WIDE_REASON)))}; PostgreSQL's autovacuum meanwhile: ${vacuumed.join(', ') || 'none'}`,
+      timeline: `${span('woken', wokenAt)}, ${span('fetched', fetched)} after the commit; the woken agents' polls: ${describeWakePolls([...(commitStats.wakePolls ?? []), ...(late.wakePolls ?? [])].filter((p) => !p.reason.startsWith(FLEET_WIDE_REASON)))}; PostgreSQL's autovacuum meanwhile: ${vacuumed.join(', ') || 'none'}; until the last fetch, ${onServers.join('; ')}`,
     };
     progress(`one-location commit: last of ${sample.fetched} fetches after ${sample.lastFetchMs} ms (reconcile ${sample.reconcileMs ?? '?'} ms; ${sample.timeline}; ${reconciles.map((r) => `instance ${r.instance} ${r.status} at +${r.endedMs} ms`).join(', ')})`);
     return sample;
