@@ -336,24 +336,37 @@ try {
     return delivery;
   }
 
-  /** Samples (every 100 ms, until stop()) what PostgreSQL's autovacuum workers do in the bench's
-   * database: the first commit after the fleet-wide signals' bursts of reports was the slowest of
-   * each 30,000 run, and autovacuum catching up with those writes is one suspect. */
-  function watchAutovacuum(): { stop(): Promise<string[]> } {
-    const seen = new Set<string>();
+  /** Samples (every 100 ms, until stop()) what PostgreSQL does besides the servers' queries: its
+   * autovacuum workers in the bench's database, and whether a checkpoint is being written (after one
+   * starts, the first write to each page logs the whole page); and the WAL written meanwhile. The
+   * first commit after the fleet-wide signals' bursts of reports was the slowest of each 30,000 run. */
+  function watchPostgres(): { stop(): Promise<string> } {
+    const vacuums = new Set<string>();
+    let samples = 0;
+    let checkpointing = 0;
     let stopped = false;
+    const walAt = async () => (await db.sql<{ lsn: string }[]>`select pg_current_wal_lsn()::text as lsn`)[0].lsn;
+    const started = walAt();
     const sampling = (async () => {
       while (!stopped) {
-        const rows = await db.sql<{ query: string }[]>`select query from pg_stat_activity where backend_type = 'autovacuum worker' and datname = current_database()`;
-        for (const { query } of rows) seen.add(query.replace(/^autovacuum: /, ''));
+        const rows = await db.sql<{ backend_type: string; query: string; wait_event: string | null }[]>`
+          select backend_type, query, wait_event from pg_stat_activity
+          where (backend_type = 'autovacuum worker' and datname = current_database()) or backend_type = 'checkpointer'`;
+        samples++;
+        for (const row of rows) {
+          if (row.backend_type === 'autovacuum worker') vacuums.add(row.query.replace(/^autovacuum: /, ''));
+          // idle, it waits in CheckpointerMain; anything else is a checkpoint being written
+          else if (row.wait_event !== 'CheckpointerMain') checkpointing++;
+        }
         await sleep(100);
       }
-    })().catch((error: Error) => void seen.add(`(not sampled: ${error.message})`));
+    })().catch((error: Error) => void vacuums.add(`(not sampled: ${error.message})`));
     return {
       async stop() {
         stopped = true;
         await sampling;
-        return [...seen];
+        const [{ bytes }] = await db.sql<{ bytes: string }[]>`select pg_wal_lsn_diff(pg_current_wal_lsn(), ${await started}::pg_lsn)::text as bytes`;
+        return `autovacuum ${[...vacuums].join(', ') || 'none'}, a checkpoint being written in ${checkpointing} of ${samples} samples, ${(Number(bytes) / 2 ** 20).toFixed(1)} MB of WAL`;
       },
     };
   }
@@ -372,6 +385,11 @@ try {
     return performance.now() - started;
   }
 
+  /** CPU used so far by each server, the simulators, PostgreSQL, the bench and the machine. */
+  function snapshot() {
+    return cpuSnapshot(servers.map((s) => s.pid), sims.map((s) => s.pid));
+  }
+
   /** Commits a change to one location's settings and measures until its agents fetched it. */
   async function oneLocationCommit(): Promise<CommitSample> {
     const mutated = mutatePolicyRepo(policyFiles, 'one-location-setting');
@@ -383,11 +401,13 @@ try {
     // The commit is the `git commit` that moves the branch; writing and staging the files (a `git
     // add` over ~800 files, 50–100 ms on a loaded machine) is the admin's work before it.
     await stageFiles(repo.dir, Object.fromEntries(changed.map((f) => [f.path, f.text ?? ''])));
+    const cpuAtCommit = await snapshot();
     const commitAt = Date.now();
-    const vacuums = watchAutovacuum();
+    const postgresWork = watchPostgres();
     await runGit(['commit', '--quiet', '-m', `bench: ${location.id} interval`], repo.dir);
     const commitStats = await collect(sims, (s) => s.documentChanges.length >= affected, SIGNAL_WAIT_MS);
-    const vacuumed = await vacuums.stop();
+    const cpuWhile = describeCpuBetween(cpuAtCommit, await snapshot(), Date.now() - commitAt);
+    const postgresDid = await postgresWork.stop();
     await sleep(2000);
     const late = await takeStats(sims);
     const fetched = [...commitStats.documentChanges, ...late.documentChanges].map((d) => d.at - commitAt);
@@ -404,7 +424,7 @@ try {
       affected, fetched: fetched.length, lastFetchMs: fetched.length ? Math.max(...fetched) : Number.NaN,
       woken: new Set([...commitStats.signals, ...late.signals].map((s) => s.agent)).size,
       reconcileMs: reconciles.find((r) => r.status === 'applied')?.durationMs, reconciles,
-      timeline: `${span('woken', wokenAt)}, ${span('fetched', fetched)} after the commit; the woken agents' polls: ${describeWakePolls([...(commitStats.wakePolls ?? []), ...(late.wakePolls ?? [])].filter((p) => !p.reason.startsWith(FLEET_WIDE_REASON)))}; PostgreSQL's autovacuum meanwhile: ${vacuumed.join(', ') || 'none'}; until the last fetch, ${onServers.join('; ')}`,
+      timeline: `${span('woken', wokenAt)}, ${span('fetched', fetched)} after the commit; the woken agents' polls: ${describeWakePolls([...(commitStats.wakePolls ?? []), ...(late.wakePolls ?? [])].filter((p) => !p.reason.startsWith(FLEET_WIDE_REASON)))}; PostgreSQL meanwhile: ${postgresDid}; CPU until the last fetch (servers; simulators; PostgreSQL; the bench; machine) ${cpuWhile}; ${onServers.join('; ')}`,
     };
     progress(`one-location commit: last of ${sample.fetched} fetches after ${sample.lastFetchMs} ms (reconcile ${sample.reconcileMs ?? '?'} ms; ${sample.timeline}; ${reconciles.map((r) => `instance ${r.instance} ${r.status} at +${r.endedMs} ms`).join(', ')})`);
     return sample;
@@ -445,7 +465,6 @@ try {
     let stuck: string[] = [];
     /** The longest accept queue seen (sampled each second) in the window, per instance. */
     let acceptQueueMax = servers.map(() => 0);
-    const snapshot = () => cpuSnapshot(servers.map((s) => s.pid), sims.map((s) => s.pid));
     let cpuAtWindowStart = await snapshot();
     // counted since each instance started again
     let serverPollsAtWindowStart = new Map<number, number>();
