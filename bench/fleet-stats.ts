@@ -189,7 +189,7 @@ export interface Stall {
   wallMs: number;
   cpuMs: number;
   queuedMs?: number;
-  /** Garbage collection within the stall (recorded apart; absent when none), and its kinds. */
+  /** Garbage collection within the stall (recorded apart; absent when none), and its kinds (with the heap after each, where recorded). */
   gcMs?: number;
   gcKinds?: string[];
 }
@@ -206,6 +206,9 @@ export interface Collection {
   gcAt: number;
   gcMs: number;
   gcKind: string;
+  /** The young generation's and the whole heap's use soon after it, in MB (absent in older records). */
+  youngMB?: number;
+  heapMB?: number;
 }
 
 /** Everything recorded in `dir` (every process of one instance). */
@@ -218,6 +221,11 @@ async function recordsIn(dir: string): Promise<Array<Stall | Collection>> {
 /** The collections recorded in `dir` that started within [from, to]. */
 export async function collectionsIn(dir: string, from: number, to: number): Promise<Collection[]> {
   return (await recordsIn(dir)).filter((line): line is Collection => 'gcAt' in line && line.gcAt >= from && line.gcAt <= to);
+}
+
+/** "minor", or with the heap recorded "minor: young 3 MB, heap 141 MB after". */
+function collectionKind(gc: Collection): string {
+  return gc.heapMB === undefined ? gc.gcKind : `${gc.gcKind}: young ${gc.youngMB} MB, heap ${gc.heapMB} MB after`;
 }
 
 /** "3 collections, 61 ms (minor 2 × 21, major 1 × 19)", or "no collection ≥ 5 ms". */
@@ -237,7 +245,7 @@ export async function stallsIn(dir: string, from: number, to: number): Promise<S
   return lines.filter((line): line is Stall => 'wallMs' in line && line.at >= from && line.at <= to).map((stall) => {
     const within = collections.filter((gc) => gc.gcAt < stall.at && gc.gcAt + gc.gcMs > stall.from);
     const gcMs = sum(within.map((gc) => Math.min(stall.at, gc.gcAt + gc.gcMs) - Math.max(stall.from, gc.gcAt)));
-    return gcMs ? { ...stall, gcMs: Math.round(gcMs), gcKinds: [...new Set(within.map((gc) => gc.gcKind))] } : stall;
+    return gcMs ? { ...stall, gcMs: Math.round(gcMs), gcKinds: [...new Set(within.map(collectionKind))] } : stall;
   });
 }
 

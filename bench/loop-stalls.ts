@@ -9,11 +9,12 @@
 // of 5 ms or more are written too, for the reader to say how much of a stall they were.
 //
 // One JSON line per stall in $PSWM_BENCH_STALLS_DIR/<pid>.jsonl: { from and at (epoch ms: the timer
-// interval the stall was in, its start and its end), wallMs, cpuMs, queuedMs }, and one per collection: { gcAt (epoch ms, its start), gcMs, gcKind }
+// interval the stall was in, its start and its end), wallMs, cpuMs, queuedMs }, and one per collection: { gcAt (epoch ms, its start), gcMs, gcKind, youngMB, heapMB (soon after it) }
 // (fleet-stats.ts reads them).
 import { appendFileSync, readFileSync } from 'node:fs';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import path from 'node:path';
+import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 
 const TICK_MS = 10;
 const RECORD_FROM_MS = 20;
@@ -31,6 +32,14 @@ function queuedNs(): number {
   }
 }
 
+/** The heap as the observer sees it, soon after the collections it is told of: what a scavenge
+ * left in the young generation (its survivors) and the whole heap, in MB. */
+function heapAfter(): { youngMB: number; heapMB: number } {
+  const young = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
+  const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+  return { youngMB: mb(young?.space_used_size ?? 0), heapMB: mb(getHeapStatistics().used_heap_size) };
+}
+
 function gcKind(kind: number | undefined): string {
   if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) return 'major';
   if (kind === constants.NODE_PERFORMANCE_GC_MINOR) return 'minor';
@@ -44,8 +53,10 @@ if (dir) {
   let lastCpu = process.threadCpuUsage();
   let lastQueued = queuedNs();
   new PerformanceObserver((list) => {
-    const lines = list.getEntries().filter((entry) => entry.duration >= GC_FROM_MS)
-      .map((entry) => `${JSON.stringify({ gcAt: Math.round(performance.timeOrigin + entry.startTime), gcMs: Math.round(entry.duration), gcKind: gcKind((entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind) })}\n`);
+    const long = list.getEntries().filter((entry) => entry.duration >= GC_FROM_MS);
+    if (!long.length) return;
+    const heap = heapAfter();
+    const lines = long.map((entry) => `${JSON.stringify({ gcAt: Math.round(performance.timeOrigin + entry.startTime), gcMs: Math.round(entry.duration), gcKind: gcKind((entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind), ...heap })}\n`);
     if (lines.length) appendFileSync(file, lines.join(''));
   }).observe({ entryTypes: ['gc'] });
   setInterval(() => {
