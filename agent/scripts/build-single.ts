@@ -20,6 +20,7 @@ import postject from 'postject';
 import { bundleAgent, REPO_ROOT } from './bundle.ts';
 import { buildNativeHelper } from './native-helper.ts';
 import { copyNodePty } from './node-pty-files.ts';
+import { oneAtATime } from './folder-lock.ts';
 import { SERVICE_NODE_FLAGS } from '../src/service/unit-files.ts';
 import { CACHE_DIR, moveIntoPlace, nodeBinary, NODE_VERSIONS, winswFiles } from './npm-binaries.ts';
 
@@ -85,8 +86,10 @@ export async function buildSingle(opts: { platform: 'linux' | 'windows'; out: st
 
 /** A Linux build of this version for tests and benchmarks, kept in agent/.cache/update-builds/<version>
  * and built again only when the agent's sources changed. Test files running at once may ask for the
- * same build: each builds into a folder of its own and renames it into place, so none ever sees a
- * half-written one. */
+ * same build (the two self-update files start together and each wants the same two versions): one
+ * builds while the others wait for it, since each build is ~8 s of CPU on a 2-core machine that
+ * the rest of the suite needs. Each builds into a folder of its own and renames it into place, so
+ * none ever sees a half-written one. */
 export async function cachedLinuxBuild(version: string): Promise<string> {
   const builds = path.join(CACHE_DIR, 'update-builds');
   const out = path.join(builds, version);
@@ -94,14 +97,17 @@ export async function cachedLinuxBuild(version: string): Promise<string> {
   const current = async () => (await readFile(path.join(out, 'build-info.json'), 'utf8').then((t) => JSON.parse(t) as { digest: string }, () => undefined))?.digest === identity.digest;
   if (await current()) return path.join(out, 'pswm');
   await mkdir(builds, { recursive: true });
-  const work = await mkdtemp(path.join(builds, `.${version}-`));
-  try {
-    await buildSingle({ platform: 'linux', out: work, version });
-    await moveIntoPlace(work, out, current);
-    return path.join(out, 'pswm');
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
+  return oneAtATime(`${out}.lock`, async () => {
+    if (await current()) return path.join(out, 'pswm');
+    const work = await mkdtemp(path.join(builds, `.${version}-`));
+    try {
+      await buildSingle({ platform: 'linux', out: work, version });
+      await moveIntoPlace(work, out, current);
+      return path.join(out, 'pswm');
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
 }
 
 if (import.meta.main) {
