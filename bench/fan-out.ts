@@ -78,7 +78,7 @@ if (values.role === 'server') {
     children.push(...clients);
     process.stderr.write(`opening ${perClient * CLIENT_PROCESSES} sockets...\n`);
     await Promise.all(clients.map((c) => next<{ opened: number }>(c, (m) => 'opened' in m)));
-    const samples: Record<SenderName, { loopMs: number; lastMs: number }[]> = { 'ws.send per socket (bare ws)': [], 'framed once, written per socket (pswm hub)': [] };
+    const samples = Object.fromEntries(Object.keys(SENDERS).map((name) => [name, []])) as unknown as Record<SenderName, { loopMs: number; lastMs: number }[]>;
     for (let round = 0; round < ROUNDS; round++) {
       for (const name of Object.keys(SENDERS) as SenderName[]) {
         const read = Promise.all(clients.map((c) => next<{ at: number }>(c, (m) => 'round' in m)));

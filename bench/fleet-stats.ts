@@ -218,9 +218,16 @@ async function recordsIn(dir: string): Promise<Array<Stall | Collection>> {
   return texts.flatMap((text) => text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Stall | Collection));
 }
 
-/** The collections recorded in `dir` that started within [from, to]. */
-export async function collectionsIn(dir: string, from: number, to: number): Promise<Collection[]> {
-  return (await recordsIn(dir)).filter((line): line is Collection => 'gcAt' in line && line.gcAt >= from && line.gcAt <= to);
+/** The stalls that ended and the collections that started within [from, to], from one read of `dir`. */
+export async function recordedIn(dir: string, from: number, to: number): Promise<{ stalls: Stall[]; collections: Collection[] }> {
+  const lines = await recordsIn(dir);
+  const collections = lines.filter((line): line is Collection => 'gcAt' in line);
+  const stalls = lines.filter((line): line is Stall => 'wallMs' in line && line.at >= from && line.at <= to).map((stall) => {
+    const within = collections.filter((gc) => gc.gcAt < stall.at && gc.gcAt + gc.gcMs > stall.from);
+    const gcMs = sum(within.map((gc) => Math.min(stall.at, gc.gcAt + gc.gcMs) - Math.max(stall.from, gc.gcAt)));
+    return gcMs ? { ...stall, gcMs: Math.round(gcMs), gcKinds: [...new Set(within.map(collectionKind))] } : stall;
+  });
+  return { stalls, collections: collections.filter((gc) => gc.gcAt >= from && gc.gcAt <= to) };
 }
 
 /** "minor", or with the heap recorded "minor: young 3 MB, heap 141 MB after". */
@@ -240,13 +247,7 @@ export function describeCollections(collections: Collection[]): string {
 
 /** The stalls recorded in `dir` (every process of one instance) that ended within [from, to]. */
 export async function stallsIn(dir: string, from: number, to: number): Promise<Stall[]> {
-  const lines = await recordsIn(dir);
-  const collections = lines.filter((line): line is Collection => 'gcAt' in line);
-  return lines.filter((line): line is Stall => 'wallMs' in line && line.at >= from && line.at <= to).map((stall) => {
-    const within = collections.filter((gc) => gc.gcAt < stall.at && gc.gcAt + gc.gcMs > stall.from);
-    const gcMs = sum(within.map((gc) => Math.min(stall.at, gc.gcAt + gc.gcMs) - Math.max(stall.from, gc.gcAt)));
-    return gcMs ? { ...stall, gcMs: Math.round(gcMs), gcKinds: [...new Set(within.map(collectionKind))] } : stall;
-  });
+  return (await recordedIn(dir, from, to)).stalls;
 }
 
 /** "worst 104 ms (19 on CPU); most on CPU 31 ms (of 45); 6 over 50 ms": the worst stall, the server's own longest, and how often. */

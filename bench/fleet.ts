@@ -17,7 +17,7 @@ import { runGit, stageFiles } from '../server/test/support/git-http-server.ts';
 import type { ServerProcess } from '../server/test/support/server-process.ts';
 import { appliedRevision, repoOf, until } from '../server/test/reconcile-fixtures.ts';
 import { generatePolicyRepo, mutatePolicyRepo } from './generate-policy.ts';
-import { acceptQueues, collectionsIn, cpuMsBetween, cpuMsOf, cpuMsOfAll, cpuSnapshot, describeBound, describeCollections, describeCpuBetween, describeStall, describeStalls, latencyBuckets, listenOverflows, machineCpuMs, p99Bound, percentile, pidsNamed, rssBytesOf, stallsIn, sum, summarize } from './fleet-stats.ts';
+import { acceptQueues, cpuMsBetween, cpuMsOf, cpuMsOfAll, cpuSnapshot, describeBound, describeCollections, describeCpuBetween, describeStall, describeStalls, latencyBuckets, listenOverflows, machineCpuMs, p99Bound, percentile, pidsNamed, recordedIn, rssBytesOf, stallsIn, sum, summarize } from './fleet-stats.ts';
 import { collect, freePort, startSim, takeStats, type SimPriority } from './fleet-sim.ts';
 import { createCleanups } from './cleanups.ts';
 import { collectGarbageIn, inspectFlag } from './inspector-gc.ts';
@@ -345,8 +345,8 @@ try {
     let samples = 0;
     let checkpointing = 0;
     let stopped = false;
-    const walAt = async () => (await db.sql<{ lsn: string }[]>`select pg_current_wal_lsn()::text as lsn`)[0].lsn;
-    const started = walAt();
+    // read now (a postgres.js query runs only once awaited)
+    const walAtStart = (async () => (await db.sql<{ lsn: string }[]>`select pg_current_wal_lsn()::text as lsn`)[0].lsn)();
     const sampling = (async () => {
       while (!stopped) {
         const rows = await db.sql<{ backend_type: string; query: string; wait_event: string | null }[]>`
@@ -365,7 +365,7 @@ try {
       async stop() {
         stopped = true;
         await sampling;
-        const [{ bytes }] = await db.sql<{ bytes: string }[]>`select pg_wal_lsn_diff(pg_current_wal_lsn(), ${await started}::pg_lsn)::text as bytes`;
+        const [{ bytes }] = await db.sql<{ bytes: string }[]>`select pg_wal_lsn_diff(pg_current_wal_lsn(), ${await walAtStart}::pg_lsn)::text as bytes`;
         return `autovacuum ${[...vacuums].join(', ') || 'none'}, a checkpoint being written in ${checkpointing} of ${samples} samples, ${(Number(bytes) / 2 ** 20).toFixed(1)} MB of WAL`;
       },
     };
@@ -416,7 +416,7 @@ try {
     // A first commit slower in every stage (session 14) could be a collection or a wait for a core.
     const lastFetchAt = commitAt + Math.max(0, ...fetched);
     const onServers = await Promise.all(stallDirs.map(async (dir, i) => {
-      const [stalls, collections] = await Promise.all([stallsIn(dir, commitAt, lastFetchAt), collectionsIn(dir, commitAt, lastFetchAt)]);
+      const { stalls, collections } = await recordedIn(dir, commitAt, lastFetchAt);
       return `instance ${i}: stalls ${describeStalls(stalls, 50)}, ${describeCollections(collections)}`;
     }));
     const span = (label: string, values: number[]) => `${label} ${values.length ? `${Math.min(...values)}–${Math.max(...values)} ms` : 'never'}`;

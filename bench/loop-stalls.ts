@@ -57,7 +57,7 @@ if (dir) {
     if (!long.length) return;
     const heap = heapAfter();
     const lines = long.map((entry) => `${JSON.stringify({ gcAt: Math.round(performance.timeOrigin + entry.startTime), gcMs: Math.round(entry.duration), gcKind: gcKind((entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind), ...heap })}\n`);
-    if (lines.length) appendFileSync(file, lines.join(''));
+    appendFileSync(file, lines.join(''));
   }).observe({ entryTypes: ['gc'] });
   setInterval(() => {
     const now = performance.now();
