@@ -16,6 +16,7 @@ import { LeanWebSocket } from './fleet-ws.ts';
 import { backoffDelayMs, createServerBackoff, type ServerBackoff } from '../agent/src/api/server-backoff.ts';
 import { parseRetryAfter } from '../agent/src/api/http.ts';
 import { dueSeries } from '../agent/src/loop/scheduler.ts';
+import { parseServerMessage } from '../agent/src/loop/wake-socket.ts';
 import { HANDSHAKE_TIMEOUT_MS, RECONNECT_BASE_MS, RECONNECT_MAX_MS, SERVER_BACKOFF } from './fleet-protocol.ts';
 import type { FleetCommand, FleetEvent, SimStats } from './fleet-protocol.ts';
 
@@ -315,12 +316,16 @@ function connect(agent: SimAgent): Promise<void> {
         recordAnswer(agent.backoff, status, headers['retry-after']);
       },
       message(text) {
-        const message = safeJson(text) as { type?: string; reason?: string } | undefined;
-        if (message?.type !== 'reconcile') return;
+        const message = parseServerMessage(text);
+        if (message.type !== 'reconcile') return;
         const at = Date.now();
         const reason = message.reason ?? '';
         stats.signals.push({ agent: agent.name, at, reason });
-        reactLater(() => void poll(agent).then(({ outcome, answeredAt }) => (stats.wakePolls ??= []).push({ reason, outcome, ms: answeredAt - at })));
+        const answer = () => void poll(agent).then(({ outcome, answeredAt }) => (stats.wakePolls ??= []).push({ reason, outcome, ms: answeredAt - at }));
+        // As the agent (spread-wake.ts) when the server asked for a spread; the bench's signals are
+        // far enough apart that no second one comes while the first waits.
+        if (message.spreadMs > 0) setTimeout(answer, Math.floor(Math.random() * message.spreadMs));
+        else reactLater(answer);
       },
       error(error) {
         if (!agent.connected) agent.backoff.failed();

@@ -30,6 +30,27 @@ test('a reconcile signal starts an iteration at once; revocation stops the agent
   assert.match(ended.stderr, /"level":"critical","msg":"this agent has been revoked by the server; stopping"/);
 });
 
+test('a signal to more agents than the server wakes at once is spread: each agent starts within the window it was given', async (t) => {
+  // two agents at one a second: the server asks them to start within 2 s
+  const fleet = await startFleet(t, { serverArgs: ['--wake-rate', '1'] });
+  const agents = await Promise.all(['lab-spread-1', 'lab-spread-2'].map((name) => enrolledAgent(t, fleet, name, 'fabrikam/lab-linux')));
+  const running = agents.map((agent) => agent.start(['agent']));
+  for (const agent of running) {
+    await agent.waitFor(/"msg":"iteration finished"/);
+    await agent.waitFor(/"msg":"WebSocket connected"/);
+  }
+  const offsets = running.map((agent) => agent.output().length);
+  const signal = await fleet.admin(['signal', '--all']);
+  assert.equal(signal.code, 0, signal.stderr);
+  for (const [i, agent] of running.entries()) {
+    const [received] = await agent.waitFor(/\{[^\n]*"msg":"reconcile signal received"[^\n]*\}/, 20_000, offsets[i]);
+    assert.equal(JSON.parse(received).startWithinMs, 2000);
+    const [started] = await agent.waitFor(/\{[^\n]*"msg":"iteration started","trigger":"wake"[^\n]*\}/, 20_000, offsets[i]);
+    const waitedMs = Date.parse(JSON.parse(started).time) - Date.parse(JSON.parse(received).time);
+    assert.ok(waitedMs >= 0 && waitedMs <= 2000 + 500, `started ${waitedMs} ms after the signal, outside its 2-s window`);
+  }
+});
+
 test('SIGTERM stops the loop cleanly', async (t) => {
   const fleet = await startFleet(t);
   const agent = await enrolledAgent(t, fleet, 'lab-term', 'fabrikam/lab-linux');

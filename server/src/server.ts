@@ -54,7 +54,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     const claims = createSocketClaims(db.sql, {
       takeovers: config.duplicateIdentityTakeovers, windowMs: config.duplicateIdentityWindowSeconds * 1000, quietMs: config.duplicateIdentityQuietSeconds * 1000,
     });
-    const hub = createHub({ bus, authority, log, claims, options: { socketCapacity } });
+    const hub = createHub({ bus, authority, log, claims, options: { socketCapacity, wakeRate: config.wakeRate } });
     const documentMap = await createDocumentMap({ sql: db.sql, bus, log });
     const documents = createDocumentStore(db.sql);
     const source = await openPolicySource(config, log);

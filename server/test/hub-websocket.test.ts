@@ -175,6 +175,20 @@ test('a fleet-wide signal is one bus message that every socket receives once, al
   assert.deepEqual(sockets.map((s) => s.messages.length), [3, 2, 2, 2, 2]);
 });
 
+test('a signal waking more agents than the wake rate asks them to spread their answers; a smaller one goes at once', TIMEOUT, async (t) => {
+  const { agent, hub } = await setup(t, { wakeRate: 2 });
+  const agents = Array.from({ length: 5 }, (_, i) => agent(`spread-${i}`));
+  const sockets = await Promise.all(agents.map((a) => a.connect()));
+  // five woken on this instance at two a second: over 2.5 s
+  await hub.signalAgents('all', 'everyone');
+  for (const socket of sockets) assert.deepEqual(await socket.message(1), { type: 'reconcile', reason: 'everyone', spread_ms: 2500 });
+  // only the agents this instance holds count: three named, of which two are here
+  await hub.signalAgents([agents[0].agentId, agents[1].agentId, randomUUID()], 'location');
+  assert.deepEqual(await sockets[0].message(2), { type: 'reconcile', reason: 'location' });
+  await hub.signalAgents(agents.slice(2).map((a) => a.agentId), 'three');
+  assert.deepEqual(await sockets[2].message(2), { type: 'reconcile', reason: 'three', spread_ms: 1500 });
+});
+
 test('a revocation on the bus tells the agent and closes its socket with 4401', TIMEOUT, async (t) => {
   const { agent, bus, hub, sql } = await setup(t);
   const web = agent('web-1');

@@ -13,6 +13,7 @@ import { createScheduler, dueSeries, iterationDelayMs, monotonicNow, realTimers,
 import { createSender } from './sender.ts';
 import { createScheduleWake } from '../converge/scripts/schedule-wake.ts';
 import { openWakeSocket } from './wake-socket.ts';
+import { spreadWake } from './spread-wake.ts';
 import { createRemoteChannel, remoteSettingsOf } from '../remote/remote-link.ts';
 import { waitForDataFolder, type DataLock } from '../platform/data-lock.ts';
 
@@ -80,6 +81,7 @@ export async function startLoop(setup: AgentSetup, opts: {
   });
 
   const scheduleWake = createScheduleWake({ timers, now: () => new Date(), wake: (reason) => scheduler.wake(reason) });
+  const wakes = spreadWake((reason) => scheduler.wake(reason), timers, random);
   let heartbeatTimer: unknown;
   const heartbeatsDue = dueSeries(monotonicNow);
   const heartbeat = async () => {
@@ -107,9 +109,9 @@ export async function startLoop(setup: AgentSetup, opts: {
     server: setup.config.server,
     accessToken: () => setup.session.accessToken(),
     invalidateToken: () => setup.session.invalidate(),
-    onReconcile: (reason) => {
-      log.info('reconcile signal received', { reason });
-      scheduler.wake(reason);
+    onReconcile: (reason, spreadMs) => {
+      log.info('reconcile signal received', spreadMs ? { reason, startWithinMs: spreadMs } : { reason });
+      wakes.wake(reason, spreadMs);
     },
     onRevoked: () => void finish('revoked'),
     onConnected: () => sender.kick(),
@@ -129,6 +131,7 @@ export async function startLoop(setup: AgentSetup, opts: {
     else log.info('agent stopping');
     socket.close();
     scheduleWake.close();
+    wakes.cancel();
     if (heartbeatTimer !== undefined) timers.clearTimeout(heartbeatTimer);
     await scheduler.stop();
     await sender.stop();

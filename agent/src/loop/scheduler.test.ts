@@ -1,33 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createScheduler, iterationDelayMs, nextDueAt, type Timers } from './scheduler.ts';
-
-/** Timers and a clock driven by the test: nothing fires until fire() is called, and time moves only
- * by advance() (fire() moves it to the timer's due time). */
-function manualTimers() {
-  const pending = new Map<number, { callback: () => void; ms: number; dueAt: number }>();
-  let next = 0;
-  let clock = 0;
-  const timers: Timers = {
-    setTimeout(callback, ms) {
-      pending.set(++next, { callback, ms, dueAt: clock + ms });
-      return next;
-    },
-    clearTimeout: (handle) => void pending.delete(handle as number),
-  };
-  return {
-    timers,
-    now: () => clock,
-    advance: (ms: number) => void (clock += ms),
-    delays: () => [...pending.values()].map((t) => t.ms),
-    fire() {
-      const [[id, entry]] = pending;
-      pending.delete(id);
-      clock = Math.max(clock, entry.dueAt);
-      entry.callback();
-    },
-  };
-}
+import { createScheduler, iterationDelayMs, nextDueAt } from './scheduler.ts';
+import { manualTimers } from '../../test/support/manual-timers.ts';
 
 /** Iterations that end when the test says so. */
 function controlledIterations() {

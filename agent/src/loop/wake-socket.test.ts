@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DUPLICATE_MAX_DELAY_MS, DUPLICATE_MIN_DELAY_MS, duplicateDelayMs, parseServerMessage, wakeSocketUrl } from './wake-socket.ts';
+import { DUPLICATE_MAX_DELAY_MS, DUPLICATE_MIN_DELAY_MS, duplicateDelayMs, MAX_WAKE_SPREAD_MS, parseServerMessage, wakeSocketUrl } from './wake-socket.ts';
 
 test('the socket URL follows the server scheme', () => {
   assert.equal(wakeSocketUrl('http://127.0.0.1:8080/'), 'ws://127.0.0.1:8080/api/v1/agent/ws');
@@ -8,8 +8,14 @@ test('the socket URL follows the server scheme', () => {
 });
 
 test('reconcile and revoked are understood; anything else is ignored', () => {
-  assert.deepEqual(parseServerMessage('{"type":"reconcile","reason":"policy changed"}'), { type: 'reconcile', reason: 'policy changed' });
-  assert.deepEqual(parseServerMessage('{"type":"reconcile"}'), { type: 'reconcile', reason: undefined });
+  assert.deepEqual(parseServerMessage('{"type":"reconcile","reason":"policy changed"}'), { type: 'reconcile', reason: 'policy changed', spreadMs: 0 });
+  assert.deepEqual(parseServerMessage('{"type":"reconcile"}'), { type: 'reconcile', reason: undefined, spreadMs: 0 });
+  assert.deepEqual(parseServerMessage('{"type":"reconcile","reason":"all","spread_ms":15000}'), { type: 'reconcile', reason: 'all', spreadMs: 15000 });
+  // a spread the agent cannot use is no spread; one past the ceiling is cut to it
+  for (const bad of ['-5', '0', '"15000"', 'null', '1e400']) {
+    assert.equal((parseServerMessage(`{"type":"reconcile","spread_ms":${bad}}`) as { spreadMs: number }).spreadMs, 0, bad);
+  }
+  assert.equal((parseServerMessage(`{"type":"reconcile","spread_ms":${MAX_WAKE_SPREAD_MS * 10}}`) as { spreadMs: number }).spreadMs, MAX_WAKE_SPREAD_MS);
   assert.deepEqual(parseServerMessage('{"type":"revoked"}'), { type: 'revoked' });
   assert.deepEqual(parseServerMessage('{"type":"console-open"}'), { type: 'unknown' });
   assert.deepEqual(parseServerMessage('not json'), { type: 'unknown' });

@@ -33,7 +33,7 @@ export interface WakeSocketOptions {
   accessToken: () => Promise<string>;
   /** The server refused the token on upgrade: get a new one before the next attempt. */
   invalidateToken: () => void;
-  onReconcile: (reason: string) => void;
+  onReconcile: (reason: string, spreadMs: number) => void;
   onRevoked: () => void;
   /** The socket is up: the server is reachable again. */
   onConnected?: () => void;
@@ -69,17 +69,27 @@ export function duplicateDelayMs(random: () => number): number {
   return DUPLICATE_MIN_DELAY_MS + Math.floor(random() * (DUPLICATE_MAX_DELAY_MS - DUPLICATE_MIN_DELAY_MS));
 }
 
-export type ServerMessage = { type: 'reconcile'; reason?: string } | { type: 'revoked' } | { type: 'unknown' };
+/** `spreadMs`: the server asked the woken agents to start at random within this many milliseconds
+ * (0: at once); see spread-wake.ts. */
+export type ServerMessage = { type: 'reconcile'; reason?: string; spreadMs: number } | { type: 'revoked' } | { type: 'unknown' };
 
 export function parseServerMessage(text: string): ServerMessage {
   try {
     const message = JSON.parse(text);
-    if (message?.type === 'reconcile') return { type: 'reconcile', reason: typeof message.reason === 'string' ? message.reason : undefined };
+    if (message?.type === 'reconcile') return { type: 'reconcile', reason: typeof message.reason === 'string' ? message.reason : undefined, spreadMs: boundedSpreadMs(message.spread_ms) };
     if (message?.type === 'revoked') return { type: 'revoked' };
   } catch {
     // not JSON: ignored like any unknown message, newer servers may send more
   }
   return { type: 'unknown' };
+}
+
+/** A wake is never put off for longer than this, whatever a server asks (a fleet of 100,000 on four
+ * instances at the default rate spreads over 25 s). */
+export const MAX_WAKE_SPREAD_MS = 900_000;
+
+function boundedSpreadMs(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.min(Math.round(value), MAX_WAKE_SPREAD_MS) : 0;
 }
 
 export function wakeSocketUrl(server: string): string {
@@ -168,7 +178,7 @@ export function openWakeSocket(opts: WakeSocketOptions): WakeSocket {
     ws.on('message', (data, isBinary) => {
       const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
       const message = isBinary ? { type: 'unknown' as const } : parseServerMessage(bytes.toString());
-      if (message.type === 'reconcile') opts.onReconcile(message.reason ?? 'reconcile');
+      if (message.type === 'reconcile') opts.onReconcile(message.reason ?? 'reconcile', message.spreadMs);
       else if (message.type === 'revoked') revoked();
       else opts.onOther?.(bytes, isBinary);
     });

@@ -1,5 +1,6 @@
 // The one table of server options. Parsing (flags, environment, config file), `--help` output and the
 // table in docs/operations.md are all generated from it, so an option is added in exactly one place.
+import { DEFAULT_WAKE_RATE } from '../hub/wake-spread.ts';
 
 export interface ServerConfig {
   dataDir: string;
@@ -18,6 +19,7 @@ export interface ServerConfig {
   tlsCert?: string;
   tlsKey?: string;
   maxAgentSockets?: number;
+  wakeRate: number;
   listenBacklog: number;
   consoleIdleLimitSeconds: number;
   consoleDurationLimitSeconds: number;
@@ -97,6 +99,8 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     description: 'PEM private key file for --tls-cert.' },
   { key: 'maxAgentSockets', flag: 'max-agent-sockets', env: 'PSWM_MAX_AGENT_SOCKETS', type: 'integer', min: 0,
     description: 'Agent WebSockets this instance accepts before answering 503. Unset: the open-file limit less a reserve for git, the database and logs.' },
+  { key: 'wakeRate', flag: 'wake-rate', env: 'PSWM_WAKE_RATE', type: 'integer', default: DEFAULT_WAKE_RATE, min: 0,
+    description: 'Agents this instance wakes at once for a signal or commit. Woken agents poll and report, so when a signal reaches more of its agents than this, it asks them to start at random over (woken / this) seconds: about this many a second. 0: all at once.' },
   // 1024: Node's 511 overflowed under a 15,000-agent reconnect burst (SYN retries of up to 31 s). A
   // queue longer than the server drains within the agents' 30-s handshake timeout only holds clients
   // that will have left when accepted: 4096 is past it below ~136 accepts a second, 1024 below ~34

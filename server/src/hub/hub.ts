@@ -19,9 +19,11 @@ import { textFrame, writeFrame } from './frames.ts';
 import { spreadSweep } from './keepalive.ts';
 import { publishSignal } from './publish-signal.ts';
 import { throttledLog } from './throttled-log.ts';
+import { DEFAULT_WAKE_RATE, wakeSpreadMs } from './wake-spread.ts';
 import type { SocketClaims, SocketPeer } from './socket-claims.ts';
 
-export type HubMessage = { type: 'reconcile'; reason: string } | { type: 'revoked' };
+/** `spread_ms`: start the answer after a random share of this many milliseconds (wake-spread.ts). */
+export type HubMessage = { type: 'reconcile'; reason: string; spread_ms?: number } | { type: 'revoked' };
 
 export const CLOSE_CODES = {
   /** Server shutting down; the agent reconnects elsewhere. */
@@ -50,9 +52,11 @@ export interface HubOptions {
   socketCapacity: number;
   /** Past this many unsent bytes a socket is closed rather than given more. */
   maxBufferedBytes: number;
+  /** Agents this instance wakes at once; a signal to more asks them to spread their answers (wake-spread.ts). 0: never. */
+  wakeRate: number;
 }
 
-const DEFAULT_OPTIONS: HubOptions = { pingIntervalMs: 30_000, pingTickMs: 100, socketCapacity: Number.POSITIVE_INFINITY, maxBufferedBytes: 256 * 1024 };
+const DEFAULT_OPTIONS: HubOptions = { pingIntervalMs: 30_000, pingTickMs: 100, socketCapacity: Number.POSITIVE_INFINITY, maxBufferedBytes: 256 * 1024, wakeRate: DEFAULT_WAKE_RATE };
 /** Agents refused for capacity retry after about this long (they add their own jitter). */
 const CAPACITY_RETRY_AFTER_SECONDS = 60;
 const WARNING_EVERY_MS = 10_000;
@@ -147,20 +151,23 @@ export function createHub(deps: {
 
   const unsubscribeSignals = bus.subscribe('pswm_signal', (payload) => {
     if (!isSignal(payload)) return;
+    const woken = 'all' in payload ? [...connections.values()] : heldConnections(payload.agentIds);
+    const spreadMs = wakeSpreadMs(woken.length, options.wakeRate);
+    const message: HubMessage = { type: 'reconcile', reason: payload.reason, ...(spreadMs ? { spread_ms: spreadMs } : {}) };
     // framed once: a fleet-wide signal goes to every socket in this one pass (frames.ts)
-    const frame = textFrame(JSON.stringify({ type: 'reconcile', reason: payload.reason } satisfies HubMessage));
-    const wake = (connection: Connection) => {
+    const frame = textFrame(JSON.stringify(message));
+    for (const connection of woken) {
       if (roomFor(connection, frame.length)) writeFrame(connection.socket, frame);
-    };
-    if ('all' in payload) {
-      for (const connection of connections.values()) wake(connection);
-      return;
-    }
-    for (const agentId of payload.agentIds) {
-      const connection = connections.get(agentId);
-      if (connection) wake(connection);
     }
   });
+  const heldConnections = (agentIds: string[]): Connection[] => {
+    const held: Connection[] = [];
+    for (const agentId of agentIds) {
+      const connection = connections.get(agentId);
+      if (connection) held.push(connection);
+    }
+    return held;
+  };
   const cutOff = (connection: Connection) => {
     send(connection, { type: 'revoked' });
     drop(connection, 'revoked', (s) => closeFirmly(s, CLOSE_CODES.revoked, 'agent revoked'));
