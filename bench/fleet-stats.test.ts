@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it, test } from 'node:test';
-import { describeBound, describeCollections, latencyBuckets, p99Bound } from './fleet-stats.ts';
+import { collectionKind, describeBound, describeCollections, latencyBuckets, p99Bound } from './fleet-stats.ts';
 
 /** A /metrics text as prom-client writes a histogram: cumulative buckets, one line per label set. */
 function metrics(counts: Record<string, number[]>): string {
@@ -35,4 +35,10 @@ test('describeCollections sums the collections and says the longest of each kind
     describeCollections([{ gcAt: 1, gcMs: 12, gcKind: 'minor' }, { gcAt: 2, gcMs: 30, gcKind: 'major' }, { gcAt: 3, gcMs: 19, gcKind: 'minor' }]),
     '3 collections, 61 ms (minor 2 × 19 ms at most, major 1 × 30 ms at most)',
   );
+  // V8's reasons tell an atomic full collection (for Buffers' memory) from one for the heap's growth
+  assert.equal(
+    describeCollections([{ gcAt: 1, gcMs: 80, gcKind: 'major', gcReasons: ['external memory'] }, { gcAt: 2, gcMs: 30, gcKind: 'major' }]),
+    '2 collections, 110 ms (major for external memory 1 × 80 ms at most, major 1 × 30 ms at most)',
+  );
+  assert.equal(collectionKind({ gcAt: 1, gcMs: 80, gcKind: 'major', gcReasons: ['forced'], youngMB: 2, heapMB: 90 }), 'major for forced: young 2 MB, heap 90 MB after');
 });

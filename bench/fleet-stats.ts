@@ -206,6 +206,8 @@ export interface Collection {
   gcAt: number;
   gcMs: number;
   gcKind: string;
+  /** V8's flags on it, when any: "external memory", "forced", ... (absent in older records). */
+  gcReasons?: string[];
   /** The young generation's and the whole heap's use soon after it, in MB (absent in older records). */
   youngMB?: number;
   heapMB?: number;
@@ -230,16 +232,21 @@ export async function recordedIn(dir: string, from: number, to: number): Promise
   return { stalls, collections: collections.filter((gc) => gc.gcAt >= from && gc.gcAt <= to) };
 }
 
-/** "minor", or with the heap recorded "minor: young 3 MB, heap 141 MB after". */
-function collectionKind(gc: Collection): string {
-  return gc.heapMB === undefined ? gc.gcKind : `${gc.gcKind}: young ${gc.youngMB} MB, heap ${gc.heapMB} MB after`;
+/** "major", or with V8's reasons "major for external memory". */
+function kindAndReasons(gc: Collection): string {
+  return gc.gcReasons?.length ? `${gc.gcKind} for ${gc.gcReasons.join(', ')}` : gc.gcKind;
+}
+
+/** "minor", or with what was recorded "major for external memory: young 3 MB, heap 141 MB after". */
+export function collectionKind(gc: Collection): string {
+  return gc.heapMB === undefined ? kindAndReasons(gc) : `${kindAndReasons(gc)}: young ${gc.youngMB} MB, heap ${gc.heapMB} MB after`;
 }
 
 /** "3 collections, 61 ms (minor 2 × 21, major 1 × 19)", or "no collection ≥ 5 ms". */
 export function describeCollections(collections: Collection[]): string {
   if (!collections.length) return 'no collection ≥ 5 ms';
-  const kinds = [...new Set(collections.map((c) => c.gcKind))].map((kind) => {
-    const ofKind = collections.filter((c) => c.gcKind === kind);
+  const kinds = [...new Set(collections.map(kindAndReasons))].map((kind) => {
+    const ofKind = collections.filter((c) => kindAndReasons(c) === kind);
     return `${kind} ${ofKind.length} × ${Math.max(...ofKind.map((c) => c.gcMs))} ms at most`;
   });
   return `${collections.length} collection${collections.length > 1 ? 's' : ''}, ${sum(collections.map((c) => c.gcMs))} ms (${kinds.join(', ')})`;

@@ -9,7 +9,7 @@
 // of 5 ms or more are written too, for the reader to say how much of a stall they were.
 //
 // One JSON line per stall in $PSWM_BENCH_STALLS_DIR/<pid>.jsonl: { from and at (epoch ms: the timer
-// interval the stall was in, its start and its end), wallMs, cpuMs, queuedMs }, and one per collection: { gcAt (epoch ms, its start), gcMs, gcKind, youngMB, heapMB (soon after it) }
+// interval the stall was in, its start and its end), wallMs, cpuMs, queuedMs }, and one per collection: { gcAt (epoch ms, its start), gcMs, gcKind, gcReasons (V8's flags, when any), youngMB, heapMB (soon after it) }
 // (fleet-stats.ts reads them).
 import { appendFileSync, readFileSync } from 'node:fs';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
@@ -40,6 +40,20 @@ function heapAfter(): { youngMB: number; heapMB: number } {
   return { youngMB: mb(young?.space_used_size ?? 0), heapMB: mb(getHeapStatistics().used_heap_size) };
 }
 
+/** Why V8 collected, where it says (perf_hooks' gc flags): a full collection for external memory
+ * (Buffers) or one forced is atomic, where one for the heap's own growth is mostly concurrent. */
+const GC_REASONS: Array<[number, string]> = [
+  [constants.NODE_PERFORMANCE_GC_FLAGS_FORCED, 'forced'],
+  [constants.NODE_PERFORMANCE_GC_FLAGS_ALL_EXTERNAL_MEMORY, 'external memory'],
+  [constants.NODE_PERFORMANCE_GC_FLAGS_ALL_AVAILABLE_GARBAGE, 'all available garbage'],
+  [constants.NODE_PERFORMANCE_GC_FLAGS_SYNCHRONOUS_PHANTOM_PROCESSING, 'synchronous phantom processing'],
+  [constants.NODE_PERFORMANCE_GC_FLAGS_SCHEDULE_IDLE, 'idle time'],
+];
+
+function gcReasons(flags: number | undefined): string[] {
+  return GC_REASONS.filter(([flag]) => ((flags ?? 0) & flag) !== 0).map(([, name]) => name);
+}
+
 function gcKind(kind: number | undefined): string {
   if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) return 'major';
   if (kind === constants.NODE_PERFORMANCE_GC_MINOR) return 'minor';
@@ -56,7 +70,11 @@ if (dir) {
     const long = list.getEntries().filter((entry) => entry.duration >= GC_FROM_MS);
     if (!long.length) return;
     const heap = heapAfter();
-    const lines = long.map((entry) => `${JSON.stringify({ gcAt: Math.round(performance.timeOrigin + entry.startTime), gcMs: Math.round(entry.duration), gcKind: gcKind((entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind), ...heap })}\n`);
+    const lines = long.map((entry) => {
+      const detail = (entry as PerformanceEntry & { detail?: { kind?: number; flags?: number } }).detail;
+      const reasons = gcReasons(detail?.flags);
+      return `${JSON.stringify({ gcAt: Math.round(performance.timeOrigin + entry.startTime), gcMs: Math.round(entry.duration), gcKind: gcKind(detail?.kind), ...(reasons.length ? { gcReasons: reasons } : {}), ...heap })}\n`;
+    });
     appendFileSync(file, lines.join(''));
   }).observe({ entryTypes: ['gc'] });
   setInterval(() => {
