@@ -322,10 +322,11 @@ function connect(agent: SimAgent): Promise<void> {
         const reason = message.reason ?? '';
         stats.signals.push({ agent: agent.name, at, reason });
         const answer = () => void poll(agent).then(({ outcome, answeredAt }) => (stats.wakePolls ??= []).push({ reason, outcome, ms: answeredAt - at }));
-        // As the agent (spread-wake.ts) when the server asked for a spread; the bench's signals are
-        // far enough apart that no second one comes while the first waits.
-        if (message.spreadMs > 0) setTimeout(answer, Math.floor(Math.random() * message.spreadMs));
-        else reactLater(answer);
+        // As the agent (spread-wake.ts): a spread wake starts at a random moment of the window, counted
+        // from its receipt, but not before the wave is read (reactLater; one due meanwhile goes right
+        // after it). The bench's signals are far enough apart that none comes while another waits.
+        const dueAt = performance.now() + Math.floor(Math.random() * message.spreadMs);
+        reactLater(message.spreadMs > 0 ? () => void setTimeout(answer, Math.max(0, dueAt - performance.now())) : answer);
       },
       error(error) {
         if (!agent.connected) agent.backoff.failed();

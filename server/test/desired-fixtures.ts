@@ -17,8 +17,11 @@ import { createDocumentMap, type DocumentMap } from '../src/reconcile/document-m
 import { enrolAgent } from './support/agent-identity.ts';
 
 export { enrolAgent };
-import { oneClientDatabase, type TestDatabase } from './support/database.ts';
-import { silentLog } from './reconcile-fixtures.ts';
+import { freshDatabase, oneClientDatabase, type TestDatabase } from './support/database.ts';
+import { silentLog, templateRepo } from './reconcile-fixtures.ts';
+import assert from 'node:assert/strict';
+import { openPolicySource } from '../src/git/source.ts';
+import { reconcileOnce } from '../src/reconcile/reconcile.ts';
 
 export interface Answer {
   status: number;
@@ -81,4 +84,14 @@ export async function getDesiredState(url: string, accessToken: string, etag?: s
 export async function scopeDocument(sql: postgres.Sql, scope: string): Promise<string | undefined> {
   const [row] = await sql<Array<{ document_sha256: string }>>`select document_sha256 from scope_documents where scope = ${scope}`;
   return row?.document_sha256;
+}
+
+/** A fresh database with the template policy applied from a real git repository. */
+export async function appliedTemplate(t: Parameters<typeof templateRepo>[0] & { after(fn: () => Promise<void>): void }): Promise<{ db: TestDatabase }> {
+  const db = await freshDatabase(t);
+  const repo = await templateRepo(t);
+  const source = await openPolicySource({ dataDir: repo.dir, policyRepo: repo.dir, policyBranch: 'main' }, silentLog);
+  t.after(() => source.close());
+  assert.equal((await reconcileOnce({ sql: db.sql, source, log: silentLog, trigger: 'test' })).status, 'applied');
+  return { db };
 }

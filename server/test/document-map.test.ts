@@ -4,22 +4,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { openPolicySource } from '../src/git/source.ts';
-import { reconcileOnce } from '../src/reconcile/reconcile.ts';
-import { freshDatabase } from './support/database.ts';
-import { silentLog, tempDir, templateRepo, until } from './reconcile-fixtures.ts';
+import { silentLog, tempDir, type templateRepo, until } from './reconcile-fixtures.ts';
 import { readAgentDocuments, visitEveryAgentDocument } from '../src/apply/agent-documents.ts';
 import { createDocumentMap } from '../src/reconcile/document-map.ts';
 import { openDatabase } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrate.ts';
-import { scopeDocument, startDesiredStateInstance } from './desired-fixtures.ts';
+import { appliedTemplate, scopeDocument, startDesiredStateInstance } from './desired-fixtures.ts';
 
 async function setup(t: Parameters<typeof templateRepo>[0] & { after(fn: () => Promise<void>): void }) {
-  const db = await freshDatabase(t);
-  const repo = await templateRepo(t);
-  const source = await openPolicySource({ dataDir: repo.dir, policyRepo: repo.dir, policyBranch: 'main' }, silentLog);
-  t.after(() => source.close());
-  assert.equal((await reconcileOnce({ sql: db.sql, source, log: silentLog, trigger: 'test' })).status, 'applied');
+  const { db } = await appliedTemplate(t);
   const instances = [await startDesiredStateInstance(db, t), await startDesiredStateInstance(db, t)];
   const [first, second] = [await instances[0].enrol('web-1', { organization: 'contoso', location: 'paris' }), await instances[0].enrol('web-2', { organization: 'contoso', location: 'paris' })];
   await instances[0].map.changed();

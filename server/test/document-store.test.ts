@@ -4,18 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import postgres from 'postgres';
 import { createDocumentStore } from '../src/apply/document-store.ts';
-import { openPolicySource } from '../src/git/source.ts';
-import { reconcileOnce } from '../src/reconcile/reconcile.ts';
-import { freshDatabase } from './support/database.ts';
-import { silentLog, templateRepo } from './reconcile-fixtures.ts';
-import { scopeDocument } from './desired-fixtures.ts';
+import type { templateRepo } from './reconcile-fixtures.ts';
+import { appliedTemplate, scopeDocument } from './desired-fixtures.ts';
 
-async function appliedTemplate(t: Parameters<typeof templateRepo>[0] & { after(fn: () => Promise<void>): void }) {
-  const db = await freshDatabase(t);
-  const repo = await templateRepo(t);
-  const source = await openPolicySource({ dataDir: repo.dir, policyRepo: repo.dir, policyBranch: 'main' }, silentLog);
-  t.after(() => source.close());
-  assert.equal((await reconcileOnce({ sql: db.sql, source, log: silentLog, trigger: 'test' })).status, 'applied');
+async function countingStores(t: Parameters<typeof templateRepo>[0] & { after(fn: () => Promise<void>): void }) {
+  const { db } = await appliedTemplate(t);
   /** A store on its own connections, with the queries it sends counted. */
   const countingStore = () => {
     let queries = 0;
@@ -27,7 +20,7 @@ async function appliedTemplate(t: Parameters<typeof templateRepo>[0] & { after(f
 }
 
 test('reads of a document not yet cached that arrive while the first runs share it: one read, the same answer', async (t) => {
-  const { db, countingStore } = await appliedTemplate(t);
+  const { db, countingStore } = await countingStores(t);
   const id = (await scopeDocument(db.sql, 'contoso/paris'))!;
 
   const alone = countingStore();
@@ -46,7 +39,7 @@ test('reads of a document not yet cached that arrive while the first runs share 
 });
 
 test('a document no one has is read again the next time (an unknown id is not remembered)', async (t) => {
-  const { countingStore } = await appliedTemplate(t);
+  const { countingStore } = await countingStores(t);
   const { store, queries } = countingStore();
   const unknown = '0'.repeat(64);
   assert.deepEqual(await Promise.all([store.read(unknown), store.read(unknown)]), [undefined, undefined]);
