@@ -41,4 +41,5 @@ test('describeCollections sums the collections and says the longest of each kind
     '2 collections, 110 ms (major for external memory 1 × 80 ms at most, major 1 × 30 ms at most)',
   );
   assert.equal(collectionKind({ gcAt: 1, gcMs: 80, gcKind: 'major', gcReasons: ['forced'], youngMB: 2, heapMB: 90 }), 'major for forced: young 2 MB, heap 90 MB after');
+  assert.equal(collectionKind({ gcAt: 1, gcMs: 80, gcKind: 'major', gcReasons: ['external memory'], youngMB: 0, heapMB: 102, externalMB: 70 }), 'major for external memory: young 0 MB, heap 102 MB, external 70 MB after');
 });

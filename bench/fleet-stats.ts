@@ -211,6 +211,8 @@ export interface Collection {
   /** The young generation's and the whole heap's use soon after it, in MB (absent in older records). */
   youngMB?: number;
   heapMB?: number;
+  /** Memory held outside the heap by ArrayBuffers, in MB (absent in older records). */
+  externalMB?: number;
 }
 
 /** Everything recorded in `dir` (every process of one instance). */
@@ -239,7 +241,9 @@ function kindAndReasons(gc: Collection): string {
 
 /** "minor", or with what was recorded "major for external memory: young 3 MB, heap 141 MB after". */
 export function collectionKind(gc: Collection): string {
-  return gc.heapMB === undefined ? kindAndReasons(gc) : `${kindAndReasons(gc)}: young ${gc.youngMB} MB, heap ${gc.heapMB} MB after`;
+  if (gc.heapMB === undefined) return kindAndReasons(gc);
+  const external = gc.externalMB === undefined ? '' : `, external ${gc.externalMB} MB`;
+  return `${kindAndReasons(gc)}: young ${gc.youngMB} MB, heap ${gc.heapMB} MB${external} after`;
 }
 
 /** "3 collections, 61 ms (minor 2 × 21, major 1 × 19)", or "no collection ≥ 5 ms". */

@@ -9,7 +9,7 @@
 // of 5 ms or more are written too, for the reader to say how much of a stall they were.
 //
 // One JSON line per stall in $PSWM_BENCH_STALLS_DIR/<pid>.jsonl: { from and at (epoch ms: the timer
-// interval the stall was in, its start and its end), wallMs, cpuMs, queuedMs }, and one per collection: { gcAt (epoch ms, its start), gcMs, gcKind, gcReasons (V8's flags, when any), youngMB, heapMB (soon after it) }
+// interval the stall was in, its start and its end), wallMs, cpuMs, queuedMs }, and one per collection: { gcAt (epoch ms, its start), gcMs, gcKind, gcReasons (V8's flags, when any), youngMB, heapMB, externalMB (soon after it) }
 // (fleet-stats.ts reads them).
 import { appendFileSync, readFileSync } from 'node:fs';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
@@ -33,11 +33,13 @@ function queuedNs(): number {
 }
 
 /** The heap as the observer sees it, soon after the collections it is told of: what a scavenge
- * left in the young generation (its survivors) and the whole heap, in MB. */
-function heapAfter(): { youngMB: number; heapMB: number } {
+ * left in the young generation (its survivors), the whole heap, and the memory outside it that
+ * ArrayBuffers (Buffers) hold, which V8 collects for past a limit, in MB. */
+function heapAfter(): { youngMB: number; heapMB: number; externalMB: number } {
   const young = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
+  const heap = getHeapStatistics();
   const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
-  return { youngMB: mb(young?.space_used_size ?? 0), heapMB: mb(getHeapStatistics().used_heap_size) };
+  return { youngMB: mb(young?.space_used_size ?? 0), heapMB: mb(heap.used_heap_size), externalMB: mb(heap.external_memory) };
 }
 
 /** Why V8 collected, where it says (perf_hooks' gc flags): a full collection for external memory

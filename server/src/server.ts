@@ -25,6 +25,7 @@ import { consoleOptionsFrom, createConsoleService } from './console/console-serv
 import type { Logger } from './logger.ts';
 import { openPolicySource } from './git/source.ts';
 import { fleetMetrics } from './api/fleet-metrics.ts';
+import { announceChanges } from './reconcile/announce.ts';
 import { startReconciler } from './reconcile/reconciler.ts';
 import { createStageTimer } from './reconcile/stage-timer.ts';
 import { startRetention } from './retention/retention-loop.ts';
@@ -58,7 +59,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     const documentMap = await createDocumentMap({ sql: db.sql, bus, log });
     const documents = createDocumentStore(db.sql);
     const source = await openPolicySource(config, log);
-    const reconciler = await startReconciler({ db, source, config, log, documentMap, documents, signalAgents: hub.signalAgents, metrics: app.metrics });
+    const reconciler = await startReconciler({ db, source, config, log, documents, announce: announceChanges(bus), metrics: app.metrics });
     fleetMetrics(app.metrics, db.sql);
     const retention = startRetention(db.sql, config, log);
     await registerAgentApi(app, {

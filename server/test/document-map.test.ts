@@ -114,7 +114,7 @@ test('the safety net reads every agent in batches, the same map as one query; th
 test('with every notification lost, the safety net re-reads the fleet only after a write moved documents_version, and drops revoked agents', async (t) => {
   const { db, first, second, paris, nyc } = await setup(t);
   // setup() changed Paris's document behind the maps' backs; this map starts from it.
-  const deaf = { publish: async () => {}, subscribe: () => () => {} };
+  const deaf = { publishAll: async () => {}, subscribe: () => () => {} };
   const map = await createDocumentMap({ sql: db.sql, bus: deaf, log: silentLog, safetyNetMs: 20 });
   t.after(() => map.close());
   assert.equal(map.cached(first.id)?.document, nyc);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import postgres from 'postgres';
 import { createBus, MAX_PAYLOAD_BYTES } from '../src/hub/bus.ts';
-import type { Bus, BusPayloads } from '../src/hub/bus.ts';
+import type { Bus, BusMessage, BusPayloads } from '../src/hub/bus.ts';
 import { createLogger } from '../src/logger.ts';
 import { freshDatabase, oneClientDatabase } from './support/database.ts';
 
@@ -85,6 +85,45 @@ test('a payload PostgreSQL would refuse is rejected before it is sent, and deliv
   const signals = recordSignals(bus);
   const agentIds = Array.from({ length: Math.ceil(MAX_PAYLOAD_BYTES / 10) }, (_, i) => `agent-${i}`);
   await assert.rejects(bus.publish('pswm_signal', { agentIds, reason: 'too big' }), /bytes; the limit is 7999/);
+  assert.deepEqual(signals.received, []);
+});
+
+test('publishAll: the publisher has every message before the round trip, and the other instance gets them all, in order, across channels', { timeout: 30_000 }, async (t) => {
+  const { url } = await freshDatabase(t);
+  const sqlA = postgres(url, { max: 2, onnotice: () => {} });
+  const sqlB = postgres(url, { max: 2, onnotice: () => {} });
+  t.after(() => Promise.all([sqlA.end(), sqlB.end()]));
+  const busA = await createBus(oneClientDatabase(sqlA), log);
+  const busB = await createBus(oneClientDatabase(sqlB), log);
+  t.after(() => Promise.all([busA.close(), busB.close()]));
+  const heard = (bus: Bus) => {
+    const order: string[] = [];
+    bus.subscribe('pswm_documents', (payload) => order.push(`documents ${(payload.agentIds as string[]).join()}`));
+    bus.subscribe('pswm_signal', (payload) => order.push(`signal ${payload.reason}`));
+    return order;
+  };
+  const [onA, onB] = [heard(busA), heard(busB)];
+  // as a commit announces: the documents' change first, then the wake-ups, in slices
+  const messages: BusMessage[] = [
+    ...Array.from({ length: 20 }, (_, i): BusMessage => ({ channel: 'pswm_documents', payload: { agentIds: [`agent-${i}`] } })),
+    ...Array.from({ length: 20 }, (_, i): BusMessage => ({ channel: 'pswm_signal', payload: { agentIds: [`agent-${i}`], reason: `slice ${i}` } })),
+  ];
+  const expected = [...Array.from({ length: 20 }, (_, i) => `documents agent-${i}`), ...Array.from({ length: 20 }, (_, i) => `signal slice ${i}`)];
+  const sent = busA.publishAll(messages);
+  assert.deepEqual(onA, expected, 'the publishing instance has them before PostgreSQL answered');
+  await sent;
+  for (let waited = 0; onB.length < expected.length && waited < 5000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.deepEqual(onB, expected);
+  assert.deepEqual(onA, expected, 'and not a second time from the echo');
+});
+
+test('publishAll with one message too large sends none of them, and delivers none', { timeout: 30_000 }, async (t) => {
+  const { sql } = await freshDatabase(t);
+  const bus = await createBus(oneClientDatabase(sql), log);
+  t.after(() => bus.close());
+  const signals = recordSignals(bus);
+  const agentIds = Array.from({ length: Math.ceil(MAX_PAYLOAD_BYTES / 10) }, (_, i) => `agent-${i}`);
+  await assert.rejects(bus.publishAll([{ channel: 'pswm_signal', payload: { agentIds: ['a'], reason: 'small' } }, { channel: 'pswm_signal', payload: { agentIds, reason: 'too big' } }]), /bytes; the limit is 7999/);
   assert.deepEqual(signals.received, []);
 });
 

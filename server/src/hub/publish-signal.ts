@@ -2,14 +2,19 @@
 // bytes, and a large signal names thousands. A fleet-wide signal names none: it is one message that
 // every instance delivers to every socket it holds, in one pass (bench:fleet: 75 slices for 15,000
 // agents let the polls of the first woken agents delay the wake-up of the rest).
-import type { Bus } from './bus.ts';
+import type { Bus, BusMessage } from './bus.ts';
 import { MAX_PAYLOAD_BYTES } from './bus.ts';
 
 /** Wakes these agents, or with 'all' every active agent (revoked and pending agents hold no socket). */
-export async function publishSignal(bus: Pick<Bus, 'publish'>, agentIds: string[] | 'all', reason: string): Promise<void> {
-  if (agentIds === 'all') return bus.publish('pswm_signal', { all: true, reason });
-  // In parallel: one after another, a fleet-wide signal waited for each NOTIFY round trip in turn.
-  await Promise.all(chunkAgentIds([...new Set(agentIds)], { reason }).map((chunk) => bus.publish('pswm_signal', { agentIds: chunk, reason })));
+export function publishSignal(bus: Pick<Bus, 'publishAll'>, agentIds: string[] | 'all', reason: string): Promise<void> {
+  return bus.publishAll(signalMessages(agentIds, reason));
+}
+
+/** The bus messages of a signal: one for 'all', else one per slice of the ids (sent together, in one
+ * round trip: one after another, a fleet-wide signal waited for each NOTIFY in turn). */
+export function signalMessages(agentIds: string[] | 'all', reason: string): BusMessage[] {
+  if (agentIds === 'all') return [{ channel: 'pswm_signal', payload: { all: true, reason } }];
+  return chunkAgentIds([...new Set(agentIds)], { reason }).map((chunk) => ({ channel: 'pswm_signal', payload: { agentIds: chunk, reason } }));
 }
 
 /** Splits the ids so that each message `{ agentIds: chunk, ...rest }` stays under PostgreSQL's NOTIFY

@@ -30,7 +30,7 @@
 // the rows it read die young instead of 30,000 new strings surviving into the old generation. Each
 // instance draws its own period, so two instances started together do not reload together.
 import type postgres from 'postgres';
-import type { Bus } from '../hub/bus.ts';
+import type { Bus, BusMessage } from '../hub/bus.ts';
 import type { Logger } from '../logger.ts';
 import { UUID } from '../auth/tokens.ts';
 import { chunkAgentIds } from '../hub/publish-signal.ts';
@@ -73,7 +73,7 @@ interface Entry {
 }
 
 export async function createDocumentMap(deps: {
-  sql: postgres.Sql; bus: Pick<Bus, 'publish' | 'subscribe'>; log: Pick<Logger, 'warn'>;
+  sql: postgres.Sql; bus: Pick<Bus, 'publishAll' | 'subscribe'>; log: Pick<Logger, 'warn'>;
   /** The safety net's period; by default drawn between 45 and 75 s. */
   safetyNetMs?: number;
 }): Promise<DocumentMap> {
@@ -173,17 +173,22 @@ export async function createDocumentMap(deps: {
       if (found && !stale(agentId) && generation === startedIn) keep(agentId, found.document);
       return found;
     },
-    async changed(agentIds) {
-      // The bus delivers to this instance too, which queues its update before publish returns.
-      if (!agentIds || agentIds.length > PARTIAL_MAX) return bus.publish('pswm_documents', { reload: true });
-      const chunks = agentIds.length ? chunkAgentIds([...new Set(agentIds)]) : [[]];
-      await Promise.all(chunks.map((chunk) => bus.publish('pswm_documents', { agentIds: chunk })));
+    changed(agentIds) {
+      return bus.publishAll(documentChangeMessages(agentIds));
     },
     close() {
       clearInterval(timer);
       unsubscribe();
     },
   };
+}
+
+/** The bus messages saying that these agents' documents changed (without ids, or more than
+ * PARTIAL_MAX: anyone's). The bus delivers them to this instance too, which queues its update at once. */
+export function documentChangeMessages(agentIds?: string[]): BusMessage[] {
+  if (!agentIds || agentIds.length > PARTIAL_MAX) return [{ channel: 'pswm_documents', payload: { reload: true } }];
+  const chunks = agentIds.length ? chunkAgentIds([...new Set(agentIds)]) : [[]];
+  return chunks.map((chunk) => ({ channel: 'pswm_documents', payload: { agentIds: chunk } }));
 }
 
 /** Whether this update follows a change of the agent's document (it names the agent, or every agent). */

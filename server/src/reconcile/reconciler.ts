@@ -20,7 +20,6 @@ import { refreshAgentScopes } from './agent-refresh.ts';
 import { factKeysFor } from './enrolled-agents.ts';
 import { referencedFactPaths } from '../../../schemas/src/compile/selectors.ts';
 import type { Policy } from '../../../schemas/src/model.ts';
-import type { DocumentMap } from './document-map.ts';
 import type { DocumentStore } from '../apply/document-store.ts';
 
 export interface Reconciler {
@@ -44,12 +43,10 @@ export interface ReconcilerDeps {
   source: PolicySource;
   config: Pick<ServerConfig, 'pollIntervalSeconds' | 'webhookSecret' | 'policyBranch'>;
   log: Logger;
-  /** Told which agents' documents changed, so every instance updates its agent → document map. */
-  documentMap?: Pick<DocumentMap, 'changed'>;
   /** Shared with the desired-state route, so both serve from one cache. */
   documents?: DocumentStore;
-  /** Wakes agents (the hub's signalAgents): after an apply, those whose document changed. */
-  signalAgents?: (agentIds: string[], reason: string) => Promise<void>;
+  /** After an apply: tells every instance which agents' documents changed, then wakes them (announce.ts). */
+  announce?: (changedAgents: string[], reason: string) => Promise<void>;
   /** Registry the reconcile metrics are registered on (the app's /metrics). */
   metrics?: Registry;
 }
@@ -100,12 +97,9 @@ export async function startReconciler(deps: ReconcilerDeps): Promise<Reconciler>
     void scheduler.request(AGENTS_ONLY);
   };
 
-  // Every instance reloads its agent → document map before any agent is woken, so a woken agent
-  // is never answered 304 for its old document (document-map.ts).
   const announce = async (changedAgents: string[], reason: string) => {
     try {
-      await deps.documentMap?.changed(changedAgents);
-      if (changedAgents.length) await deps.signalAgents?.(changedAgents, reason);
+      await deps.announce?.(changedAgents, reason);
     } catch (error) {
       // The maps still reload within a minute and agents poll on their interval; the apply stands.
       log.warn({ err: error, agents: changedAgents.length }, 'cannot announce the new documents or signal their agents');
