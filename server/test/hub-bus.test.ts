@@ -24,15 +24,18 @@ function recordSignals(bus: Bus) {
   return { received, arrival, reasons: () => received.map((p) => p.reason) };
 }
 
-test('a message published on one instance reaches every instance once, the publisher included', { timeout: 30_000 }, async (t) => {
+/** Two buses on one fresh database, each with its own pool, as two server processes would have. */
+async function twoInstances(t: import('node:test').TestContext): Promise<[Bus, Bus]> {
   const { url } = await freshDatabase(t);
-  // Each instance has its own pool, as two server processes would.
-  const sqlA = postgres(url, { max: 2, onnotice: () => {} });
-  const sqlB = postgres(url, { max: 2, onnotice: () => {} });
-  t.after(() => Promise.all([sqlA.end(), sqlB.end()]));
-  const busA = await createBus(oneClientDatabase(sqlA), log);
-  const busB = await createBus(oneClientDatabase(sqlB), log);
-  t.after(() => Promise.all([busA.close(), busB.close()]));
+  const pools = [postgres(url, { max: 2, onnotice: () => {} }), postgres(url, { max: 2, onnotice: () => {} })];
+  t.after(() => Promise.all(pools.map((sql) => sql.end())));
+  const buses = await Promise.all(pools.map((sql) => createBus(oneClientDatabase(sql), log)));
+  t.after(() => Promise.all(buses.map((bus) => bus.close())));
+  return [buses[0], buses[1]];
+}
+
+test('a message published on one instance reaches every instance once, the publisher included', { timeout: 30_000 }, async (t) => {
+  const [busA, busB] = await twoInstances(t);
   const onA = recordSignals(busA);
   const onB = recordSignals(busB);
 
@@ -89,13 +92,7 @@ test('a payload PostgreSQL would refuse is rejected before it is sent, and deliv
 });
 
 test('publishAll: the publisher has every message before the round trip, and the other instance gets them all, in order, across channels', { timeout: 30_000 }, async (t) => {
-  const { url } = await freshDatabase(t);
-  const sqlA = postgres(url, { max: 2, onnotice: () => {} });
-  const sqlB = postgres(url, { max: 2, onnotice: () => {} });
-  t.after(() => Promise.all([sqlA.end(), sqlB.end()]));
-  const busA = await createBus(oneClientDatabase(sqlA), log);
-  const busB = await createBus(oneClientDatabase(sqlB), log);
-  t.after(() => Promise.all([busA.close(), busB.close()]));
+  const [busA, busB] = await twoInstances(t);
   const heard = (bus: Bus) => {
     const order: string[] = [];
     bus.subscribe('pswm_documents', (payload) => order.push(`documents ${(payload.agentIds as string[]).join()}`));

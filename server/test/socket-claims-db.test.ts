@@ -45,22 +45,37 @@ test('connects claimed together are judged as if one after another, in one trans
   assert.deepEqual(await claims.claim(a, { instance: 'agent-a', peer: peer('10.0.0.1') }), { generation: 2, displaced: false, duplicate: false });
 });
 
-test('1,200 agents connecting at once are claimed in a few transactions, each with its own generation', async (t) => {
-  const { sql } = await freshDatabase(t);
-  const claims = createSocketClaims(sql, POLICY);
-  const ids = await agents(sql, Array.from({ length: 1200 }, (_, i) => `fleet-${i}`));
-  const [{ before }] = await sql<{ before: string }[]>`select xact_commit::text as before from pg_stat_database where datname = current_database()`;
-  const results = await Promise.all(ids.map((id) => claims.claim(id, { instance: `agent-${id}`, peer: { address: '10.1.1.1' } })));
-  assert.ok(results.every((r) => r.generation === 1 && !r.displaced && !r.duplicate));
-  const [{ held }] = await sql<{ held: number }[]>`select count(*)::int as held from agent_socket_claims where holder = 1`;
-  assert.equal(held, 1200);
+/** Transactions committed in this database while `work` ran (its own included). */
+async function commitsDuring(sql: import('postgres').Sql, work: () => Promise<unknown>, atLeast: number): Promise<number> {
+  const committed = async () => Number((await sql<{ n: string }[]>`select xact_commit::text as n from pg_stat_database where datname = current_database()`)[0].n);
+  const before = await committed();
+  await work();
   // pg_stat_database is updated when a backend reports its statistics: wait for the count to settle
   let commits = 0;
   for (let waited = 0; waited < 5000; waited += 250) {
     await new Promise((resolve) => setTimeout(resolve, 250));
-    const [{ after }] = await sql<{ after: string }[]>`select xact_commit::text as after from pg_stat_database where datname = current_database()`;
-    commits = Number(after) - Number(before);
-    if (commits >= 3) break;
+    commits = (await committed()) - before;
+    if (commits >= atLeast) break;
   }
-  assert.ok(commits >= 3 && commits < 30, `1,200 claims took ${commits} transactions (at most 500 claims each, plus this test's own queries)`);
+  return commits;
+}
+
+test('1,200 agents connecting at once are claimed in a few transactions, each with its own generation, and released together the same way', async (t) => {
+  const { sql } = await freshDatabase(t);
+  const claims = createSocketClaims(sql, POLICY);
+  const ids = await agents(sql, Array.from({ length: 1200 }, (_, i) => `fleet-${i}`));
+  let results: Array<{ generation: number; displaced: boolean; duplicate: boolean }> = [];
+  const claimCommits = await commitsDuring(sql, async () => {
+    results = await Promise.all(ids.map((id) => claims.claim(id, { instance: `agent-${id}`, peer: { address: '10.1.1.1' } })));
+  }, 3);
+  assert.ok(results.every((r) => r.generation === 1 && !r.displaced && !r.duplicate));
+  const [{ held }] = await sql<{ held: number }[]>`select count(*)::int as held from agent_socket_claims where holder = 1`;
+  assert.equal(held, 1200);
+  assert.ok(claimCommits >= 3 && claimCommits < 30, `1,200 claims took ${claimCommits} transactions (at most 500 claims each, plus this test's own queries)`);
+
+  // their sockets close together (one of them with a generation a newer socket already replaced)
+  const releaseCommits = await commitsDuring(sql, () => Promise.all(ids.map((id, i) => claims.release(id, i === 0 ? 0 : 1))), 3);
+  const [{ stillHeld }] = await sql<{ stillHeld: number }[]>`select count(*)::int as "stillHeld" from agent_socket_claims where holder is not null`;
+  assert.equal(stillHeld, 1, 'every socket released but the one whose generation did not match');
+  assert.ok(releaseCommits >= 3 && releaseCommits < 30, `1,200 releases took ${releaseCommits} transactions`);
 });
