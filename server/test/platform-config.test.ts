@@ -24,7 +24,7 @@ test('defaults apply when nothing is configured', () => {
     dataDir: resolve('./data'), host: '127.0.0.1', port: 8080, policyBranch: 'main', pollIntervalSeconds: 60, logLevel: 'info', shutdownTimeoutSeconds: 10,
     consoleIdleLimitSeconds: 86400, consoleDurationLimitSeconds: 86400, consoleTranscriptMaxBytes: 4194304, consoleRetentionDays: 90, consoleTranscriptReaders: 'viewer',
     rateLimit: 300, enrollQueueMax: 1000, retentionDays: 30, reconciliationRetentionDays: 90, auditRetentionDays: 365,
-    duplicateIdentityTakeovers: 3, duplicateIdentityWindowSeconds: 600, duplicateIdentityQuietSeconds: 10800, listenBacklog: 1024,
+    duplicateIdentityTakeovers: 3, duplicateIdentityWindowSeconds: 600, duplicateIdentityQuietSeconds: 10800, listenBacklog: 1024, wakeRate: 1000,
   });
 });
 
