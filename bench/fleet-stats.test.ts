@@ -42,4 +42,8 @@ test('describeCollections sums the collections and says the longest of each kind
   );
   assert.equal(collectionKind({ gcAt: 1, gcMs: 80, gcKind: 'major', gcReasons: ['forced'], youngMB: 2, heapMB: 90 }), 'major for forced: young 2 MB, heap 90 MB after');
   assert.equal(collectionKind({ gcAt: 1, gcMs: 80, gcKind: 'major', gcReasons: ['external memory'], youngMB: 0, heapMB: 102, externalMB: 70 }), 'major for external memory: young 0 MB, heap 102 MB, external 70 MB after');
+  assert.equal(
+    collectionKind({ gcAt: 1, gcMs: 80, gcKind: 'major', gcReasons: ['external memory'], youngMB: 0, heapMB: 102, externalMB: 10, externalPeakMB: 76, sinceMajorS: 140 }),
+    'major for external memory: young 0 MB, heap 102 MB, external 10 MB after; external up to 76 MB over the 140 s since the previous major one',
+  );
 });

@@ -213,6 +213,9 @@ export interface Collection {
   heapMB?: number;
   /** Memory held outside the heap by ArrayBuffers, in MB (absent in older records). */
   externalMB?: number;
+  /** Major collections: the most external memory sampled since the previous one, and its age in s. */
+  externalPeakMB?: number;
+  sinceMajorS?: number;
 }
 
 /** Everything recorded in `dir` (every process of one instance). */
@@ -243,7 +246,8 @@ function kindAndReasons(gc: Collection): string {
 export function collectionKind(gc: Collection): string {
   if (gc.heapMB === undefined) return kindAndReasons(gc);
   const external = gc.externalMB === undefined ? '' : `, external ${gc.externalMB} MB`;
-  return `${kindAndReasons(gc)}: young ${gc.youngMB} MB, heap ${gc.heapMB} MB${external} after`;
+  const growth = gc.externalPeakMB === undefined ? '' : `; external up to ${gc.externalPeakMB} MB over the ${gc.sinceMajorS} s since the previous major one`;
+  return `${kindAndReasons(gc)}: young ${gc.youngMB} MB, heap ${gc.heapMB} MB${external} after${growth}`;
 }
 
 /** "3 collections, 61 ms (minor 2 × 21, major 1 × 19)", or "no collection ≥ 5 ms". */

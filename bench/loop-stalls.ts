@@ -9,7 +9,7 @@
 // of 5 ms or more are written too, for the reader to say how much of a stall they were.
 //
 // One JSON line per stall in $PSWM_BENCH_STALLS_DIR/<pid>.jsonl: { from and at (epoch ms: the timer
-// interval the stall was in, its start and its end), wallMs, cpuMs, queuedMs }, and one per collection: { gcAt (epoch ms, its start), gcMs, gcKind, gcReasons (V8's flags, when any), youngMB, heapMB, externalMB (soon after it) }
+// interval the stall was in, its start and its end), wallMs, cpuMs, queuedMs }, and one per collection: { gcAt (epoch ms, its start), gcMs, gcKind, gcReasons (V8's flags, when any), youngMB, heapMB, externalMB (soon after it); a major one also externalPeakMB and sinceMajorS (the highest external memory sampled since the previous major one, and how long ago that was) }
 // (fleet-stats.ts reads them).
 import { appendFileSync, readFileSync } from 'node:fs';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
@@ -68,18 +68,33 @@ if (dir) {
   let last = performance.now();
   let lastCpu = process.threadCpuUsage();
   let lastQueued = queuedNs();
+  // V8 runs a full collection once ArrayBuffers' memory grew ~64 MB past what the last one left: the
+  // highest figure sampled since then, and how long ago that was, say how fast it grew.
+  let externalPeak = 0;
+  let lastMajorAt = performance.now();
+  let ticks = 0;
   new PerformanceObserver((list) => {
-    const long = list.getEntries().filter((entry) => entry.duration >= GC_FROM_MS);
+    const entries = list.getEntries();
+    const long = entries.filter((entry) => entry.duration >= GC_FROM_MS);
+    const firstMajor = entries.find((entry) => (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR);
+    const growth = { externalPeakMB: Math.round(externalPeak / 2 ** 20), sinceMajorS: Math.round((performance.now() - lastMajorAt) / 1000) };
+    if (firstMajor) {
+      externalPeak = 0;
+      lastMajorAt = performance.now();
+    }
     if (!long.length) return;
     const heap = heapAfter();
+    // the growth belongs to the batch's first major collection; a second one in it found none
     const lines = long.map((entry) => {
       const detail = (entry as PerformanceEntry & { detail?: { kind?: number; flags?: number } }).detail;
       const reasons = gcReasons(detail?.flags);
-      return `${JSON.stringify({ gcAt: Math.round(performance.timeOrigin + entry.startTime), gcMs: Math.round(entry.duration), gcKind: gcKind(detail?.kind), ...(reasons.length ? { gcReasons: reasons } : {}), ...heap })}\n`;
+      const before = entry === firstMajor ? growth : {};
+      return `${JSON.stringify({ gcAt: Math.round(performance.timeOrigin + entry.startTime), gcMs: Math.round(entry.duration), gcKind: gcKind(detail?.kind), ...(reasons.length ? { gcReasons: reasons } : {}), ...heap, ...before })}\n`;
     });
     appendFileSync(file, lines.join(''));
   }).observe({ entryTypes: ['gc'] });
   setInterval(() => {
+    if (++ticks % 10 === 0) externalPeak = Math.max(externalPeak, getHeapStatistics().external_memory);
     const now = performance.now();
     const cpu = process.threadCpuUsage();
     const queued = queuedNs();
