@@ -25,13 +25,13 @@ function recordSignals(bus: Bus) {
 }
 
 /** Two buses on one fresh database, each with its own pool, as two server processes would have. */
-async function twoInstances(t: import('node:test').TestContext): Promise<[Bus, Bus]> {
-  const { url } = await freshDatabase(t);
+async function twoInstances(t: import('node:test').TestContext): Promise<[Bus, Bus, postgres.Sql]> {
+  const { url, sql } = await freshDatabase(t);
   const pools = [postgres(url, { max: 2, onnotice: () => {} }), postgres(url, { max: 2, onnotice: () => {} })];
-  t.after(() => Promise.all(pools.map((sql) => sql.end())));
-  const buses = await Promise.all(pools.map((sql) => createBus(oneClientDatabase(sql), log)));
+  t.after(() => Promise.all(pools.map((pool) => pool.end())));
+  const buses = await Promise.all(pools.map((pool) => createBus(oneClientDatabase(pool), log)));
   t.after(() => Promise.all(buses.map((bus) => bus.close())));
-  return [buses[0], buses[1]];
+  return [buses[0], buses[1], sql];
 }
 
 test('a message published on one instance reaches every instance once, the publisher included', { timeout: 30_000 }, async (t) => {
@@ -91,8 +91,8 @@ test('a payload PostgreSQL would refuse is rejected before it is sent, and deliv
   assert.deepEqual(signals.received, []);
 });
 
-test('publishAll: the publisher has every message before the round trip, and the other instance gets them all, in order, across channels', { timeout: 30_000 }, async (t) => {
-  const [busA, busB] = await twoInstances(t);
+test('publishAll: the publisher has every message before PostgreSQL answers, and the other instance gets them all, in order, across channels', { timeout: 30_000 }, async (t) => {
+  const [busA, busB, sql] = await twoInstances(t);
   const heard = (bus: Bus) => {
     const order: string[] = [];
     bus.subscribe('pswm_documents', (payload) => order.push(`documents ${(payload.agentIds as string[]).join()}`));
@@ -106,8 +106,17 @@ test('publishAll: the publisher has every message before the round trip, and the
     ...Array.from({ length: 20 }, (_, i): BusMessage => ({ channel: 'pswm_signal', payload: { agentIds: [`agent-${i}`], reason: `slice ${i}` } })),
   ];
   const expected = [...Array.from({ length: 20 }, (_, i) => `documents agent-${i}`), ...Array.from({ length: 20 }, (_, i) => `signal slice ${i}`)];
-  const sent = busA.publishAll(messages);
-  assert.deepEqual(onA, expected, 'the publishing instance has them before PostgreSQL answered');
+  // PostgreSQL commits notifying transactions one at a time: one left open holds up the publish's answer
+  const blocker = await sql.reserve();
+  t.after(() => blocker.release());
+  await blocker`begin`;
+  await blocker`select pg_notify('pswm_test_hold', 'hold')`;
+  let answered = false;
+  const sent = busA.publishAll(messages).then(() => void (answered = true));
+  for (let waited = 0; onA.length < expected.length && waited < 5000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.deepEqual(onA, expected, 'the publishing instance has them while PostgreSQL has not answered');
+  assert.equal(answered, false);
+  await blocker`commit`;
   await sent;
   for (let waited = 0; onB.length < expected.length && waited < 5000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
   assert.deepEqual(onB, expected);

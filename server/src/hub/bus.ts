@@ -93,13 +93,21 @@ export async function createBus(db: Pick<Database, 'sql' | 'control' | 'embedded
       if (bytes > MAX_PAYLOAD_BYTES) throw new Error(`bus message on ${channel} is ${bytes} bytes; the limit is ${MAX_PAYLOAD_BYTES}`);
       return { channel, text };
     });
-    // Here before the send: this instance's subscribers need not wait for PostgreSQL's round trip
-    // (bench:fleet at 30,000: 200–400 ms under load, so a signal woke the publishing instance's
-    // agents after the other instance's). A failed send still rejects, and the other instances
-    // catch up as after any lost message (resync, the document maps' safety net, agents' polls);
-    // delivered nowhere instead, this instance would have to catch up the same way.
+    // Here without waiting for PostgreSQL's answer (bench:fleet at 30,000: 200–400 ms under load,
+    // so a signal woke the publishing instance's agents after the other instance's), but once the
+    // NOTIFY is on its way: this delivery can be a send loop over every socket held here (~160 ms at
+    // 15,000), and run first it held up the other instances' by as much. postgres.js writes a query
+    // from a setImmediate queued a microtask after the call; the one queued below runs after it. A
+    // failed send still rejects, and the other instances catch up as after any lost message (resync,
+    // the document maps' safety net, agents' polls); delivered nowhere instead, this instance would
+    // have to catch up the same way.
+    if (!sent.length) return;
+    const sending = transport.send(sent);
+    sending.catch(() => {}); // rejects to the caller below, not as unhandled while this waits
+    await Promise.resolve();
+    await new Promise((resolve) => setImmediate(resolve));
     for (const { channel, payload } of messages) deliver(channel, payload);
-    if (sent.length) await transport.send(sent);
+    await sending;
   };
 
   return {
