@@ -40,12 +40,20 @@ test('the template applies, and the same revision again is a no-op', async (t) =
   const [scopes] = await sql`select count(*)::int as n, count(distinct document_sha256)::int as documents from scope_documents`;
   assert.equal(scopes.n, 4 + 1, 'four locations and one agent pinned by an override');
   assert.ok(first.changedScopes.includes('contoso/paris'));
+  // the apply is audited, in the same transaction as its rows
+  const audited = await sql`select actor, target, outcome, details from audit_log where action = 'policy.apply'`;
+  assert.equal(audited.length, 1);
+  assert.equal(audited[0].target, first.revision);
+  assert.equal(audited[0].outcome, 'success');
+  assert.match(audited[0].actor, /^reconciler:/);
+  assert.deepEqual(audited[0].details.counts, first.counts);
 
   const second = await reconcile();
   assert.equal(second.status, 'no-op');
   assert.equal(second.revision, first.revision);
   const rows = await sql`select status from reconciliations order by id`;
   assert.deepEqual(rows.map((r) => r.status), ['applied', 'no-op']);
+  assert.equal((await sql`select 1 from audit_log where action = 'policy.apply'`).length, 1, 'a no-op is not audited as an apply');
 
   // Polling the same revision again does not grow the history: consecutive no-ops share a row.
   const third = await reconcile();

@@ -210,6 +210,10 @@ async function reconcileRun(deps: ReconcileDeps, startedAt: Date, stages: StageT
       documentsVersion = await bumpDocumentsVersion(tx);
       agentsChanged = changedAgents(before.documents, (await readAgentDocuments(tx, whose)).documents);
       stages.mark('agents-diff');
+      // In the apply's transaction: the audit line commits with the rows it describes, and the
+      // agents are woken without waiting for a commit of its own after this one (bench:fleet at
+      // 30,000: 240–400 ms from an apply's end to the wake-up with PostgreSQL's WAL flush busy).
+      await auditApplied(tx, deps.trigger, { revision, counts: plan.counts, changedScopes: plan.changedScopes }, policy);
       return finishIn(tx, {
         revision, commit, status: 'applied', message: appliedMessage(revision, plan), counts: plan.counts, errors: [],
         changedScopes: plan.changedScopes, changedAgents: agentsChanged, compiledScopes: result.compiledScopes, decidedAgents: agents.length,
@@ -222,7 +226,6 @@ async function reconcileRun(deps: ReconcileDeps, startedAt: Date, stages: StageT
       for (const { place, agents: count } of orphaned) {
         log.warn({ revision, place, agents: count }, `revision ${revision} removes ${place}, which still has ${count} enrolled agent(s): they get no desired state until they are moved or revoked`);
       }
-      await auditApplied(sql, deps.trigger, outcome, policy, log);
     }
     return outcome;
   } catch (error) {
@@ -301,17 +304,12 @@ function appliedMessage(revision: string, plan: WritePlan): string {
   return `applied revision ${revision}: ${added} added, ${changed} changed, ${removed} removed; ${plan.changedScopes.length} scope(s) changed`;
 }
 
-async function auditApplied(sql: postgres.Sql, trigger: string, outcome: ReconcileOutcome, policy: Policy, log: Logger): Promise<void> {
-  try {
-    await audit(sql, {
-      actor: `reconciler:${trigger}`,
-      action: 'policy.apply',
-      target: outcome.revision ?? undefined,
-      outcome: 'success',
-      details: { counts: outcome.counts, changedScopes: outcome.changedScopes.length, locations: policy.locations.size },
-    });
-  } catch (error) {
-    // The revision is applied and recorded; a missing audit line must not turn that into a failure.
-    log.error({ err: error, revision: outcome.revision }, 'cannot write the audit entry for an applied revision');
-  }
+function auditApplied(tx: postgres.TransactionSql, trigger: string, applied: { revision: string; counts: WriteCounts; changedScopes: string[] }, policy: Policy): Promise<void> {
+  return audit(tx, {
+    actor: `reconciler:${trigger}`,
+    action: 'policy.apply',
+    target: applied.revision,
+    outcome: 'success',
+    details: { counts: applied.counts, changedScopes: applied.changedScopes.length, locations: policy.locations.size },
+  });
 }
