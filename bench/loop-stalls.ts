@@ -56,6 +56,11 @@ function gcReasons(flags: number | undefined): string[] {
   return GC_REASONS.filter(([flag]) => ((flags ?? 0) & flag) !== 0).map(([, name]) => name);
 }
 
+/** What perf_hooks says of a collection beyond its duration. */
+function gcDetail(entry: PerformanceEntry): { kind?: number; flags?: number } | undefined {
+  return (entry as PerformanceEntry & { detail?: { kind?: number; flags?: number } }).detail;
+}
+
 function gcKind(kind: number | undefined): string {
   if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) return 'major';
   if (kind === constants.NODE_PERFORMANCE_GC_MINOR) return 'minor';
@@ -76,7 +81,7 @@ if (dir) {
   new PerformanceObserver((list) => {
     const entries = list.getEntries();
     const long = entries.filter((entry) => entry.duration >= GC_FROM_MS);
-    const firstMajor = entries.find((entry) => (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR);
+    const firstMajor = entries.find((entry) => gcDetail(entry)?.kind === constants.NODE_PERFORMANCE_GC_MAJOR);
     const growth = { externalPeakMB: Math.round(externalPeak / 2 ** 20), sinceMajorS: Math.round((performance.now() - lastMajorAt) / 1000) };
     if (firstMajor) {
       externalPeak = 0;
@@ -86,7 +91,7 @@ if (dir) {
     const heap = heapAfter();
     // the growth belongs to the batch's first major collection; a second one in it found none
     const lines = long.map((entry) => {
-      const detail = (entry as PerformanceEntry & { detail?: { kind?: number; flags?: number } }).detail;
+      const detail = gcDetail(entry);
       const reasons = gcReasons(detail?.flags);
       const before = entry === firstMajor ? growth : {};
       return `${JSON.stringify({ gcAt: Math.round(performance.timeOrigin + entry.startTime), gcMs: Math.round(entry.duration), gcKind: gcKind(detail?.kind), ...(reasons.length ? { gcReasons: reasons } : {}), ...heap, ...before })}\n`;

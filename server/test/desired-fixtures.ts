@@ -13,7 +13,7 @@ import { createDocumentStore } from '../src/apply/document-store.ts';
 import { createToken } from '../src/auth/tokens.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { createBus } from '../src/hub/bus.ts';
-import { createDocumentMap, type DocumentMap } from '../src/reconcile/document-map.ts';
+import { createDocumentMap, documentChangeMessages, type DocumentMap } from '../src/reconcile/document-map.ts';
 import { enrolAgent } from './support/agent-identity.ts';
 
 export { enrolAgent };
@@ -32,6 +32,8 @@ export interface Answer {
 export interface DesiredStateInstance {
   url: string;
   map: DocumentMap;
+  /** Tells every instance on the database that these agents' documents changed (or anyone's), as a writer of documents does. */
+  documentsChanged(agentIds?: string[]): Promise<void>;
   /** Queries this instance has sent to PostgreSQL so far. */
   queries(): number;
   adminToken: string;
@@ -65,6 +67,7 @@ export async function startDesiredStateInstance(db: TestDatabase, t: { after(fn:
   return {
     url,
     map,
+    documentsChanged: (agentIds) => bus.publishAll(documentChangeMessages(agentIds)),
     queries: () => queries,
     adminToken,
     enrol: (name, placement) => enrolAgent(url, adminToken, name, placement),

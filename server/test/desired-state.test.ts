@@ -17,7 +17,7 @@ async function setup(t: Parameters<typeof templateRepo>[0] & { after(fn: () => P
   const reconcile = async () => {
     const outcome = await reconcileOnce({ sql: db.sql, source, log: silentLog, trigger: 'test' });
     assert.equal(outcome.status, 'applied', outcome.message);
-    await instance.map.changed();
+    await instance.documentsChanged();
     return outcome;
   };
   return { db, sql: db.sql, repo, instance, reconcile };

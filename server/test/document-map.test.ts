@@ -15,7 +15,7 @@ async function setup(t: Parameters<typeof templateRepo>[0] & { after(fn: () => P
   const { db } = await appliedTemplate(t);
   const instances = [await startDesiredStateInstance(db, t), await startDesiredStateInstance(db, t)];
   const [first, second] = [await instances[0].enrol('web-1', { organization: 'contoso', location: 'paris' }), await instances[0].enrol('web-2', { organization: 'contoso', location: 'paris' })];
-  await instances[0].map.changed();
+  await instances[0].documentsChanged();
   const paris = (await scopeDocument(db.sql, 'contoso/paris'))!;
   const nyc = (await scopeDocument(db.sql, 'fabrikam/nyc'))!;
   for (const { map } of instances) await until('both agents in the map', async () => map.cached(first.id)?.document === paris && map.cached(second.id)?.document === paris);
@@ -28,15 +28,15 @@ async function setup(t: Parameters<typeof templateRepo>[0] & { after(fn: () => P
 
 test('a change naming agents updates those agents on every instance, and only them', async (t) => {
   const { instances, first, second, paris, nyc, documentsOf, settled } = await setup(t);
-  await instances[1].map.changed([first.id]);
+  await instances[1].documentsChanged([first.id]);
   await settled(first.id, nyc);
   assert.deepEqual(documentsOf(second.id), [paris, paris], 'an agent the change did not name is not re-read');
 
-  await instances[0].map.changed([]);
+  await instances[0].documentsChanged([]);
   // While an update for a change runs, lookups fall through (cached is undefined): wait it out.
   await until('the empty change to be applied', async () => documentsOf(second.id).every(Boolean));
   assert.deepEqual(documentsOf(second.id), [paris, paris], 'a change naming nobody re-reads nobody');
-  await instances[0].map.changed();
+  await instances[0].documentsChanged();
   await settled(second.id, nyc);
 });
 
@@ -56,7 +56,7 @@ test('while an update for a change waits, only the agents it names fall through 
     await holder;
   });
   await lockTaken;
-  await instances[0].map.changed([first.id]);
+  await instances[0].documentsChanged([first.id]);
   for (const { map } of instances) {
     await until('the change to be heard', async () => map.cached(first.id) === undefined);
     assert.equal(map.cached(second.id)?.document, paris, 'an agent the change does not name is still answered from memory');
@@ -68,7 +68,7 @@ test('while an update for a change waits, only the agents it names fall through 
 
 test('a change naming more agents than one update re-reads by id, or a message naming something else, reloads the whole map', async (t) => {
   const { db, instances, first, second, nyc, settled } = await setup(t);
-  await instances[0].map.changed([first.id, ...Array.from({ length: 2_000 }, () => randomUUID())]);
+  await instances[0].documentsChanged([first.id, ...Array.from({ length: 2_000 }, () => randomUUID())]);
   await settled(second.id, nyc);
 
   await db.sql`update scope_documents set document_sha256 = ${(await scopeDocument(db.sql, 'contoso/berlin'))!} where scope = 'contoso/paris'`;
@@ -81,7 +81,7 @@ test('a change naming more agents than one update re-reads by id, or a message n
 test('a revoked agent named by a change leaves the map; an unknown one is looked up', async (t) => {
   const { db, instances, first, second, nyc, settled } = await setup(t);
   await db.sql`update agents set status = 'revoked', revoked_at = now() where id = ${first.id}`;
-  await instances[0].map.changed([first.id, second.id]);
+  await instances[0].documentsChanged([first.id, second.id]);
   await settled(second.id, nyc);
   for (const { map } of instances) assert.equal(map.knows(first.id), false);
 
@@ -114,7 +114,7 @@ test('the safety net reads every agent in batches, the same map as one query; th
 test('with every notification lost, the safety net re-reads the fleet only after a write moved documents_version, and drops revoked agents', async (t) => {
   const { db, first, second, paris, nyc } = await setup(t);
   // setup() changed Paris's document behind the maps' backs; this map starts from it.
-  const deaf = { publishAll: async () => {}, subscribe: () => () => {} };
+  const deaf = { subscribe: () => () => {} };
   const map = await createDocumentMap({ sql: db.sql, bus: deaf, log: silentLog, safetyNetMs: 20 });
   t.after(() => map.close());
   assert.equal(map.cached(first.id)?.document, nyc);

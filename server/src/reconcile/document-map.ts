@@ -48,8 +48,6 @@ export interface DocumentMap {
   knows(agentId: string): boolean;
   /** From the database (an agent enrolled since the last reload, or an update under way); remembered. */
   lookup(agentId: string): Promise<AgentDocument | undefined>;
-  /** Has every instance (this one included) update its copy: for these agents, or for every agent. */
-  changed(agentIds?: string[]): Promise<void>;
   close(): void;
 }
 
@@ -73,7 +71,7 @@ interface Entry {
 }
 
 export async function createDocumentMap(deps: {
-  sql: postgres.Sql; bus: Pick<Bus, 'publishAll' | 'subscribe'>; log: Pick<Logger, 'warn'>;
+  sql: postgres.Sql; bus: Pick<Bus, 'subscribe'>; log: Pick<Logger, 'warn'>;
   /** The safety net's period; by default drawn between 45 and 75 s. */
   safetyNetMs?: number;
 }): Promise<DocumentMap> {
@@ -172,9 +170,6 @@ export async function createDocumentMap(deps: {
       const found = await readAgentDocument(sql, agentId);
       if (found && !stale(agentId) && generation === startedIn) keep(agentId, found.document);
       return found;
-    },
-    changed(agentIds) {
-      return bus.publishAll(documentChangeMessages(agentIds));
     },
     close() {
       clearInterval(timer);
