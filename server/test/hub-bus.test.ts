@@ -5,6 +5,7 @@ import { createBus, MAX_PAYLOAD_BYTES } from '../src/hub/bus.ts';
 import type { Bus, BusMessage, BusPayloads } from '../src/hub/bus.ts';
 import { createLogger } from '../src/logger.ts';
 import { freshDatabase, oneClientDatabase } from './support/database.ts';
+import { startPostgresProxy } from './support/postgres-proxy.ts';
 
 /** An embedded bus's database: it must not be used (LISTEN does not work through pglite-socket). */
 const NO_DATABASE = { sql: undefined as unknown as postgres.Sql, control: undefined as unknown as postgres.Sql, embedded: true };
@@ -25,13 +26,13 @@ function recordSignals(bus: Bus) {
 }
 
 /** Two buses on one fresh database, each with its own pool, as two server processes would have. */
-async function twoInstances(t: import('node:test').TestContext): Promise<[Bus, Bus, postgres.Sql]> {
-  const { url, sql } = await freshDatabase(t);
+async function twoInstances(t: import('node:test').TestContext): Promise<[Bus, Bus]> {
+  const { url } = await freshDatabase(t);
   const pools = [postgres(url, { max: 2, onnotice: () => {} }), postgres(url, { max: 2, onnotice: () => {} })];
   t.after(() => Promise.all(pools.map((pool) => pool.end())));
   const buses = await Promise.all(pools.map((pool) => createBus(oneClientDatabase(pool), log)));
   t.after(() => Promise.all(buses.map((bus) => bus.close())));
-  return [buses[0], buses[1], sql];
+  return [buses[0], buses[1]];
 }
 
 test('a message published on one instance reaches every instance once, the publisher included', { timeout: 30_000 }, async (t) => {
@@ -95,7 +96,22 @@ test('a payload PostgreSQL would refuse is rejected before it is sent, and deliv
 });
 
 test('publishAll: the publisher has every message before PostgreSQL answers, and the other instance gets them all, in order, across channels', { timeout: 30_000 }, async (t) => {
-  const [busA, busB, sql] = await twoInstances(t);
+  const { url } = await freshDatabase(t);
+  // Instance A reaches PostgreSQL through a proxy that can hold back what PostgreSQL answers it.
+  let holding = false;
+  const held: Array<() => void> = [];
+  const proxy = await startPostgresProxy(t, {
+    fromServer: (chunk, connection) => (holding ? held.push(() => connection.toClient(chunk)) : connection.toClient(chunk)),
+  });
+  const pools = [postgres(proxy.via(url), { max: 2, onnotice: () => {} }), postgres(url, { max: 2, onnotice: () => {} })];
+  t.after(() => Promise.all(pools.map((pool) => pool.end({ timeout: 1 }))));
+  const [busA, busB] = await Promise.all(pools.map((pool) => createBus(oneClientDatabase(pool), log)));
+  t.after(() => Promise.all([busA, busB].map((bus) => bus.close())));
+  // A first publish opens the connection and prepares the statement (its parameters' types are asked
+  // for in a round trip of their own): the one below is then sent at once.
+  const warmUp = recordSignals(busB);
+  await busA.publish('pswm_signal', { agentIds: [], reason: 'warm-up' });
+  await warmUp.arrival('warm-up');
   const heard = (bus: Bus) => {
     const order: string[] = [];
     bus.subscribe('pswm_documents', (payload) => order.push(`documents ${(payload.agentIds as string[]).join()}`));
@@ -109,21 +125,20 @@ test('publishAll: the publisher has every message before PostgreSQL answers, and
     ...Array.from({ length: 20 }, (_, i): BusMessage => ({ channel: 'pswm_signal', payload: { agentIds: [`agent-${i}`], reason: `slice ${i}` } })),
   ];
   const expected = [...Array.from({ length: 20 }, (_, i) => `documents agent-${i}`), ...Array.from({ length: 20 }, (_, i) => `signal slice ${i}`)];
-  // PostgreSQL commits notifying transactions one at a time: one left open holds up the publish's answer
-  const blocker = await sql.reserve();
-  t.after(() => blocker.release());
-  await blocker`begin`;
-  await blocker`select pg_notify('pswm_test_hold', 'hold')`;
+  holding = true;
   let answered = false;
   const sent = busA.publishAll(messages).then(() => void (answered = true));
-  for (let waited = 0; onA.length < expected.length && waited < 5000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
-  assert.deepEqual(onA, expected, 'the publishing instance has them while PostgreSQL has not answered');
-  assert.equal(answered, false);
-  await blocker`commit`;
-  await sent;
+  // B hears them from PostgreSQL: the NOTIFY was sent and committed, only its answer to A is held.
   for (let waited = 0; onB.length < expected.length && waited < 5000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
   assert.deepEqual(onB, expected);
-  assert.deepEqual(onA, expected, 'and not a second time from the echo');
+  assert.deepEqual(onA, expected, 'the publishing instance has them while PostgreSQL\'s answer has not reached it');
+  assert.equal(answered, false);
+  holding = false;
+  for (const release of held.splice(0)) release();
+  await sent;
+  await busB.publish('pswm_signal', { agentIds: [], reason: 'fence' });
+  for (let waited = 0; !onA.includes('signal fence') && waited < 5000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.deepEqual(onA, [...expected, 'signal fence'], 'and not a second time from the echo');
 });
 
 test('a subscriber that throws does not keep the message from the others', async () => {
