@@ -255,6 +255,80 @@ test('an inventory writes only the packages that appeared, changed or went; the 
   assert.deepEqual((await viewer('/api/v1/agents/ws-inventory/packages')).body.packages, []);
 });
 
+test('facts and drift: only what changed is written; the read API still names the newest report that carried each', async (t) => {
+  const { enrolAgent, viewer, sql } = await reportsSetup(t);
+  const agent = await enrolAgent('ws-marks');
+  const at = (minute: number) => `2025-03-01T10:${String(minute).padStart(2, '0')}:00.000Z`;
+  const report = (minute: number, facts: object, statuses: Record<string, string>) => sampleReport({
+    started_at: at(minute), finished_at: at(minute), facts, choco_packages: undefined,
+    drift: Object.entries(statuses).map(([name, status]) => ({ kind: 'script', name, status })),
+  });
+  const post = async (body: Record<string, unknown>) => assert.equal((await agent.post('/api/v1/agent/reports', body)).status, 201);
+  const rowVersions = async () => ({
+    ...Object.fromEntries((await sql<Array<{ key: string; xmin: string }>>`select fact_key as key, xmin::text from agent_facts where agent_id = ${agent.id}`).map((r) => [`fact ${r.key}`, r.xmin])),
+    ...Object.fromEntries((await sql<Array<{ name: string; xmin: string }>>`select name, xmin::text from agent_drift where agent_id = ${agent.id}`).map((r) => [`drift ${r.name}`, r.xmin])),
+  });
+
+  const first = report(1, { hostname: 'ws-marks', uptime_seconds: 60 }, { a: 'in_sync', b: 'failed' });
+  await post(first);
+  const before = await rowVersions();
+  const second = report(2, { hostname: 'ws-marks', uptime_seconds: 120 }, { a: 'in_sync', b: 'in_sync' });
+  await post(second);
+  const after = await rowVersions();
+  assert.equal(after['fact hostname'], before['fact hostname'], 'an unchanged fact is not written again');
+  assert.equal(after['drift a'], before['drift a'], 'an unchanged drift item is not written again');
+  assert.notEqual(after['fact uptime_seconds'], before['fact uptime_seconds']);
+  assert.notEqual(after['drift b'], before['drift b']);
+
+  const facts = (await viewer('/api/v1/agents/ws-marks/facts')).body.facts;
+  assert.deepEqual(facts.map((f: any) => [f.key, f.value, f.reportedAt]), [['hostname', 'ws-marks', at(2)], ['uptime_seconds', 120, at(2)]]);
+  const [hostname, uptime] = facts;
+  assert.ok(hostname.updatedAt < uptime.updatedAt, 'updatedAt: when the value last changed');
+  const drift = (await viewer('/api/v1/agents/ws-marks/drift')).body.items;
+  assert.deepEqual(drift.map((d: any) => [d.name, d.status, d.reportId, d.reportedAt]), [['a', 'in_sync', second.id, at(2)], ['b', 'in_sync', second.id, at(2)]]);
+
+  // A report older than the newest, sent late, changes none of the keys the newest carried but
+  // still teaches a key it did not; a part a report leaves out keeps its mark.
+  await post(report(0, { hostname: 'renamed', 'only.old': true }, { a: 'failed', c: 'drifted' }));
+  await post(sampleReport({ started_at: at(3), finished_at: at(3), facts: undefined, drift: undefined, choco_packages: undefined }));
+  const late = Object.fromEntries((await viewer('/api/v1/agents/ws-marks/facts')).body.facts.map((f: any) => [f.key, [f.value, f.reportedAt]]));
+  assert.deepEqual(late, { hostname: ['ws-marks', at(2)], uptime_seconds: [120, at(2)], 'only.old': [true, at(0)] });
+  const lateDrift = (await viewer('/api/v1/agents/ws-marks/drift')).body.items;
+  assert.deepEqual(lateDrift.map((d: any) => [d.name, d.status, d.reportedAt]), [['a', 'in_sync', at(2)], ['b', 'in_sync', at(2)], ['c', 'drifted', at(0)]]);
+  // the next report that leaves a key out: the row keeps the time it was last carried
+  await post(report(4, { uptime_seconds: 240 }, { b: 'in_sync' }));
+  const next = Object.fromEntries((await viewer('/api/v1/agents/ws-marks/facts')).body.facts.map((f: any) => [f.key, f.reportedAt]));
+  assert.deepEqual(next, { hostname: at(2), uptime_seconds: at(4), 'only.old': at(0) });
+  const nextDrift = (await viewer('/api/v1/agents/ws-marks/drift')).body.items;
+  assert.deepEqual(nextDrift.map((d: any) => [d.name, d.reportedAt]), [['a', at(2)], ['b', at(4)], ['c', at(0)]]);
+});
+
+test('migration 100 marks, per agent, the newest report\'s facts and drift keys from the stored rows', async (t) => {
+  const { sql } = await freshDatabase(t);
+  await sql`drop table agent_report_marks`;
+  await sql`delete from schema_migrations where version = '100_agent_report_marks.sql'`;
+  const [withBoth] = await sql<Array<{ id: string }>>`
+    insert into agents (name, organization, location, status, public_key)
+    values ('with-both', 'o', 'l', 'active', 'k'), ('never', 'o', 'l', 'active', 'k') returning id`;
+  const [older, newer] = [randomUUID(), randomUUID()];
+  await sql`insert into agent_facts (agent_id, fact_key, value, reported_at) values
+    (${withBoth.id}, 'hostname', '"h"', '2025-03-01T10:00:00Z'), (${withBoth.id}, 'uptime', '1', '2025-03-01T11:00:00Z'),
+    (${withBoth.id}, 'os', '"w"', '2025-03-01T11:00:00Z')`;
+  await sql`insert into agent_drift (agent_id, kind, name, status, revision, report_id, reported_at) values
+    (${withBoth.id}, 'script', 'a', 'in_sync', 'r', ${older}, '2025-03-01T10:00:00Z'),
+    (${withBoth.id}, 'package', 'git', 'failed', 'r', ${newer}, '2025-03-01T11:00:00Z')`;
+
+  assert.deepEqual((await migrate(sql, silentLog)).applied, ['100_agent_report_marks.sql']);
+  const marks = await sql`select agent_id, facts_at, fact_keys, drift_report_id, drift_at, drift_keys from agent_report_marks`;
+  assert.equal(marks.length, 1, 'an agent that never reported has no mark');
+  assert.equal(marks[0].agent_id, withBoth.id);
+  assert.equal(marks[0].facts_at.toISOString(), '2025-03-01T11:00:00.000Z');
+  assert.deepEqual(marks[0].fact_keys, ['os', 'uptime']);
+  assert.equal(marks[0].drift_report_id, newer);
+  assert.equal(marks[0].drift_at.toISOString(), '2025-03-01T11:00:00.000Z');
+  assert.deepEqual(marks[0].drift_keys, ['package:git']);
+});
+
 test('migration 095 learns when each stored inventory was reported, from its packages or its newest report', async (t) => {
   const db = await freshDatabase(t);
   const { sql } = db;

@@ -69,10 +69,14 @@ export async function listRuns(sql: postgres.Sql, agentId: string, query: RunQue
   return { runs, ...(runs.length === query.limit && last ? { nextBefore: `${last.startedAt.toISOString()}~${last.id}` } : {}) };
 }
 
+/** `reportedAt`: the newest report that carried the key (a row is written only when its value
+ * changes; agent_report_marks holds the newest report's keys). */
 export function listFacts(sql: postgres.Sql, agentId: string) {
   return sql<Array<{ key: string; value: unknown; reportedAt: Date; updatedAt: Date }>>`
-    select fact_key as key, value, reported_at as "reportedAt", updated_at as "updatedAt"
-    from agent_facts where agent_id = ${agentId} order by fact_key`;
+    select f.fact_key as key, f.value, f.updated_at as "updatedAt",
+           case when m.facts_at > f.reported_at and f.fact_key = any(m.fact_keys) then m.facts_at else f.reported_at end as "reportedAt"
+    from agent_facts f left join agent_report_marks m on m.agent_id = f.agent_id
+    where f.agent_id = ${agentId} order by f.fact_key`;
 }
 
 /** The latest inventory: `reportedAt` is when the set was last reported, `changedAt` when this
@@ -95,9 +99,16 @@ export async function agentMetrics(sql: postgres.Sql, agentId: string, historyLi
   };
 }
 
+/** `reportId`, `reportedAt`: the newest report that carried the item (as for facts above). */
 export function listDrift(sql: postgres.Sql, agentId: string, status: DriftStatus | undefined) {
   return sql<Array<{ kind: string; name: string; status: DriftStatus; reason: string | null; revision: string | null; reportId: string; reportedAt: Date }>>`
-    select kind, name, status, reason, revision, report_id as "reportId", reported_at as "reportedAt"
-    from agent_drift where agent_id = ${agentId} ${status !== undefined ? sql`and status = ${status}` : sql``}
-    order by kind, name`;
+    select d.kind, d.name, d.status, d.reason, d.revision, again.report_id as "reportId", again.reported_at as "reportedAt"
+    from agent_drift d left join agent_report_marks m on m.agent_id = d.agent_id
+    cross join lateral (
+      select case when repeated then m.drift_report_id else d.report_id end as report_id,
+             case when repeated then m.drift_at else d.reported_at end as reported_at
+      from (select m.drift_at > d.reported_at and d.kind || ':' || d.name = any(m.drift_keys) as repeated) r
+    ) again
+    where d.agent_id = ${agentId} ${status !== undefined ? sql`and d.status = ${status}` : sql``}
+    order by d.kind, d.name`;
 }

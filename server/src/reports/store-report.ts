@@ -42,9 +42,12 @@ interface Inserted {
  * no BEGIN and COMMIT of its own (at 15,000 agents, 50 reports a second had cost four round trips
  * each). Every part selects from `inserted`, so a re-sent report (its id taken) writes nothing. The
  * text is the same for every report (empty lists are empty JSON arrays), so it is prepared once per
- * connection. Drift and facts are upserted in key order, so two reports of one agent at once lock
- * their rows in the same order; a late re-send of an older report (finished earlier) changes none of
- * the agent's latest rows.
+ * connection. Only the facts and drift items that changed are written, in key order (two reports of
+ * one agent at once lock their rows in the same order); agent_report_marks says that the others were
+ * reported again. A late re-send of an older report (finished earlier) changes none of the agent's
+ * latest rows. Two reports of one agent stored at the same moment each compare with the rows as they
+ * were before both: an older one could then write a value the newer one repeated, until the agent's
+ * next report (agents send one at a time; only an outbox re-send can overlap).
  */
 async function insertReport(sql: postgres.Sql | postgres.TransactionSql, agentId: string, report: Report, rows: ReportRows): Promise<Inserted> {
   const [inserted] = await sql<Array<{ stored: boolean; changed_facts: string[] }>>`
@@ -76,38 +79,71 @@ async function insertReport(sql: postgres.Sql | postgres.TransactionSql, agentId
       from inserted i, jsonb_to_recordset(${sql.json(rows.chocoRuns)}) as r (
         id uuid, operation text, package text, version text, exit_code bigint, timed_out boolean, output text,
         output_truncated boolean, reboot_required boolean, duration_ms integer, started_at timestamptz)
+    ), mark_before as (
+      select facts_at, fact_keys, drift_report_id, drift_at, drift_keys from agent_report_marks where agent_id = ${agentId}
     ), drift as (
       select d.* from jsonb_to_recordset(${sql.json(rows.drift)}) as d (kind text, name text, status text, reason text)
     ), drift_history as (
       insert into report_drift (report_id, kind, name, status, reason)
       select i.id, d.kind, d.name, d.status, d.reason from inserted i, drift d
     ), drift_latest as (
+      -- only the items whose status, reason or revision changed (agent_report_marks says the rest
+      -- were reported again); a report older than the newest drift changes none of its items
       insert into agent_drift as latest (agent_id, kind, name, status, reason, revision, report_id, reported_at)
       select i.agent_id, d.kind, d.name, d.status, d.reason, i.revision, i.id, i.finished_at
-      from inserted i, drift d
+      from inserted i cross join drift d
+      left join agent_drift stored on stored.agent_id = ${agentId} and stored.kind = d.kind and stored.name = d.name
+      where (stored.status, stored.reason, stored.revision) is distinct from (d.status, d.reason, i.revision)
+        and not exists (select 1 from mark_before m where m.drift_at > i.finished_at and d.kind || ':' || d.name = any(m.drift_keys))
       order by d.kind, d.name
       on conflict (agent_id, kind, name) do update
         set status = excluded.status, reason = excluded.reason, revision = excluded.revision,
             report_id = excluded.report_id, reported_at = excluded.reported_at
         where latest.reported_at <= excluded.reported_at
+    ), drift_left_out as (
+      -- items the previous newest drift carried and this newer one does not: their rows take the
+      -- mark's report before it moves on
+      update agent_drift item set report_id = m.drift_report_id, reported_at = m.drift_at
+      from mark_before m, inserted i
+      where item.agent_id = ${agentId} and ${rows.hasDrift} and i.finished_at >= m.drift_at and item.reported_at < m.drift_at
+        and item.kind || ':' || item.name = any(m.drift_keys) and not item.kind || ':' || item.name = any(${rows.driftKeys}::text[])
     ), incoming_facts as (
       select f.key, f.value from jsonb_each(${sql.json(rows.facts)}) as f (key, value)
     ), facts as (
+      -- only the keys whose value changed (the statement's snapshot is the values before it); a
+      -- report older than the newest facts changes none of their keys
       insert into agent_facts as fact (agent_id, fact_key, value, reported_at)
       select i.agent_id, f.key, f.value, i.finished_at
-      from inserted i, incoming_facts f
+      from inserted i cross join incoming_facts f
+      left join agent_facts stored on stored.agent_id = ${agentId} and stored.fact_key = f.key
+      where stored.value is distinct from f.value
+        and not exists (select 1 from mark_before m where m.facts_at > i.finished_at and f.key = any(m.fact_keys))
       order by f.key
       on conflict (agent_id, fact_key) do update
         set value = excluded.value, reported_at = excluded.reported_at, updated_at = now()
         where fact.reported_at <= excluded.reported_at
       returning fact_key
-    ), changed_facts as (
-      -- the values as they were before this statement (every part of it sees the same snapshot)
-      select f.key from incoming_facts f
-      left join agent_facts before on before.agent_id = ${agentId} and before.fact_key = f.key
-      where f.key in (select fact_key from facts) and before.value is distinct from f.value
+    ), facts_left_out as (
+      update agent_facts fact set reported_at = m.facts_at
+      from mark_before m, inserted i
+      where fact.agent_id = ${agentId} and ${rows.hasFacts} and i.finished_at >= m.facts_at and fact.reported_at < m.facts_at
+        and fact.fact_key = any(m.fact_keys) and not fact.fact_key = any(${rows.factKeys}::text[])
+    ), marked as (
+      -- a part the report does not carry keeps its mark; an older report moves neither
+      insert into agent_report_marks as mark (agent_id, facts_at, fact_keys, drift_report_id, drift_at, drift_keys)
+      select i.agent_id,
+             case when ${rows.hasFacts} then i.finished_at end, ${rows.factKeys}::text[],
+             case when ${rows.hasDrift} then i.id end, case when ${rows.hasDrift} then i.finished_at end, ${rows.driftKeys}::text[]
+      from inserted i
+      where ${rows.hasFacts} or ${rows.hasDrift}
+      on conflict (agent_id) do update set
+        facts_at = case when excluded.facts_at >= coalesce(mark.facts_at, '-infinity') then excluded.facts_at else mark.facts_at end,
+        fact_keys = case when excluded.facts_at >= coalesce(mark.facts_at, '-infinity') then excluded.fact_keys else mark.fact_keys end,
+        drift_report_id = case when excluded.drift_at >= coalesce(mark.drift_at, '-infinity') then excluded.drift_report_id else mark.drift_report_id end,
+        drift_at = case when excluded.drift_at >= coalesce(mark.drift_at, '-infinity') then excluded.drift_at else mark.drift_at end,
+        drift_keys = case when excluded.drift_at >= coalesce(mark.drift_at, '-infinity') then excluded.drift_keys else mark.drift_keys end
     )
-    select exists (select 1 from inserted) as stored, array(select key from changed_facts order by key) as changed_facts`;
+    select exists (select 1 from inserted) as stored, array(select fact_key from facts order by fact_key) as changed_facts`;
   return { stored: inserted.stored, changedFacts: inserted.changed_facts };
 }
 
@@ -116,17 +152,34 @@ interface ReportRows {
   chocoRuns: postgres.JSONValue;
   drift: postgres.JSONValue;
   facts: postgres.JSONValue;
+  /** Whether the report carries facts / drift at all (a part it leaves out keeps its mark). */
+  hasFacts: boolean;
+  hasDrift: boolean;
+  factKeys: string[];
+  /** kind:name */
+  driftKeys: string[];
 }
 
-/** The statement's JSON parameters. */
+/** The statement's parameters. */
 function reportRows(report: Report, caps: OutputCaps): ReportRows {
+  // `trusted` facts are the server's to set (agents/trusted-facts.ts); an agent's are dropped
+  const facts = Object.fromEntries(withoutTrustedFacts(Object.entries(report.facts ?? {})));
+  const drift = report.drift ?? [];
   return {
     scriptRuns: scriptRunRows(report, caps) as unknown as postgres.JSONValue,
     chocoRuns: chocoRunRows(report, caps) as unknown as postgres.JSONValue,
-    drift: (report.drift ?? []).map((item) => ({ kind: item.kind, name: item.name, status: item.status, reason: item.reason ?? null })),
-    // `trusted` facts are the server's to set (agents/trusted-facts.ts); an agent's are dropped
-    facts: Object.fromEntries(withoutTrustedFacts(Object.entries(report.facts ?? {}))) as postgres.JSONValue,
+    drift: drift.map((item) => ({ kind: item.kind, name: item.name, status: item.status, reason: item.reason ?? null })),
+    facts: facts as postgres.JSONValue,
+    hasFacts: report.facts !== undefined,
+    hasDrift: report.drift !== undefined,
+    factKeys: Object.keys(facts).sort(),
+    driftKeys: drift.map((item) => driftKey(item.kind, item.name)).sort(),
   };
+}
+
+/** How agent_report_marks names a drift item. */
+export function driftKey(kind: string, name: string): string {
+  return `${kind}:${name}`;
 }
 
 async function duplicateOf(tx: postgres.Sql | postgres.TransactionSql, reportId: string, agentId: string): Promise<StoreOutcome> {
