@@ -8,9 +8,10 @@
 // (agent/src/api/server-backoff.ts): while the server fails, polls and heartbeats that fall due are
 // skipped, one probe at a time goes out after the jittered delay (never before a Retry-After), and a
 // reconnect waits for it. Latencies and deliveries are kept raw and handed to the coordinator on request.
-import { generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { KeyObject } from 'node:crypto';
+import { simulatedReport } from './fleet-report.ts';
 import { LeanPool } from './fleet-http.ts';
 import { LeanWebSocket } from './fleet-ws.ts';
 import { backoffDelayMs, createServerBackoff, type ServerBackoff } from '../agent/src/api/server-backoff.ts';
@@ -195,34 +196,10 @@ async function poll(agent: SimAgent): Promise<{ outcome: string; answeredAt: num
 }
 
 async function report(agent: SimAgent): Promise<void> {
-  const now = new Date().toISOString();
-  const sha = 'a'.repeat(64);
-  const body = {
-    id: randomUUID(), started_at: now, finished_at: now, dry_run: false,
-    ...(agent.etag ? { document: agent.etag.replaceAll('"', '') } : {}),
-    // every report carries the facts, as the agent's do (collected each iteration; the uptime moves)
-    facts: simulatedFacts(agent.name),
-    script_runs: [0, 1].map((i) => ({
-      id: randomUUID(), script: `script-${String(i).padStart(4, '0')}`, sha256: sha, phase: 'check', shell: 'powershell', exit_code: 0, timed_out: false,
-      stdout: 'compliant\n', stderr: '', stdout_truncated: false, stderr_truncated: false, duration_ms: 120 + i, started_at: now,
-    })),
-    drift: Array.from({ length: 10 }, (_, i) => ({ kind: 'script', name: `script-${String(i).padStart(4, '0')}`, status: 'in_sync' })),
-  };
+  const body = simulatedReport(agent.name, agent.etag?.replaceAll('"', ''));
   const packages = inventory(agent, agent.iterations === 1);
   if (packages) Object.assign(body, { choco_packages: packages });
   await call(agent, 'report', 'POST', '/api/v1/agent/reports', body, await authorized(agent));
-}
-
-function simulatedFacts(name: string): Record<string, unknown> {
-  return {
-    hostname: name,
-    'os.family': 'windows', 'os.name': 'Windows 11 Enterprise', 'os.version': '10.0.22631', 'os.arch': 'x64',
-    'cpu.model': 'Intel(R) Core(TM) i5-10500 CPU @ 3.10GHz', 'cpu.cores': 12,
-    'memory.total_bytes': 17_179_869_184,
-    disks: [{ mount: 'C:', total_bytes: 512_110_190_592, used_bytes: 201_326_592_000 }],
-    network: [{ name: 'Ethernet', mac: '00:15:5d:01:02:03', addresses: ['10.20.30.40', 'fe80::1'] }],
-    'agent.version': '0.1.0', uptime_seconds: Math.round(process.uptime()) + 86_400,
-  };
 }
 
 async function heartbeat(agent: SimAgent): Promise<void> {

@@ -1,7 +1,11 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import postgres from 'postgres';
-import { createBus, MAX_PAYLOAD_BYTES } from '../src/hub/bus.ts';
+import { createBus, MAX_PAYLOAD_BYTES, notifyStatement } from '../src/hub/bus.ts';
 import type { Bus, BusMessage, BusPayloads } from '../src/hub/bus.ts';
 import { createLogger } from '../src/logger.ts';
 import { freshDatabase, oneClientDatabase } from './support/database.ts';
@@ -139,6 +143,56 @@ test('publishAll: the publisher has every message before PostgreSQL answers, and
   await busB.publish('pswm_signal', { agentIds: [], reason: 'fence' });
   for (let waited = 0; !onA.includes('signal fence') && waited < 5000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
   assert.deepEqual(onA, [...expected, 'signal fence'], 'and not a second time from the echo');
+});
+
+test('another process has a message while the publisher\'s own subscribers still run, also on a connection that never sent one', { timeout: 30_000 }, async (t) => {
+  const { url } = await freshDatabase(t);
+  // The other instance: a process of its own, which prints when each notification arrives.
+  const listener = spawn(process.execPath, ['--input-type=module', '-e', `
+    import postgres from 'postgres';
+    const sql = postgres(process.argv[1], { max: 1, onnotice: () => {} });
+    await sql.listen('pswm_signal', (text) => console.log(Date.now(), JSON.parse(text).payload.reason));
+    console.log('listening');
+  `, url], { cwd: path.dirname(fileURLToPath(import.meta.url)), stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => void listener.kill());
+  const heard = new Map<string, number>();
+  const lines = createInterface({ input: listener.stdout });
+  const listening = new Promise<void>((resolve) => lines.on('line', (line) => {
+    if (line === 'listening') return resolve();
+    const [at, ...reason] = line.split(' ');
+    heard.set(reason.join(' '), Number(at));
+  }));
+  await listening;
+
+  const pool = postgres(url, { max: 1, onnotice: () => {} });
+  t.after(() => pool.end({ timeout: 1 }));
+  const bus = await createBus(oneClientDatabase(pool), log);
+  t.after(() => bus.close());
+  await pool`select 1`; // the connection is open; the publish's statement is new to it
+  // This instance's own subscriber holds its event loop 400 ms, as a fleet-wide signal's send loop
+  // over every socket held here does.
+  const BUSY_MS = 400;
+  bus.subscribe('pswm_signal', () => {
+    const until = performance.now() + BUSY_MS;
+    while (performance.now() < until);
+  });
+  for (const reason of ['first on this connection', 'second']) {
+    const sentAt = Date.now();
+    await bus.publish('pswm_signal', { agentIds: [], reason });
+    for (let waited = 0; !heard.has(reason) && waited < 5000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+    const after = heard.get(reason)! - sentAt;
+    assert.ok(after < BUSY_MS / 2, `"${reason}" reached the other process ${after} ms after the publish: it waited for this instance's own delivery`);
+  }
+});
+
+test('a message goes into the statement as it is: quotes, backslashes, dollar quotes and any character arrive unchanged', { timeout: 30_000 }, async (t) => {
+  const [busA, busB] = await twoInstances(t);
+  const onB = recordSignals(busB);
+  const reasons = [`it's "quoted" \\ back\\slashed`, '$bus$ ends a dollar quote $bus$; drop table agents; --', 'ünïcødé ✓, a NUL \u0000 and a \t tab (escaped by JSON)', '$$ $1 ::text[] )'];
+  for (const reason of reasons) await busA.publish('pswm_signal', { agentIds: ['a'], reason });
+  await onB.arrival(reasons.at(-1)!);
+  assert.deepEqual(onB.reasons(), reasons);
+  assert.match(notifyStatement([{ channel: 'pswm_signal', text: '$bus$' }]), /^select pg_notify\(m\.channel, m\.text\) from \(values \(\$bus\$pswm_signal\$bus\$, \$bus[0-9a-f]{32}\$\$bus\$\$bus[0-9a-f]{32}\$\)\)/);
 });
 
 test('a subscriber that throws does not keep the message from the others', async () => {

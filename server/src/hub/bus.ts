@@ -96,15 +96,17 @@ export async function createBus(db: Pick<Database, 'sql' | 'control' | 'embedded
     // Here without waiting for PostgreSQL's answer (bench:fleet at 30,000: 200–400 ms under load,
     // so a signal woke the publishing instance's agents after the other instance's), but once the
     // NOTIFY is on its way: this delivery can be a send loop over every socket held here (~160 ms at
-    // 15,000), and run first it held up the other instances' by as much. postgres.js writes a query
-    // from a setImmediate queued a microtask after the call; the one queued below runs after it. A
-    // failed send still rejects, and the other instances catch up as after any lost message (resync,
-    // the document maps' safety net, agents' polls); delivered nowhere instead, this instance would
-    // have to catch up the same way.
+    // 15,000), and run first it holds up the other instances' by as much. postgres.js writes a short
+    // query from a setImmediate it queues a few microtasks after the call: the first setImmediate
+    // below can run before it (then the NOTIFY waited for the whole local delivery), the second,
+    // queued from the first, runs in the next turn of the loop, after it. A failed send still
+    // rejects, and the other instances catch up as after any lost message (resync, the document
+    // maps' safety net, agents' polls); delivered nowhere instead, this instance would have to
+    // catch up the same way.
     if (!sent.length) return;
     const sending = transport.send(sent);
     sending.catch(() => {}); // rejects to the caller below, not as unhandled while this waits
-    await Promise.resolve();
+    await new Promise((resolve) => setImmediate(resolve));
     await new Promise((resolve) => setImmediate(resolve));
     for (const { channel, payload } of messages) deliver(channel, payload);
     await sending;
@@ -125,6 +127,26 @@ export async function createBus(db: Pick<Database, 'sql' | 'control' | 'embedded
       await transport.close();
     },
   };
+}
+
+/**
+ * One statement: its notifications are queued in the rows' order and sent at its commit. The texts
+ * are in it as literals, not parameters: postgres.js sends a statement with parameters that is new
+ * to a connection in two round trips (its parameter types first), and the second went out only once
+ * this instance's event loop read the first answer — after publishAll's local delivery, which for a
+ * fleet-wide signal is a send loop over every socket held here: the other instances' wake-ups waited
+ * for it (bench:fleet at 30,000: their first delivery 204–257 ms after the publish). Dollar quotes
+ * take the text as it is, whatever standard_conforming_strings says.
+ */
+export function notifyStatement(messages: Array<{ channel: BusChannel; text: string }>): string {
+  const rows = messages.map(({ channel, text }) => `(${dollarQuoted(channel)}, ${dollarQuoted(text)})`);
+  return `select pg_notify(m.channel, m.text) from (values ${rows.join(', ')}) as m(channel, text)`;
+}
+
+function dollarQuoted(text: string): string {
+  let tag = 'bus';
+  while (text.includes(`$${tag}$`)) tag = `bus${randomUUID().replaceAll('-', '')}`;
+  return `$${tag}$${text}$${tag}$`;
 }
 
 interface Transport {
@@ -170,8 +192,7 @@ async function notifyTransport(
   }));
   return {
     async send(messages) {
-      // One statement: its notifications are queued in the rows' order and sent at its commit.
-      await sender`select pg_notify(m.channel, m.text) from unnest(${messages.map((m) => m.channel)}::text[], ${messages.map((m) => m.text)}::text[]) as m(channel, text)`;
+      await sender.unsafe(notifyStatement(messages), [], { prepare: false });
     },
     async close() {
       await Promise.all(listening.map((listen) => listen.unlisten()));
