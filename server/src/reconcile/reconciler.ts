@@ -14,7 +14,8 @@ import { reconciliationRoutes } from '../api/reconciliations.ts';
 import { revisionRoutes } from '../api/revision.ts';
 import { policyRoutes } from '../api/policy.ts';
 import { oneRunAtATime, reconcileOnce, type ReconcileOutcome } from './reconcile.ts';
-import { createReconcileMemory } from './memory.ts';
+import { adoptApplied, createReconcileMemory } from './memory.ts';
+import { readPolicyState } from './status.ts';
 import { reconcileMetrics } from './reconcile-metrics.ts';
 import { refreshAgentScopes } from './agent-refresh.ts';
 import { factKeysFor } from './enrolled-agents.ts';
@@ -53,6 +54,8 @@ export interface ReconcilerDeps {
 
 /** The scheduler reason of a run that only refreshes agents' own scopes (no policy fetch). */
 const AGENTS_ONLY = 'agents';
+/** The scheduler reason of a run that only takes the applied revision into memory (adopt below). */
+const ADOPT = 'adopt';
 /** An unfinished refresh of agents' own scopes is asked for again this much later. */
 const UNFINISHED_REFRESH_RETRY_MS = 1_000;
 
@@ -70,11 +73,19 @@ export async function startReconciler(deps: ReconcilerDeps): Promise<Reconciler>
   // Agents waiting for their own scopes to be re-decided; drained after every run.
   const pendingAgents = { all: false, ids: new Set<string>() };
   const scheduler = createReconcileScheduler(async (reason) => {
-    if (reason.split(', ').some((one) => one !== AGENTS_ONLY)) {
+    const reasons = reason.split(', ');
+    if (reasons.some((one) => one !== AGENTS_ONLY && one !== ADOPT)) {
       lastOutcome = undefined;
       lastOutcome = await reconcileOnce({ sql: db.reconciler, source, log, trigger: reason, memory, insertMethod: db.embedded ? 'json' : 'copy', oneAtATime });
       recordMetrics(lastOutcome);
       if (lastOutcome.status === 'applied') await announce(lastOutcome.changedAgents, `policy revision ${lastOutcome.revision}`);
+      // Another instance applied it (or a previous process did): this instance's next commit would
+      // first read the stored inventory and compile the revision again (bench:fleet at 30,000: ~130 ms
+      // of a 285-ms reconcile when the instances took turns). Taken in now, in a run of its own, so
+      // whoever waits for this run's outcome does not wait for that too.
+      if (lastOutcome.status === 'no-op' && lastOutcome.revision && memory.applied?.stored.revision !== lastOutcome.revision) void scheduler.request(ADOPT);
+    } else if (reasons.includes(ADOPT)) {
+      await adopt();
     }
     if (pendingAgents.all || pendingAgents.ids.size) {
       const agentIds = pendingAgents.all ? 'all' : [...pendingAgents.ids];
@@ -95,6 +106,18 @@ export async function startReconciler(deps: ReconcilerDeps): Promise<Reconciler>
     if (agentIds === 'all') pendingAgents.all = true;
     else for (const id of agentIds) pendingAgents.ids.add(id);
     void scheduler.request(AGENTS_ONLY);
+  };
+
+  const adopt = async () => {
+    try {
+      const state = await readPolicyState(db.reconciler);
+      if (state.appliedRevision && memory.applied?.stored.revision !== state.appliedRevision) {
+        await adoptApplied(memory, { sql: db.reconciler, source }, state.appliedRevision);
+      }
+    } catch (error) {
+      // The next run takes it in itself, or compiles in full.
+      log.warn({ err: error }, 'cannot take the applied revision into memory; the next commit compiles it');
+    }
   };
 
   const announce = async (changedAgents: string[], reason: string) => {
