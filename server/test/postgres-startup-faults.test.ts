@@ -12,7 +12,8 @@ import { errorResponse, READY_FOR_QUERY, startPostgresProxy } from './support/po
 
 type Interference = 'kill' | 'cancel' | 'refuse' | undefined;
 
-/** `plan(n)` says what happens to the n-th connection: its array-types query met by the backend
+/** `plan(n)` says what happens to the n-th connection: its first start-up query (the session state
+ * asked for a target_session_attrs, else the array types) met by the backend
  * "terminated" (FATAL 57P01, then closed) or "cancelled" (ERROR 57014, ready again), or the connection
  * "refused" at its start-up message, as by a database dropped. */
 function startupProxy(t: { after(fn: () => Promise<void> | void): void }, plan: (connection: number) => Interference) {
@@ -20,7 +21,7 @@ function startupProxy(t: { after(fn: () => Promise<void> | void): void }, plan: 
     fromClient(chunk, connection) {
       const interference = plan(connection.index);
       if (interference === 'refuse') return connection.close(errorResponse('FATAL', '3D000', 'database "gone" does not exist'));
-      if (!interference || !chunk.includes('pg_catalog.pg_type')) return connection.toServer(chunk);
+      if (!interference || !(chunk.includes('pg_catalog.pg_type') || chunk.includes('pg_is_in_recovery'))) return connection.toServer(chunk);
       if (interference === 'kill') connection.close(errorResponse('FATAL', '57P01', 'terminating connection due to administrator command'));
       else connection.toClient(Buffer.concat([errorResponse('ERROR', '57014', 'canceling statement due to statement timeout'), READY_FOR_QUERY]));
     },
@@ -80,4 +81,16 @@ test('a backend terminated during start-up and a database that stays gone: the q
     await sql.end({ timeout: 1 });
   });
   assert.deepEqual(unhandled, []);
+});
+
+test('with target_session_attrs, a backend terminated while the connection asks its session state: the query runs on a new connection, nothing unhandled', async (t) => {
+  const proxy = await startupProxy(t, (n) => (n === 1 ? 'kill' : undefined));
+  const sql = postgres(`${proxy.via(POSTGRES_ADMIN_URL)}?target_session_attrs=read-write`, { max: 1, onnotice: () => {} });
+  t.after(() => sql.end({ timeout: 1 }));
+  const unhandled = await unhandledDuring(async () => {
+    const [row] = await sql<Array<{ one: number }>>`select 1 as one`;
+    assert.equal(row.one, 1);
+  });
+  assert.deepEqual(unhandled, []);
+  assert.equal(proxy.connections(), 2);
 });
