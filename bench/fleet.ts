@@ -320,7 +320,13 @@ try {
       return mine.length ? `${Math.min(...mine)} / ${Math.max(...mine)} ms` : 'none';
     }).join(', ')}` : '';
     const route = loggedEntries<{ authorizedMs: number; publishedMs: number }>(servers[0], 'agents signalled').at(-1);
-    const onServer = route ? `; on instance 0, token checked after ${route.authorizedMs} ms and published after ${route.publishedMs} ms` : '';
+    // Each instance logs its send loop of a wake-up large enough to be spread: when it started (the
+    // log line's time less the loop) says how long the bus took to reach it.
+    const loops = servers.map((server, i) => {
+      const loop = loggedEntries<{ time: number; reason: string; sendMs: number }>(server, 'agents woken').filter((entry) => entry.reason === reason).at(-1);
+      return loop ? `instance ${i} from +${loop.time - loop.sendMs - sentAt} ms for ${loop.sendMs} ms` : `instance ${i} not logged`;
+    });
+    const onServer = `${route ? `; on instance 0, token checked after ${route.authorizedMs} ms and published after ${route.publishedMs} ms` : ''}; send loops: ${loops.join(', ')}`;
     progress(`fleet-wide signal ${round + 1}: answered after ${answeredMs} ms, first delivery after ${Math.min(...delivery)} ms, p99 ${percentile(delivery, 0.99)} ms, last after ${Math.max(...delivery)} ms${perInstance}${onServer}`);
     // The polls this signal started, not any polls: counting the fleet's timed polls too, the bench
     // went on while the signal's own were still queued (answered up to 58 s after their wake-up) and

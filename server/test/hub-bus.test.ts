@@ -195,6 +195,15 @@ test('a message goes into the statement as it is: quotes, backslashes, dollar qu
   assert.match(notifyStatement([{ channel: 'pswm_signal', text: '$bus$' }]), /^select pg_notify\(m\.channel, m\.text\) from \(values \(\$bus\$pswm_signal\$bus\$, \$bus[0-9a-f]{32}\$\$bus\$\$bus[0-9a-f]{32}\$\)\)/);
 });
 
+test('closing a bus after its client was ended does not fail: there is no LISTEN left to undo', { timeout: 30_000 }, async (t) => {
+  const { url } = await freshDatabase(t);
+  const pool = postgres(url, { max: 1, onnotice: () => {} });
+  const bus = await createBus(oneClientDatabase(pool), log);
+  // as a test's database teardown (or a shutdown that ended the clients first) can do
+  await pool.end();
+  await bus.close();
+});
+
 test('a subscriber that throws does not keep the message from the others', async () => {
   const bus = await createBus(NO_DATABASE, log);
   bus.subscribe('pswm_signal', () => {

@@ -175,8 +175,10 @@ test('a fleet-wide signal is one bus message that every socket receives once, al
   assert.deepEqual(sockets.map((s) => s.messages.length), [3, 2, 2, 2, 2]);
 });
 
-test('a signal waking more agents than the wake rate asks them to spread their answers; a smaller one goes at once', TIMEOUT, async (t) => {
-  const { agent, hub } = await setup(t, { wakeRate: 2 });
+test('a signal waking more agents than the wake rate asks them to spread their answers, and is logged; a smaller one goes at once', TIMEOUT, async (t) => {
+  const lines: Array<{ msg: string; reason?: string; sockets?: number; spreadMs?: number; sendMs?: number }> = [];
+  const log = createLogger({ logLevel: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  const { agent, hub } = await setup(t, { wakeRate: 2 }, { log });
   const agents = Array.from({ length: 5 }, (_, i) => agent(`spread-${i}`));
   const sockets = await Promise.all(agents.map((a) => a.connect()));
   // five woken on this instance at two a second: over 2.5 s
@@ -187,6 +189,9 @@ test('a signal waking more agents than the wake rate asks them to spread their a
   assert.deepEqual(await sockets[0].message(2), { type: 'reconcile', reason: 'location' });
   await hub.signalAgents(agents.slice(2).map((a) => a.agentId), 'three');
   assert.deepEqual(await sockets[2].message(2), { type: 'reconcile', reason: 'three', spread_ms: 1500 });
+  const woken = lines.filter((line) => line.msg === 'agents woken');
+  assert.deepEqual(woken.map(({ reason, sockets: count, spreadMs }) => [reason, count, spreadMs]), [['everyone', 5, 2500], ['three', 3, 1500]]);
+  assert.ok(woken.every((line) => typeof line.sendMs === 'number'));
 });
 
 test('a revocation on the bus tells the agent and closes its socket with 4401', TIMEOUT, async (t) => {

@@ -195,7 +195,9 @@ async function notifyTransport(
       await sender.unsafe(notifyStatement(messages), [], { prepare: false });
     },
     async close() {
-      await Promise.all(listening.map((listen) => listen.unlisten()));
+      // A session that is gone (PostgreSQL down, the client already ended) has no LISTEN left to
+      // undo: closing must not fail for it, or a shutdown while the database is away reports an error.
+      await Promise.all(listening.map((listen) => listen.unlisten().catch((error: unknown) => log.debug({ err: error }, 'bus: UNLISTEN failed; the session is gone'))));
     },
   };
 }

@@ -155,10 +155,14 @@ export function createHub(deps: {
     const spreadMs = wakeSpreadMs(woken.length, options.wakeRate);
     const message: HubMessage = { type: 'reconcile', reason: payload.reason, ...(spreadMs ? { spread_ms: spreadMs } : {}) };
     // framed once: a fleet-wide signal goes to every socket in this one pass (frames.ts)
+    const started = performance.now();
     const frame = textFrame(JSON.stringify(message));
     for (const connection of woken) {
       if (roomFor(connection, frame.length)) writeFrame(connection.socket, frame);
     }
+    // A wake-up large enough to be spread is rare (a fleet-wide signal, a policy change reaching
+    // most agents) and its pass holds this instance for a while: said on every instance, with how long.
+    if (spreadMs) log.info({ reason: payload.reason, sockets: woken.length, spreadMs, sendMs: Math.round(performance.now() - started) }, 'agents woken');
   });
   const heldConnections = (agentIds: string[]): Connection[] => {
     const held: Connection[] = [];
