@@ -102,13 +102,11 @@ export async function agentMetrics(sql: postgres.Sql, agentId: string, historyLi
 /** `reportId`, `reportedAt`: the newest report that carried the item (as for facts above). */
 export function listDrift(sql: postgres.Sql, agentId: string, status: DriftStatus | undefined) {
   return sql<Array<{ kind: string; name: string; status: DriftStatus; reason: string | null; revision: string | null; reportId: string; reportedAt: Date }>>`
-    select d.kind, d.name, d.status, d.reason, d.revision, again.report_id as "reportId", again.reported_at as "reportedAt"
+    select d.kind, d.name, d.status, d.reason, d.revision,
+           case when r.repeated then m.drift_report_id else d.report_id end as "reportId",
+           case when r.repeated then m.drift_at else d.reported_at end as "reportedAt"
     from agent_drift d left join agent_report_marks m on m.agent_id = d.agent_id
-    cross join lateral (
-      select case when repeated then m.drift_report_id else d.report_id end as report_id,
-             case when repeated then m.drift_at else d.reported_at end as reported_at
-      from (select m.drift_at > d.reported_at and d.kind || ':' || d.name = any(m.drift_keys) as repeated) r
-    ) again
+    cross join lateral (select m.drift_at > d.reported_at and d.kind || ':' || d.name = any(m.drift_keys) as repeated) r
     where d.agent_id = ${agentId} ${status !== undefined ? sql`and d.status = ${status}` : sql``}
     order by d.kind, d.name`;
 }

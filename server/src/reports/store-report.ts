@@ -106,7 +106,8 @@ async function insertReport(sql: postgres.Sql | postgres.TransactionSql, agentId
       update agent_drift item set report_id = m.drift_report_id, reported_at = m.drift_at
       from mark_before m, inserted i
       where item.agent_id = ${agentId} and ${rows.hasDrift} and i.finished_at >= m.drift_at and item.reported_at < m.drift_at
-        and item.kind || ':' || item.name = any(m.drift_keys) and not item.kind || ':' || item.name = any(${rows.driftKeys}::text[])
+        and item.kind || ':' || item.name = any(m.drift_keys)
+        and not exists (select 1 from drift d where d.kind = item.kind and d.name = item.name)
     ), incoming_facts as (
       select f.key, f.value from jsonb_each(${sql.json(rows.facts)}) as f (key, value)
     ), facts as (
@@ -127,13 +128,13 @@ async function insertReport(sql: postgres.Sql | postgres.TransactionSql, agentId
       update agent_facts fact set reported_at = m.facts_at
       from mark_before m, inserted i
       where fact.agent_id = ${agentId} and ${rows.hasFacts} and i.finished_at >= m.facts_at and fact.reported_at < m.facts_at
-        and fact.fact_key = any(m.fact_keys) and not fact.fact_key = any(${rows.factKeys}::text[])
+        and fact.fact_key = any(m.fact_keys) and fact.fact_key not in (select key from incoming_facts)
     ), marked as (
       -- a part the report does not carry keeps its mark; an older report moves neither
       insert into agent_report_marks as mark (agent_id, facts_at, fact_keys, drift_report_id, drift_at, drift_keys)
       select i.agent_id,
-             case when ${rows.hasFacts} then i.finished_at end, ${rows.factKeys}::text[],
-             case when ${rows.hasDrift} then i.id end, case when ${rows.hasDrift} then i.finished_at end, ${rows.driftKeys}::text[]
+             case when ${rows.hasFacts} then i.finished_at end, array(select key from incoming_facts),
+             case when ${rows.hasDrift} then i.id end, case when ${rows.hasDrift} then i.finished_at end, array(select kind || ':' || name from drift)
       from inserted i
       where ${rows.hasFacts} or ${rows.hasDrift}
       on conflict (agent_id) do update set
@@ -155,31 +156,19 @@ interface ReportRows {
   /** Whether the report carries facts / drift at all (a part it leaves out keeps its mark). */
   hasFacts: boolean;
   hasDrift: boolean;
-  factKeys: string[];
-  /** kind:name */
-  driftKeys: string[];
 }
 
 /** The statement's parameters. */
 function reportRows(report: Report, caps: OutputCaps): ReportRows {
-  // `trusted` facts are the server's to set (agents/trusted-facts.ts); an agent's are dropped
-  const facts = Object.fromEntries(withoutTrustedFacts(Object.entries(report.facts ?? {})));
-  const drift = report.drift ?? [];
   return {
     scriptRuns: scriptRunRows(report, caps) as unknown as postgres.JSONValue,
     chocoRuns: chocoRunRows(report, caps) as unknown as postgres.JSONValue,
-    drift: drift.map((item) => ({ kind: item.kind, name: item.name, status: item.status, reason: item.reason ?? null })),
-    facts: facts as postgres.JSONValue,
+    drift: (report.drift ?? []).map((item) => ({ kind: item.kind, name: item.name, status: item.status, reason: item.reason ?? null })),
+    // `trusted` facts are the server's to set (agents/trusted-facts.ts); an agent's are dropped
+    facts: Object.fromEntries(withoutTrustedFacts(Object.entries(report.facts ?? {}))) as postgres.JSONValue,
     hasFacts: report.facts !== undefined,
     hasDrift: report.drift !== undefined,
-    factKeys: Object.keys(facts).sort(),
-    driftKeys: drift.map((item) => driftKey(item.kind, item.name)).sort(),
   };
-}
-
-/** How agent_report_marks names a drift item. */
-export function driftKey(kind: string, name: string): string {
-  return `${kind}:${name}`;
 }
 
 async function duplicateOf(tx: postgres.Sql | postgres.TransactionSql, reportId: string, agentId: string): Promise<StoreOutcome> {
