@@ -6,8 +6,9 @@
 // process's RSS.
 import { createServer } from 'node:http';
 import { WebSocketServer } from 'ws';
+import { BASELINE_REASON } from './fleet-protocol.ts';
 
-const MESSAGE = JSON.stringify({ type: 'reconcile', reason: 'baseline broadcast' });
+const MESSAGE = JSON.stringify({ type: 'reconcile', reason: BASELINE_REASON });
 const server = createServer((request, response) => {
   if (request.method === 'POST' && request.url === '/broadcast') {
     for (const client of wss.clients) client.send(MESSAGE);

@@ -10,6 +10,9 @@ export const HANDSHAKE_TIMEOUT_MS = 30_000;
  * that 60 s is the reconnect window the herd is measured against. */
 export const SERVER_BACKOFF = { baseMs: RECONNECT_BASE_MS, maxMs: RECONNECT_MAX_MS };
 
+/** The reason of the bare `ws` servers' broadcast (bench/fleet-baseline.ts), as a signal's. */
+export const BASELINE_REASON = 'baseline broadcast';
+
 export interface SimSettings {
   pollSeconds: number;
   heartbeatSeconds: number;

@@ -19,9 +19,10 @@ import { appliedRevision, repoOf, until } from '../server/test/reconcile-fixture
 import { generatePolicyRepo, mutatePolicyRepo } from './generate-policy.ts';
 import { acceptQueues, cpuMsBetween, cpuMsOf, cpuMsOfAll, cpuSnapshot, describeBound, describeCollections, describeCpuBetween, describeStall, describeStalls, latencyBuckets, listenOverflows, machineCpuMs, p99Bound, percentile, pidsNamed, recordedIn, rssBytesOf, stallsIn, sum, summarize } from './fleet-stats.ts';
 import { collect, freePort, startSim, takeStats, type SimPriority } from './fleet-sim.ts';
+import { firstArrivals, startCapture, type Capture } from './fleet-capture.ts';
 import { createCleanups } from './cleanups.ts';
 import { collectGarbageIn, inspectFlag } from './inspector-gc.ts';
-import { RECONNECT_MAX_MS, type SimStats } from './fleet-protocol.ts';
+import { BASELINE_REASON, RECONNECT_MAX_MS, type SimStats } from './fleet-protocol.ts';
 
 const { values } = parseArgs({
   options: {
@@ -158,6 +159,9 @@ try {
   progress(`baseline: ${AGENTS} sockets on ${INSTANCES} bare ws server(s)`);
   const baselines = await Promise.all(Array.from({ length: INSTANCES }, () => startBaseline()));
   cleanups.push(() => Promise.all(baselines.map((b) => b.stop())));
+  const captureDir = await mkdtemp(path.join(os.tmpdir(), 'pswm-fleet-capture-'));
+  cleanups.push(() => rm(captureDir, { recursive: true, force: true }));
+  let captureUnavailable: string | undefined;
   const baselineIdleRss = await Promise.all(baselines.map(rssAfterGc));
   await Promise.all(sims.map((sim, p) => sim.request({ type: 'baseline-connect', url: baselines[p % INSTANCES].url.replace('http', 'ws'), count: shares[p].length, concurrency: 200 }, 'connected')));
   await sleep(2000);
@@ -165,7 +169,7 @@ try {
   // Broadcasts on a quiet machine, before any agent enrols; the bare sockets then stay open, and each
   // fleet-wide signal below follows a bare broadcast under the same load (the ratio's basis): compared
   // with the quiet figure alone, session 13's pswm signal paid for the fleet's own polls and reports.
-  const quietBroadcasts: number[][] = [];
+  const quietBroadcasts: Delivery[] = [];
   for (let round = 0; round < SIGNAL_ROUNDS; round++) quietBroadcasts.push(await bareBroadcast(`quiet machine ${round + 1}`));
 
   // 2. pswm: enrol through the API, then open every agent's socket and start its loop.
@@ -227,16 +231,16 @@ try {
   // 4. Fleet-wide signals (sent to instance 0: with two instances it crosses the bus), three of them
   //    as for the bare servers, the one with the median p99 kept: one sample swung by a third
   //    between runs of the same code.
-  const signalRounds: number[][] = [];
-  const loadedBroadcasts: number[][] = [];
+  const signalRounds: Delivery[] = [];
+  const loadedBroadcasts: Delivery[] = [];
   for (let round = 0; round < SIGNAL_ROUNDS; round++) {
     loadedBroadcasts.push(await bareBroadcast(`under the fleet's load ${round + 1}`));
     signalRounds.push(await fleetWideSignal(round));
   }
   await Promise.all(sims.map((sim) => sim.request({ type: 'baseline-close' }, 'closed')));
   await Promise.all(baselines.map((b) => b.stop()));
-  const fleetDelivery = medianByP99(signalRounds);
-  const baselineBroadcast = medianByP99(loadedBroadcasts);
+  const fleetDelivery = medianByP99(signalRounds.map((d) => d.read));
+  const baselineBroadcast = medianByP99(loadedBroadcasts.map((d) => d.read));
 
   // 5. One-location commits, one after another (one sample is at the mercy of whatever PostgreSQL
   //    was doing that second): only that location's agents are woken; they fetch the new document.
@@ -264,7 +268,8 @@ try {
     '| measure | pswm | bare `ws` | ratio | goal |',
     '|---|---|---|---|---|',
     `| server RSS per connected agent (each read after a full GC) | ${(rssPerAgent / 1024).toFixed(1)} KB | ${(baselineRssPerSocket / 1024).toFixed(1)} KB | ${(rssPerAgent / baselineRssPerSocket).toFixed(2)} × | ≤ 1.2 × bare |`,
-    `| fleet-wide signal, p50 / p99 / max over all sockets (of ${SIGNAL_ROUNDS}, the median p99; bare: a broadcast just before each signal, under the same load) | ${triple(fleetDelivery)} (${fleetDelivery.length} of ${connectedCount}) | ${triple(baselineBroadcast)} (quiet machine: ${triple(medianByP99(quietBroadcasts))}) | ${(Math.max(...fleetDelivery) / Math.max(...baselineBroadcast)).toFixed(2)} × (max) | ≤ 1.3 × bare, p99 ≤ 500 ms |`,
+    `| fleet-wide signal read by the simulated agents, p50 / p99 / max over all sockets (of ${SIGNAL_ROUNDS}, the median p99; bare: a broadcast just before each signal, under the same load) | ${triple(fleetDelivery)} (${fleetDelivery.length} of ${connectedCount}) | ${triple(baselineBroadcast)} (quiet machine: ${triple(medianByP99(quietBroadcasts.map((d) => d.read)))}) | ${(Math.max(...fleetDelivery) / Math.max(...baselineBroadcast)).toFixed(2)} × (max) | ≤ 1.3 × bare, p99 ≤ 500 ms |`,
+    `| fleet-wide signal arrived at the agents' sockets, p50 / p99 / max (a capture on the loopback interface: when the server's write queued the frame on the agent's socket, before any simulator read it; of ${SIGNAL_ROUNDS}, the median p99) | ${describeArrivals(signalRounds, connectedCount, captureUnavailable)} | ${describeArrivals(loadedBroadcasts, AGENTS, captureUnavailable)} (quiet machine: ${describeArrivals(quietBroadcasts, AGENTS, captureUnavailable)}) | ${arrivalRatio(signalRounds, loadedBroadcasts)} | p99 ≤ 500 ms |`,
     `| poll p99 (304), as the agents timed it (as the servers timed it, a bucket of their histogram; the simulators' own event-loop delay p99 / max) | ${pollP99.toFixed(1)} ms (servers: ${serverPollP99}; simulators' delay ${describeLoopDelay(steadyStats)}) | — | — | ≤ 50 ms |`,
     `| event-loop lag over the steady state, p99 / max | ${loopLag.map((l) => `${l.p99Ms.toFixed(0)} / ${l.maxMs.toFixed(0)} ms`).join('; ')} | — | — | ≤ 50 ms |`,
     `| event-loop stalls ≥ 20 ms over the steady state, and how much of each the server's main thread ran (bench/loop-stalls.ts) | ${stalls.map((list) => describeStalls(list, 50)).join('; ')} | — | — | ≤ 50 ms |`,
@@ -285,18 +290,20 @@ try {
 
   /** One broadcast of the bare servers: each socket's delivery time. The simulators answer it with a
    * poll, as they answer a signal; it waits for those polls, then settles, as a signal round does. */
-  async function bareBroadcast(label: string): Promise<number[]> {
+  async function bareBroadcast(label: string): Promise<Delivery> {
     await takeStats(sims);
+    const capture = await beginCapture(baselines.map((b) => Number(new URL(b.url).port)));
     const sentAt = Date.now();
     await Promise.all(baselines.map((b) => fetch(`${b.url}/broadcast`, { method: 'POST' })));
     const received = await collect(sims, (s) => s.baselineMessages.length >= AGENTS, SIGNAL_WAIT_MS);
     const delivery = received.baselineMessages.map((at) => at - sentAt);
+    const arrived = await arrivalsIn(capture, BASELINE_REASON, sentAt, delivery.length);
     const answeredAlready = baselinePollsAnswered(received);
     await collect(sims, (s) => answeredAlready + baselinePollsAnswered(s) >= delivery.length, SIGNAL_POLLS_WAIT_MS);
-    progress(`bare broadcast (${label}): ${delivery.length} received, p99 ${percentile(delivery, 0.99)} ms, last after ${Math.max(...delivery)} ms; its polls answered; settling`);
+    progress(`bare broadcast (${label}): ${delivery.length} received, p99 ${percentile(delivery, 0.99)} ms, last after ${Math.max(...delivery)} ms${describeArrived(arrived)}; its polls answered; settling`);
     await sleep(SETTLE_MS);
     await takeStats(sims);
-    return delivery;
+    return { read: delivery, arrived };
   }
 
   /** One fleet-wide signal: each agent's delivery time. Every woken agent polls, and an agent reports
@@ -304,9 +311,10 @@ try {
    * outlast a fixed pause, and what comes next measured while they are served measures them (a commit
    * took 4.8 s against ~250 ms once they were done). So this waits for the polls, then until reports
    * are back to their steady rate, then settles. */
-  async function fleetWideSignal(round: number): Promise<number[]> {
+  async function fleetWideSignal(round: number): Promise<Delivery> {
     const reason = `${FLEET_WIDE_REASON} ${round + 1}`;
     progress(`fleet-wide signal ${round + 1} of ${SIGNAL_ROUNDS}`);
+    const capture = await beginCapture(servers.map((server) => Number(new URL(server.url).port)));
     const sentAt = Date.now();
     const response = await adminCall(0, 'POST', '/api/v1/signal', { all: true, reason });
     const answeredMs = Date.now() - sentAt;
@@ -314,6 +322,7 @@ try {
     const stats = await collect(sims, (s) => s.signals.filter((x) => x.reason === reason).length >= connectedCount, SIGNAL_WAIT_MS);
     const signals = stats.signals.filter((x) => x.reason === reason);
     const delivery = signals.map((x) => x.at - sentAt);
+    const arrived = await arrivalsIn(capture, reason, sentAt, delivery.length);
     // Per instance: the one asked (0) delivers after its own NOTIFY's answer, the others when it reaches them.
     const perInstance = INSTANCES > 1 ? `; by instance (first / last): ${servers.map((_, i) => {
       const mine = signals.filter((x) => plan[agentIndex.get(x.agent)!].origin === servers[i].url).map((x) => x.at - sentAt);
@@ -327,7 +336,7 @@ try {
       return loop ? `instance ${i} from +${loop.time - loop.sendMs - sentAt} ms for ${loop.sendMs} ms` : `instance ${i} not logged`;
     });
     const onServer = `${route ? `; on instance 0, token checked after ${route.authorizedMs} ms and published after ${route.publishedMs} ms` : ''}; send loops: ${loops.join(', ')}`;
-    progress(`fleet-wide signal ${round + 1}: answered after ${answeredMs} ms, first delivery after ${Math.min(...delivery)} ms, p99 ${percentile(delivery, 0.99)} ms, last after ${Math.max(...delivery)} ms${perInstance}${onServer}`);
+    progress(`fleet-wide signal ${round + 1}: answered after ${answeredMs} ms, first delivery after ${Math.min(...delivery)} ms, p99 ${percentile(delivery, 0.99)} ms, last after ${Math.max(...delivery)} ms${describeArrived(arrived)}${perInstance}${onServer}`);
     // The polls this signal started, not any polls: counting the fleet's timed polls too, the bench
     // went on while the signal's own were still queued (answered up to 58 s after their wake-up) and
     // measured the commits under them.
@@ -339,7 +348,28 @@ try {
     progress(`the signal's polls answered (the last ${slowestPoll} ms after its wake-up) and reports done (at their steady rate ${(settledAfterMs / 1000).toFixed(0)} s after the polls); settling`);
     await sleep(SETTLE_MS);
     await takeStats(sims);
-    return delivery;
+    return { read: delivery, arrived };
+  }
+
+  /** A capture of the text frames `ports` send, or none where capturing is not possible (said once). */
+  async function beginCapture(ports: number[]): Promise<Capture | undefined> {
+    if (captureUnavailable) return undefined;
+    try {
+      return await startCapture(ports, path.join(captureDir, 'broadcast.pcap'));
+    } catch (error) {
+      captureUnavailable = (error as Error).message;
+      progress(`arrival at the agents' sockets not measured: ${captureUnavailable}`);
+      return undefined;
+    }
+  }
+
+  /** Each socket's arrival of the message whose JSON holds `reason`, from the capture, once drained. */
+  async function arrivalsIn(capture: Capture | undefined, reason: string, sentAt: number, read: number): Promise<number[] | undefined> {
+    if (!capture) return undefined;
+    const { file, dropped } = await capture.stop();
+    const arrived = firstArrivals(file, JSON.stringify(reason), sentAt);
+    if (dropped || arrived.length < read) progress(`the capture holds ${arrived.length} arrivals of the ${read} messages read (${dropped} packets dropped by the kernel)`);
+    return arrived;
   }
 
   /** Samples (every 100 ms, until stop()) what PostgreSQL does besides the servers' queries: its
@@ -539,6 +569,30 @@ try {
 }
 
 /** Of several rounds' delivery times, the round with the median p99. */
+/** One fleet-wide message: when each simulated agent read it, and when it arrived at each agent's
+ * socket (captured; undefined where tcpdump could not run), in ms after the request. */
+interface Delivery {
+  read: number[];
+  arrived?: number[];
+}
+
+function describeArrived(arrived: number[] | undefined): string {
+  return arrived?.length ? `; arrived at the sockets: p99 ${percentile(arrived, 0.99)} ms, last after ${Math.max(...arrived)} ms` : '';
+}
+
+function describeArrivals(rounds: Delivery[], sockets: number, unavailable: string | undefined): string {
+  const captured = rounds.flatMap((d) => (d.arrived ? [d.arrived] : []));
+  if (!captured.length) return `not measured${unavailable ? ` (${unavailable})` : ''}`;
+  const median = medianByP99(captured);
+  return `${triple(median)} (${median.length} of ${sockets})`;
+}
+
+function arrivalRatio(signals: Delivery[], broadcasts: Delivery[]): string {
+  const [pswm, bare] = [signals, broadcasts].map((rounds) => rounds.flatMap((d) => (d.arrived ? [d.arrived] : [])));
+  if (!pswm.length || !bare.length) return '—';
+  return `${(Math.max(...medianByP99(pswm)) / Math.max(...medianByP99(bare))).toFixed(2)} × (max)`;
+}
+
 function medianByP99(rounds: number[][]): number[] {
   return [...rounds].sort((a, b) => percentile(a, 0.99) - percentile(b, 0.99))[Math.floor(rounds.length / 2)];
 }
