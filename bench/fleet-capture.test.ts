@@ -10,20 +10,20 @@ import { firstArrivals, startCapture } from './fleet-capture.ts';
 const textFrame = (text: string) => Buffer.concat([Buffer.from([0x81, text.length]), Buffer.from(text)]);
 
 /** A pcap file as tcpdump writes one on Linux: Ethernet frames of IPv4 TCP segments. */
-function pcap(packets: Array<{ ms: number; toPort: number; payload: string }>, { nanoseconds = false } = {}): Buffer {
+function pcap(packets: Array<{ ms: number; toPort: number; fromPort?: number; payload: string }>, { nanoseconds = false } = {}): Buffer {
   const header = Buffer.alloc(24);
   header.writeUInt32LE(nanoseconds ? 0xa1b23c4d : 0xa1b2c3d4, 0);
   header.writeUInt16LE(2, 4);
   header.writeUInt16LE(4, 6);
   header.writeUInt32LE(262144, 16);
   header.writeUInt32LE(1, 20);
-  const records = packets.map(({ ms, toPort, payload }) => {
+  const records = packets.map(({ ms, toPort, fromPort = 40000, payload }) => {
     const ethernet = Buffer.alloc(14);
     ethernet.writeUInt16BE(0x0800, 12);
     const ip = Buffer.alloc(20);
     ip[0] = 0x45;
     const tcp = Buffer.alloc(32); // with the timestamp option, as Linux sends
-    tcp.writeUInt16BE(40000, 0);
+    tcp.writeUInt16BE(fromPort, 0);
     tcp.writeUInt16BE(toPort, 2);
     tcp[12] = 8 << 4;
     const frame = Buffer.concat([ethernet, ip, tcp, Buffer.from(payload)]);
@@ -47,8 +47,10 @@ describe('the arrival of a message at each socket, read from a capture', () => {
       { ms: since + 30, toPort: 50001, payload: '\x81\x20{"reason":"signal 1"}' }, // a later copy
       { ms: since + 20, toPort: 50002, payload: '\x81\x20{"reason":"other"}' },
       { ms: since + 250.6, toPort: 50003, payload: '\x81\x20{"reason":"signal 1"}' },
+      // the same agent port number towards another server: another connection
+      { ms: since + 99, toPort: 50001, fromPort: 40001, payload: '\x81\x20{"reason":"signal 1"}' },
     ]);
-    assert.deepEqual(firstArrivals(file, 'signal 1', since).sort((a, b) => a - b), [12, 251]);
+    assert.deepEqual(firstArrivals(file, 'signal 1', since).sort((a, b) => a - b), [12, 99, 251]);
   });
 
   it('reads nanosecond timestamps', () => {
@@ -85,7 +87,7 @@ describe('the arrival of a message at each socket, read from a capture', () => {
     for (const socket of accepted) socket.write(textFrame('bench signal 1'));
     await received;
     const wroteWithin = Date.now() - sentAt;
-    const { file, dropped } = await capture.stop();
+    const { file, dropped } = await capture.stop((written) => firstArrivals(written, 'bench signal 1', sentAt).length >= 3);
     const arrivals = firstArrivals(file, 'bench signal 1', sentAt);
     assert.equal(dropped, 0);
     assert.equal(arrivals.length, 3, 'one arrival per socket');

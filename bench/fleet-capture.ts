@@ -8,18 +8,21 @@
 // delivered, whatever the simulators do next. tcpdump (Debian package tcpdump, CAP_NET_RAW) does the
 // capturing; the parsing below is pure.
 import { spawn } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** A capture running; stop() ends it and reads what it wrote. */
+/** A capture running. stop() waits until what it wrote holds what `complete` looks for (at most
+ * DRAIN_WITHIN_MS), then ends it and reads the file. */
 export interface Capture {
-  stop(): Promise<{ file: Buffer; dropped: number }>;
+  stop(complete: (file: Buffer) => boolean): Promise<{ file: Buffer; dropped: number }>;
 }
 
 const STARTED_WITHIN_MS = 10_000;
-/** tcpdump drops what it has not yet drained from the kernel's buffer when it is stopped: stop()
- * waits until the file it writes (packet by packet) has not grown for DRAINED_AFTER_MS. */
-const DRAINED_AFTER_MS = 1000;
+/** tcpdump drops what it has not yet read from the kernel's buffer when it is stopped, and writes its
+ * file through a buffer: stop() asks it to flush (SIGUSR2) every DRAIN_CHECK_MS and reads the file
+ * until it is complete. It reads the kernel's buffer a block at a time (a block is handed over when
+ * full or after a second), so that the capture wakes it rarely on the measured path. */
+const DRAIN_CHECK_MS = 250;
 const DRAIN_WITHIN_MS = 30_000;
 /** Ethernet, and Linux "cooked" capture: the link-layer header before the IP packet. */
 const LINK_HEADER: Record<number, number> = { 1: 14, 113: 16, 276: 20 };
@@ -32,7 +35,7 @@ const LINK_HEADER: Record<number, number> = { 1: 14, 113: 16, 276: 20 };
  */
 export async function startCapture(ports: number[], file: string): Promise<Capture> {
   const filter = `tcp and (${ports.map((port) => `src port ${port}`).join(' or ')}) and tcp[((tcp[12:1] & 0xf0) >> 2):1] = 0x81`;
-  const child = spawn('chrt', ['--idle', '0', 'tcpdump', '-i', 'lo', '-n', '-U', '--immediate-mode', '-B', '65536', '-s', '512', '-w', file, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('chrt', ['--idle', '0', 'tcpdump', '-i', 'lo', '-n', '-B', '65536', '-s', '256', '-w', file, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
   const exited = new Promise<number | null>((resolve) => {
@@ -60,12 +63,12 @@ export async function startCapture(ports: number[], file: string): Promise<Captu
     throw new Error(`tcpdump did not start: ${stderr.trim().split('\n').at(-1) || 'no output'}`);
   }
   return {
-    async stop() {
+    async stop(complete) {
       const deadline = Date.now() + DRAIN_WITHIN_MS;
-      for (let size = -1, grewAt = Date.now(); Date.now() - grewAt < DRAINED_AFTER_MS && Date.now() < deadline; ) {
-        await sleep(100);
-        const now = (await stat(file).catch(() => ({ size: 0 }))).size;
-        if (now !== size) [size, grewAt] = [now, Date.now()];
+      while (Date.now() < deadline) {
+        child.kill('SIGUSR2');
+        await sleep(DRAIN_CHECK_MS);
+        if (complete(await readFile(file))) break;
       }
       child.kill('SIGINT');
       await exited;
@@ -75,8 +78,8 @@ export async function startCapture(ports: number[], file: string): Promise<Captu
 }
 
 /**
- * Each socket's first captured segment carrying `marker`, as whole milliseconds after `sinceMs`
- * (epoch ms), one per destination port: the arrival of one message at each agent. Reads a little-endian
+ * Each connection's first captured segment carrying `marker`, as whole milliseconds after `sinceMs`
+ * (epoch ms), one per pair of ports (an agent's port number can be reused towards another server): the arrival of one message at each agent. Reads a little-endian
  * pcap file (tcpdump's own on Linux) with microsecond or nanosecond timestamps, IPv4 over Ethernet
  * or Linux cooked capture.
  */
@@ -96,8 +99,8 @@ export function firstArrivals(pcap: Buffer, marker: string, sinceMs: number): nu
     if (at > pcap.length || ip >= at || pcap[ip] >> 4 !== 4) continue;
     const tcp = ip + (pcap[ip] & 0x0f) * 4;
     const payload = pcap.subarray(tcp + (pcap[tcp + 12] >> 4) * 4, at);
-    const port = pcap.readUInt16BE(tcp + 2);
-    if (ms >= sinceMs && !arrivals.has(port) && payload.includes(wanted)) arrivals.set(port, Math.round(ms - sinceMs));
+    const connection = pcap.readUInt32BE(tcp); // source and destination port
+    if (ms >= sinceMs && !arrivals.has(connection) && payload.includes(wanted)) arrivals.set(connection, Math.round(ms - sinceMs));
   }
   return [...arrivals.values()];
 }

@@ -366,8 +366,9 @@ try {
   /** Each socket's arrival of the message whose JSON holds `reason`, from the capture, once drained. */
   async function arrivalsIn(capture: Capture | undefined, reason: string, sentAt: number, read: number): Promise<number[] | undefined> {
     if (!capture) return undefined;
-    const { file, dropped } = await capture.stop();
-    const arrived = firstArrivals(file, JSON.stringify(reason), sentAt);
+    const marker = JSON.stringify(reason);
+    const { file, dropped } = await capture.stop((written) => firstArrivals(written, marker, sentAt).length >= read);
+    const arrived = firstArrivals(file, marker, sentAt);
     if (dropped || arrived.length < read) progress(`the capture holds ${arrived.length} arrivals of the ${read} messages read (${dropped} packets dropped by the kernel)`);
     return arrived;
   }
