@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type postgres from 'postgres';
 import { parseAllDocuments } from 'yaml';
 import { createToken } from '../server/src/auth/tokens.ts';
 import { freshDatabase } from '../server/test/support/database.ts';
@@ -102,6 +103,7 @@ try {
   const loadBefore = os.loadavg()[0];
   const machineAtStart = await machineCpuMs();
   const db = await freshDatabase();
+  const postgresSettings = await settingsOf(db.sql);
   cleanups.push(() => db.drop());
   const files = generatePolicyRepo({ organizations: Math.max(1, Math.ceil(LOCATIONS / 20)), locations: LOCATIONS, overrides: 0, scripts: 40, deployments: 10 });
   const repo = await repoOf(hooks, files);
@@ -263,7 +265,7 @@ try {
     `## Fleet (${AGENTS.toLocaleString('en-US')} agents, ${INSTANCES} instance${INSTANCES > 1 ? 's' : ''})`,
     '',
     `Command: \`npm run bench:fleet -- ${process.argv.slice(2).join(' ')}\` (${PROCESSES} simulator processes, ${locations.length} locations of ~${PER_LOCATION} agents, polls every ${SETTINGS.pollSeconds} s and heartbeats every ${SETTINGS.heartbeatSeconds} s with ±10 % jitter, a report every ${SETTINGS.reportEvery} iterations carrying the facts, two script runs, ten drift items and, when it changed (the first report, then one in 20), a 40-package Chocolatey inventory).`,
-    `Machine: ${os.cpus()[0]?.model.trim()}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, PostgreSQL on 127.0.0.1; load average ${loadBefore.toFixed(2)} before, ${loadDuring.toFixed(2)} during the steady state; steal over the whole run ${stealOverRun} of the CPU time this machine wanted (the hypervisor running other guests). Simulators, server(s) and PostgreSQL share the machine${SIM_PRIORITY ? `; the simulators run ${simScheduling(SIM_PRIORITY)}` : ''}.`,
+    `Machine: ${os.cpus()[0]?.model.trim()}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, PostgreSQL on 127.0.0.1 (${postgresSettings}); load average ${loadBefore.toFixed(2)} before, ${loadDuring.toFixed(2)} during the steady state; steal over the whole run ${stealOverRun} of the CPU time this machine wanted (the hypervisor running other guests). Simulators, server(s) and PostgreSQL share the machine${SIM_PRIORITY ? `; the simulators run ${simScheduling(SIM_PRIORITY)}` : ''}.`,
     '',
     `Enrolment: ${enrolledCount.toLocaleString('en-US')} of ${AGENTS.toLocaleString('en-US')} agents in ${enrolSeconds.toFixed(0)} s (OTP, own Ed25519 key each); ${connectedCount.toLocaleString('en-US')} sockets connected.`,
     '',
@@ -572,6 +574,15 @@ try {
 }
 
 /** Of several rounds' delivery times, the round with the median p99. */
+/** The PostgreSQL settings that decide what its share of the machine means: session 18's host ran
+ * its cluster without autovacuum, so dead rows piled up over a run. */
+async function settingsOf(sql: postgres.Sql): Promise<string> {
+  const rows = await sql<{ name: string; value: string }[]>`
+    select name, current_setting(name) as value from pg_settings
+    where name in ('server_version', 'autovacuum', 'fsync', 'synchronous_commit', 'shared_buffers', 'max_wal_size') order by name`;
+  return rows.map(({ name, value }) => `${name} ${value}`).join(', ');
+}
+
 /** One fleet-wide message: when each simulated agent read it and, in a captured round, when it
  * arrived at each agent's socket, in ms after the request. */
 interface Delivery {
