@@ -4,8 +4,8 @@
 // them a core (SCHED_IDLE), so their read time holds the test bed's contention as well as the
 // server's delivery. A real agent is its own machine and reads a frame as it arrives. The capture
 // times each frame in the kernel as the server's write hands it to the loopback device, whose
-// receive path then queues it on the agent's socket in the same system call: the moment it was
-// delivered, whatever the simulators do next. tcpdump (Debian package tcpdump, CAP_NET_RAW) does the
+// receive path then queues it on the agent's socket, normally in the same system call: the moment it
+// left the server for the agent, whatever the simulators do next. tcpdump (Debian package tcpdump, CAP_NET_RAW) does the
 // capturing; the parsing below is pure.
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -38,12 +38,16 @@ export async function startCapture(ports: number[], file: string): Promise<Captu
   const child = spawn('chrt', ['--idle', '0', 'tcpdump', '-i', 'lo', '-n', '-B', '65536', '-s', '256', '-w', file, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+  let ended = false;
   const exited = new Promise<number | null>((resolve) => {
     child.once('error', (error) => {
       stderr += error.message;
       resolve(null);
     });
-    child.once('exit', (code) => resolve(code));
+    child.once('exit', (code) => {
+      ended = true;
+      resolve(code);
+    });
   });
   const started = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), STARTED_WITHIN_MS);
@@ -65,13 +69,15 @@ export async function startCapture(ports: number[], file: string): Promise<Captu
   return {
     async stop(complete) {
       const deadline = Date.now() + DRAIN_WITHIN_MS;
-      while (Date.now() < deadline) {
+      // a tcpdump that ended on its own (its error is in stderr) has written all it will
+      while (!ended && Date.now() < deadline) {
         child.kill('SIGUSR2');
         await sleep(DRAIN_CHECK_MS);
         if (complete(await readFile(file))) break;
       }
       child.kill('SIGINT');
-      await exited;
+      const code = await exited;
+      if (code !== 0 && code !== null) throw new Error(`tcpdump exited with ${code}: ${stderr.trim().split('\n').at(-1)}`);
       return { file: await readFile(file), dropped: Number(/(\d+) packets? dropped by kernel/.exec(stderr)?.[1] ?? 0) };
     },
   };

@@ -371,7 +371,15 @@ try {
   async function arrivalsIn(capture: Capture | undefined, reason: string, sentAt: number, read: number): Promise<number[] | undefined> {
     if (!capture) return undefined;
     const marker = JSON.stringify(reason);
-    const { file, dropped } = await capture.stop((written) => firstArrivals(written, marker, sentAt).length >= read);
+    let stopped: Awaited<ReturnType<Capture['stop']>>;
+    try {
+      stopped = await capture.stop((written) => firstArrivals(written, marker, sentAt).length >= read);
+    } catch (error) {
+      captureUnavailable = (error as Error).message;
+      progress(`arrival at the agents' sockets not measured from here on: ${captureUnavailable}`);
+      return undefined;
+    }
+    const { file, dropped } = stopped;
     const arrived = firstArrivals(file, marker, sentAt);
     if (dropped || arrived.length < read) progress(`the capture holds ${arrived.length} arrivals of the ${read} messages read (${dropped} packets dropped by the kernel)`);
     return arrived;
