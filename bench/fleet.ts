@@ -296,7 +296,7 @@ try {
    * poll, as they answer a signal; it waits for those polls, then settles, as a signal round does. */
   async function bareBroadcast(label: string, captured: boolean): Promise<Delivery> {
     await takeStats(sims);
-    const capture = captured ? await beginCapture(baselines.map((b) => Number(new URL(b.url).port))) : undefined;
+    const capture = captured ? await beginCapture(baselines.map((b) => portOf(b.url))) : undefined;
     const sentAt = Date.now();
     await Promise.all(baselines.map((b) => fetch(`${b.url}/broadcast`, { method: 'POST' })));
     const received = await collect(sims, (s) => s.baselineMessages.length >= AGENTS, SIGNAL_WAIT_MS);
@@ -318,7 +318,7 @@ try {
   async function fleetWideSignal(round: number, captured: boolean): Promise<Delivery> {
     const reason = `${FLEET_WIDE_REASON} ${round + 1}`;
     progress(`fleet-wide signal ${round + 1} of ${2 * SIGNAL_ROUNDS}${captured ? ', captured' : ''}`);
-    const capture = captured ? await beginCapture(servers.map((server) => Number(new URL(server.url).port))) : undefined;
+    const capture = captured ? await beginCapture(servers.map((server) => portOf(server.url))) : undefined;
     const sentAt = Date.now();
     const response = await adminCall(0, 'POST', '/api/v1/signal', { all: true, reason });
     const answeredMs = Date.now() - sentAt;
@@ -371,14 +371,12 @@ try {
   async function arrivalsIn(capture: Capture | undefined, reason: string, sentAt: number, read: number): Promise<number[] | undefined> {
     if (!capture) return undefined;
     const marker = JSON.stringify(reason);
-    let stopped: Awaited<ReturnType<Capture['stop']>>;
-    try {
-      stopped = await capture.stop((written) => firstArrivals(written, marker, sentAt).length >= read);
-    } catch (error) {
-      captureUnavailable = (error as Error).message;
+    const stopped = await capture.stop((written) => firstArrivals(written, marker, sentAt).length >= read).catch((error: Error) => {
+      captureUnavailable = error.message;
       progress(`arrival at the agents' sockets not measured from here on: ${captureUnavailable}`);
       return undefined;
-    }
+    });
+    if (!stopped) return undefined;
     const { file, dropped } = stopped;
     const arrived = firstArrivals(file, marker, sentAt);
     if (dropped || arrived.length < read) progress(`the capture holds ${arrived.length} arrivals of the ${read} messages read (${dropped} packets dropped by the kernel)`);
@@ -525,7 +523,7 @@ try {
     let windowStartedMs = performance.now();
     for (let second = 1; performance.now() - restartedAt < HERD_MAX_SECONDS * 1000; second++) {
       await sleep(Math.max(0, restartedAt + second * 1000 - performance.now()));
-      const [counts, queues] = await Promise.all([Promise.all(sims.map((sim) => sim.request({ type: 'count-connected' }, 'connected'))), acceptQueues(servers.map((s) => Number(new URL(s.url).port)))]);
+      const [counts, queues] = await Promise.all([Promise.all(sims.map((sim) => sim.request({ type: 'count-connected' }, 'connected'))), acceptQueues(servers.map((s) => portOf(s.url)))]);
       queues.forEach((queued, i) => (acceptQueueMax[i] = Math.max(acceptQueueMax[i], queued)));
       const back = counts.reduce((n, e) => n + (e.type === 'connected' ? e.count : 0), 0);
       stuck = counts.flatMap((e) => (e.type === 'connected' ? e.stuck ?? [] : []));
@@ -607,17 +605,26 @@ function describeArrived(arrived: number[] | undefined): string {
   return arrived?.length ? `; arrived at the sockets: p99 ${percentile(arrived, 0.99)} ms, last after ${Math.max(...arrived)} ms` : '';
 }
 
-function describeArrivals(rounds: Delivery[], sockets: number, unavailable: string | undefined): string {
+/** The arrival times of the median round (by p99) among the captured ones; none if none was. */
+function medianArrivalOf(rounds: Delivery[]): number[] | undefined {
   const captured = rounds.flatMap((d) => (d.arrived ? [d.arrived] : []));
-  if (!captured.length) return `not measured${unavailable ? ` (${unavailable})` : ''}`;
-  const median = medianByP99(captured);
+  return captured.length ? medianByP99(captured) : undefined;
+}
+
+function describeArrivals(rounds: Delivery[], sockets: number, unavailable: string | undefined): string {
+  const median = medianArrivalOf(rounds);
+  if (!median) return `not measured${unavailable ? ` (${unavailable})` : ''}`;
   return `${triple(median)} (${median.length} of ${sockets})`;
 }
 
 function arrivalRatio(signals: Delivery[], broadcasts: Delivery[]): string {
-  const [pswm, bare] = [signals, broadcasts].map((rounds) => rounds.flatMap((d) => (d.arrived ? [d.arrived] : [])));
-  if (!pswm.length || !bare.length) return '—';
-  return `${(Math.max(...medianByP99(pswm)) / Math.max(...medianByP99(bare))).toFixed(2)} × (max)`;
+  const [pswm, bare] = [medianArrivalOf(signals), medianArrivalOf(broadcasts)];
+  if (!pswm || !bare) return '—';
+  return `${(Math.max(...pswm) / Math.max(...bare)).toFixed(2)} × (max)`;
+}
+
+function portOf(url: string): number {
+  return Number(new URL(url).port);
 }
 
 function medianByP99(rounds: number[][]): number[] {
