@@ -108,6 +108,46 @@ test('reports without an inventory (one statement each), many of one agent at on
   assert.deepEqual(await rowCounts(), counts);
 });
 
+test('two reports of one agent whose statements both began before either committed: the newer one\'s facts and drift stand, with inventories or without', async (t) => {
+  const { enrolAgent, sql, viewer } = await reportsSetup(t);
+  for (const [name, inventory] of [['ws-overlap', undefined], ['ws-overlap-inventory', [{ name: 'git', version: '2.44.0', pinned: false }]]] as const) {
+    const agent = await enrolAgent(name);
+    const at = (minute: number) => ({ started_at: `2025-03-01T10:0${minute}:00.000Z`, finished_at: `2025-03-01T10:0${minute}:30.000Z` });
+    const reportOf = (minute: number, gitStatus: string, osVersion: string) => sampleReport({
+      ...at(minute), choco_packages: inventory, facts: { 'os.version': osVersion },
+      drift: [{ kind: 'package', name: 'git', status: gitStatus }],
+    });
+    assert.equal((await agent.post('/api/v1/agent/reports', reportOf(1, 'failed', 'A'))).status, 201);
+
+    // The newer report repeats what is stored (git failed, os A), the older one changes both. Held
+    // on the agent's mark row, both statements take their snapshot before either commits.
+    const hold = await sql.reserve();
+    try {
+      await hold`begin`;
+      await hold`select 1 from agent_report_marks where agent_id = ${agent.id} for update`;
+      const posted = Promise.all([agent.post('/api/v1/agent/reports', reportOf(3, 'failed', 'A')), agent.post('/api/v1/agent/reports', reportOf(2, 'changed', 'B'))]);
+      await waitFor(async () => (await sql`select count(*)::int as n from pg_locks where not granted`)[0].n >= 2);
+      await hold`commit`;
+      assert.deepEqual((await posted).map((answer) => answer.status), [201, 201]);
+    } finally {
+      hold.release();
+    }
+
+    const drift = (await viewer(`/api/v1/agents/${name}/drift`)).body.items;
+    assert.deepEqual(drift.map((item: any) => [item.name, item.status, item.reportedAt]), [['git', 'failed', '2025-03-01T10:03:30.000Z']]);
+    const facts = (await viewer(`/api/v1/agents/${name}/facts`)).body.facts;
+    assert.deepEqual(facts.map((fact: any) => [fact.key, fact.value]), [['os.version', 'A']]);
+  }
+});
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the condition');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 test('a report id already used by another agent is refused and writes nothing', async (t) => {
   const { enrolAgent, rowCounts } = await reportsSetup(t);
   const a = await enrolAgent('ws-a');

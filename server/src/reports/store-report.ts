@@ -18,13 +18,31 @@ export interface StoreResult {
 
 export async function storeReport(sql: postgres.Sql, agentId: string, report: Report, caps: OutputCaps): Promise<StoreResult> {
   const rows = reportRows(report, caps);
-  if (!report.choco_packages) return resultOf(sql, agentId, report, await insertReport(sql, agentId, report, rows));
+  try {
+    return await storeOnce(sql, agentId, report, rows, false);
+  } catch (error) {
+    if (!overlapped(error)) throw error;
+  }
+  // Another report of this agent was stored at the same moment (an outbox re-send beside a new
+  // report): again, holding the agent's mark row first, so the statement's snapshot includes it.
+  return storeOnce(sql, agentId, report, rows, true);
+}
+
+async function storeOnce(sql: postgres.Sql, agentId: string, report: Report, rows: ReportRows, inTurn: boolean): Promise<StoreResult> {
+  if (!report.choco_packages && !inTurn) return resultOf(sql, agentId, report, await insertReport(sql, agentId, report, rows));
   // The inventory replaces a set under a per-agent lock: the report and its inventory commit together.
   return sql.begin(async (tx) => {
+    if (inTurn) await tx`select 1 from agent_report_marks where agent_id = ${agentId} for update`;
     const inserted = await insertReport(tx, agentId, report, rows);
-    if (inserted.stored) await storeInventory(tx, agentId, report);
+    if (inserted.stored && report.choco_packages) await storeInventory(tx, agentId, report);
     return resultOf(tx, agentId, report, inserted);
   });
+}
+
+/** serialization_failure from pswm_report_overlapped, or a deadlock between two reports' row locks. */
+function overlapped(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === '40001' || code === '40P01';
 }
 
 async function resultOf(sql: postgres.Sql | postgres.TransactionSql, agentId: string, report: Report, inserted: Inserted): Promise<StoreResult> {
@@ -45,9 +63,10 @@ interface Inserted {
  * connection. Only the facts and drift items that changed are written, in key order (two reports of
  * one agent at once lock their rows in the same order); agent_report_marks says that the others were
  * reported again. A late re-send of an older report (finished earlier) changes none of the agent's
- * latest rows. Two reports of one agent stored at the same moment each compare with the rows as they
- * were before both: an older one could then write a value the newer one repeated, until the agent's
- * next report (agents send one at a time; only an outbox re-send can overlap).
+ * latest rows. Two reports of one agent stored at the same moment would each compare with the rows
+ * as they were before both (the older could then write a value the newer one repeated): the later
+ * to update the agent's mark row finds it moved since its snapshot and the statement fails with
+ * serialization_failure (migration 105), to be stored again in the agent's turn.
  */
 async function insertReport(sql: postgres.Sql | postgres.TransactionSql, agentId: string, report: Report, rows: ReportRows): Promise<Inserted> {
   const [inserted] = await sql<Array<{ stored: boolean; changed_facts: string[] }>>`
@@ -80,7 +99,7 @@ async function insertReport(sql: postgres.Sql | postgres.TransactionSql, agentId
         id uuid, operation text, package text, version text, exit_code bigint, timed_out boolean, output text,
         output_truncated boolean, reboot_required boolean, duration_ms integer, started_at timestamptz)
     ), mark_before as (
-      select facts_at, fact_keys, drift_report_id, drift_at, drift_keys from agent_report_marks where agent_id = ${agentId}
+      select facts_at, fact_keys, drift_report_id, drift_at, drift_keys, writes from agent_report_marks where agent_id = ${agentId}
     ), drift as (
       select d.* from jsonb_to_recordset(${sql.json(rows.drift)}) as d (kind text, name text, status text, reason text)
     ), drift_history as (
@@ -142,9 +161,13 @@ async function insertReport(sql: postgres.Sql | postgres.TransactionSql, agentId
         fact_keys = case when excluded.facts_at >= coalesce(mark.facts_at, '-infinity') then excluded.fact_keys else mark.fact_keys end,
         drift_report_id = case when excluded.drift_at >= coalesce(mark.drift_at, '-infinity') then excluded.drift_report_id else mark.drift_report_id end,
         drift_at = case when excluded.drift_at >= coalesce(mark.drift_at, '-infinity') then excluded.drift_at else mark.drift_at end,
-        drift_keys = case when excluded.drift_at >= coalesce(mark.drift_at, '-infinity') then excluded.drift_keys else mark.drift_keys end
+        drift_keys = case when excluded.drift_at >= coalesce(mark.drift_at, '-infinity') then excluded.drift_keys else mark.drift_keys end,
+        writes = mark.writes + 1
+      returning writes
     )
-    select exists (select 1 from inserted) as stored, array(select fact_key from facts order by fact_key) as changed_facts`;
+    -- first, so the mark row is locked before any fact or drift row (one lock order for every report)
+    select (select pswm_report_overlapped(${agentId}) from marked where writes <> coalesce((select writes from mark_before), 0) + 1) as overlapped,
+           exists (select 1 from inserted) as stored, array(select fact_key from facts order by fact_key) as changed_facts`;
   return { stored: inserted.stored, changedFacts: inserted.changed_facts };
 }
 
