@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { reportsSetup, sampleHeartbeat, sampleReport, scriptRun } from './support/reports-setup.ts';
 import { createOutputCapResolver } from '../src/reports/output-caps.ts';
-import { silentLog } from './reconcile-fixtures.ts';
+import { silentLog, until } from './reconcile-fixtures.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { freshDatabase } from './support/database.ts';
 
@@ -126,7 +126,7 @@ test('two reports of one agent whose statements both began before either committ
       await hold`begin`;
       await hold`select 1 from agent_report_marks where agent_id = ${agent.id} for update`;
       const posted = Promise.all([agent.post('/api/v1/agent/reports', reportOf(3, 'failed', 'A')), agent.post('/api/v1/agent/reports', reportOf(2, 'changed', 'B'))]);
-      await waitFor(async () => (await sql`select count(*)::int as n from pg_locks where not granted`)[0].n >= 2);
+      await until('both reports waiting on the mark row', async () => (await sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)[0].n >= 2, 10_000, 20);
       await hold`commit`;
       assert.deepEqual((await posted).map((answer) => answer.status), [201, 201]);
     } finally {
@@ -139,14 +139,6 @@ test('two reports of one agent whose statements both began before either committ
     assert.deepEqual(facts.map((fact: any) => [fact.key, fact.value]), [['os.version', 'A']]);
   }
 });
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for the condition');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 test('a report id already used by another agent is refused and writes nothing', async (t) => {
   const { enrolAgent, rowCounts } = await reportsSetup(t);
