@@ -5,8 +5,8 @@
 // server's delivery. A real agent is its own machine and reads a frame as it arrives. The capture
 // times each frame in the kernel as the server's write hands it to the loopback device, whose
 // receive path then queues it on the agent's socket, normally in the same system call: the moment it
-// left the server for the agent, whatever the simulators do next. tcpdump (Debian package tcpdump, CAP_NET_RAW) does the
-// capturing; the parsing below is pure.
+// left the server for the agent, whatever the simulators do next. tcpdump (Debian package tcpdump,
+// CAP_NET_RAW) does the capturing; the parsing below is pure.
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -85,9 +85,9 @@ export async function startCapture(ports: number[], file: string): Promise<Captu
 
 /**
  * Each connection's first captured segment carrying `marker`, as whole milliseconds after `sinceMs`
- * (epoch ms), one per pair of ports (an agent's port number can be reused towards another server): the arrival of one message at each agent. Reads a little-endian
- * pcap file (tcpdump's own on Linux) with microsecond or nanosecond timestamps, IPv4 over Ethernet
- * or Linux cooked capture.
+ * (epoch ms), one per pair of ports (an agent's port number can be reused towards another server):
+ * the arrival of one message at each agent. Reads a little-endian pcap file (tcpdump's own on Linux)
+ * with microsecond or nanosecond timestamps, IPv4 over Ethernet or Linux cooked capture.
  */
 export function firstArrivals(pcap: Buffer, marker: string, sinceMs: number): number[] {
   const magic = pcap.length >= 24 ? pcap.readUInt32LE(0) : 0;

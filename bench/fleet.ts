@@ -579,9 +579,8 @@ try {
   await cleanups.runAll();
 }
 
-/** Of several rounds' delivery times, the round with the median p99. */
-/** The PostgreSQL settings that decide what its share of the machine means: session 18's host ran
- * its cluster without autovacuum, so dead rows piled up over a run. */
+/** The PostgreSQL settings that decide what its share of the machine means (this machine's shared
+ * CI cluster runs without autovacuum, a production one with it). */
 async function settingsOf(sql: postgres.Sql): Promise<string> {
   const rows = await sql<{ name: string; value: string }[]>`
     select name, current_setting(name) as value from pg_settings
@@ -627,6 +626,7 @@ function portOf(url: string): number {
   return Number(new URL(url).port);
 }
 
+/** Of several rounds' delivery times, the round with the median p99. */
 function medianByP99(rounds: number[][]): number[] {
   return [...rounds].sort((a, b) => percentile(a, 0.99) - percentile(b, 0.99))[Math.floor(rounds.length / 2)];
 }
